@@ -1,0 +1,659 @@
+"""TraceManager: opens and closes traces and records, and hands finished traces to storage.
+
+The caller's path only builds light records and appends to a queue; storage work
+happens on the background writer. Nothing in here raises into the traced program:
+faults are caught, counted in `stats`, and logged once per kind.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import traceback
+from collections.abc import Coroutine, Sequence
+from contextvars import Token
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, TypeVar
+
+from myagent.trace.config import TraceConfig, create_storage
+from myagent.trace.context import current_run_var, current_trace_var, get_current_trace
+from myagent.trace.filters import RunFilter, TraceFilter
+from myagent.trace.ids import new_trace_id, now_us
+from myagent.trace.records import (
+    RECORD_TYPES,
+    LogEntry,
+    RunRecord,
+    StepRecord,
+    Trace,
+    TraceStatus,
+)
+from myagent.trace.serialize import set_max_value_size
+from myagent.trace.storage.base import TraceStorage
+from myagent.trace.storage.writer import BackgroundWriter, set_shutdown_timeout
+from myagent.trace.sync_bridge import run_sync
+
+logger = logging.getLogger("myagent.trace")
+T = TypeVar("T")
+_UNSET: Any = object()
+
+
+def _counter_value(counter: itertools.count[int]) -> int:
+    # itertools.count is the one thread-safe counter in the stdlib; its repr holds the value.
+    return int(repr(counter)[6:-1])
+
+
+def error_fields(error: BaseException | str) -> tuple[str, str, str | None]:
+    """(error message, error type, stack trace) for an exception or a message."""
+    if isinstance(error, BaseException):
+        message = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+        stack = "".join(traceback.format_exception(error)) if error.__traceback__ else None
+        return message, type(error).__name__, stack
+    return str(error), "Error", None
+
+
+class TraceManager:
+    """Central coordinator: trace lifecycle, records, logs, storage and queries."""
+
+    def __init__(
+        self,
+        storage: TraceStorage | None = None,
+        *,
+        enabled: bool | None = None,
+        config: TraceConfig | None = None,
+        **options: Any,
+    ) -> None:
+        self.config = config if config is not None else TraceConfig()
+        if options:
+            self.config.update(**options)
+        if enabled is not None:
+            self.config.enabled = enabled
+        self.enabled: bool = self.config.enabled
+        self._storage = storage if storage is not None else create_storage(self.config)
+        self._writer = BackgroundWriter(
+            self._storage,
+            buffer_size=self.config.buffer_size,
+            batch_size=self.config.batch_size,
+            flush_interval=self.config.flush_interval,
+            write_retries=self.config.write_retries,
+        )
+        self._active: dict[str, Trace] = {}
+        self._tokens: dict[str, tuple[Token[Trace | None], Token[RunRecord | None]]] = {}
+        self._started = itertools.count()
+        self._finished = itertools.count()
+        self._records = itertools.count()
+        self._faults: dict[str, int] = {}
+        self._apply_config()
+
+    # -- configuration ---------------------------------------------------------------
+
+    @property
+    def storage(self) -> TraceStorage:
+        """The backend finished traces go to."""
+        return self._storage
+
+    def configure(self, **options: Any) -> None:
+        """Change settings at run time; unknown option names raise TypeError.
+
+        Accepts max_trace_age (alias max_age), max_trace_count, auto_cleanup,
+        cleanup_interval, async_storage, batch_size, buffer_size, flush_interval,
+        max_value_size, shutdown_timeout, write_retries and enabled.
+        """
+        self.config.update(**options)
+        self.enabled = self.config.enabled
+        self._apply_config()
+
+    def _apply_config(self) -> None:
+        config = self.config
+        writer = self._writer
+        writer.buffer_size = config.buffer_size
+        writer.batch_size = config.batch_size
+        writer.flush_interval = config.flush_interval
+        writer.write_retries = config.write_retries
+        set_max_value_size(config.max_value_size)
+        set_shutdown_timeout(config.shutdown_timeout)
+        retention = config.max_trace_age is not None or config.max_trace_count is not None
+        interval = config.cleanup_interval.total_seconds()
+        writer.set_periodic(
+            "cleanup", interval if (config.auto_cleanup and retention) else None, self._cleanup_tick
+        )
+
+    # -- faults ----------------------------------------------------------------------
+
+    def _fault(self, where: str, exc: BaseException) -> None:
+        count = self._faults.get(where, 0)
+        self._faults[where] = count + 1
+        if count == 0:
+            logger.warning(
+                "myagent tracing fault in %s (%s: %s); counted in TraceManager.stats, logged once",
+                where,
+                type(exc).__name__,
+                exc,
+            )
+
+    # -- traces ----------------------------------------------------------------------
+
+    def _begin_trace(
+        self,
+        name: str | None,
+        agent_name: str | None,
+        input_data: Any,
+        session_id: str | None,
+        metadata: dict[str, Any] | None,
+        tags: Sequence[str] | None,
+    ) -> Trace:
+        trace = Trace(
+            name=name or agent_name or "trace",
+            agent_name=agent_name,
+            session_id=session_id,
+            input=input_data,
+            metadata=dict(metadata) if metadata else {},
+            tags=list(tags) if tags else [],
+        )
+        if self.enabled:
+            next(self._started)
+            self._active[trace.trace_id] = trace
+            self._writer.watch(trace)
+        return trace
+
+    def _finish_trace(
+        self,
+        trace: Trace,
+        output: Any = _UNSET,
+        error: BaseException | str | None = None,
+        status: str | None = None,
+    ) -> Trace:
+        if trace.end_us is not None:
+            return trace
+        try:
+            end = now_us()
+            if output is not _UNSET:
+                trace.output = output
+            if error is not None:
+                trace.error = error_fields(error)[0]
+            for run in trace.runs:
+                if run.end_us is None:
+                    run.end_us = end
+                    run.success = False
+                    run.error = run.error or "unfinished when its trace ended"
+            if status is not None:
+                trace.status = str(status)
+            elif trace.status == TraceStatus.RUNNING:
+                trace.status = TraceStatus.ERROR if trace.error else TraceStatus.SUCCESS
+            trace.end_us = end
+            if self._active.pop(trace.trace_id, None) is not None:
+                next(self._finished)
+                self._writer.submit(trace)
+                if not self.config.async_storage:
+                    self._writer.flush(self.config.shutdown_timeout)
+        except Exception as exc:
+            self._fault("end_trace", exc)
+        return trace
+
+    def start_trace(
+        self,
+        agent_name: str | None = None,
+        input_data: Any = None,
+        session_id: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        tags: Sequence[str] | None = None,
+        name: str | None = None,
+    ) -> str:
+        """Open a trace, make it current in this context, and return its id."""
+        if not self.enabled:
+            return new_trace_id()
+        try:
+            trace = self._begin_trace(name, agent_name, input_data, session_id, metadata, tags)
+            self._tokens[trace.trace_id] = (current_trace_var.set(trace), current_run_var.set(None))
+            return trace.trace_id
+        except Exception as exc:
+            self._fault("start_trace", exc)
+            return new_trace_id()
+
+    def end_trace(
+        self,
+        trace_id: str | Trace | None = None,
+        output: Any = _UNSET,
+        error: BaseException | str | None = None,
+        status: str | None = None,
+    ) -> Trace:
+        """Close a trace (default: the current one) and queue it for storage; returns it."""
+        if isinstance(trace_id, Trace):
+            trace: Trace | None = trace_id
+        elif trace_id is None:
+            trace = get_current_trace()
+        else:
+            trace = self._active.get(trace_id)
+        if trace is None:
+            # Disabled, unknown or already ended: hand back a detached, closed trace.
+            detached = Trace(trace_id=trace_id if isinstance(trace_id, str) else new_trace_id())
+            detached.status, detached.end_us = TraceStatus.SUCCESS.value, detached.start_us
+            return detached
+        tokens = self._tokens.pop(trace.trace_id, None)
+        if tokens is not None:
+            try:
+                current_run_var.reset(tokens[1])
+                current_trace_var.reset(tokens[0])
+            except ValueError:  # ended in another context than it started in
+                if current_trace_var.get() is trace:
+                    current_trace_var.set(None)
+                    current_run_var.set(None)
+        return self._finish_trace(trace, output, error, status)
+
+    def trace(
+        self,
+        name: str | None = None,
+        *,
+        agent_name: str | None = None,
+        input: Any = None,
+        session_id: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        tags: Sequence[str] | None = None,
+    ) -> TraceScope:
+        """`with`/`async with` block that is one trace; an exception marks it failed."""
+        return TraceScope(self, name, agent_name, input, session_id, metadata, tags)
+
+    @property
+    def current_trace(self) -> Trace | None:
+        """The running trace of the calling context, or None."""
+        return get_current_trace()
+
+    @property
+    def current_run(self) -> RunRecord | None:
+        """The record new records nest under in the calling context, or None."""
+        return current_run_var.get()
+
+    def get_active_trace(self, trace_id: str) -> Trace | None:
+        """A running trace by id."""
+        return self._active.get(trace_id)
+
+    # -- records ---------------------------------------------------------------------
+
+    def start_run(
+        self,
+        kind: type[RunRecord] | str = StepRecord,
+        name: str = "",
+        *,
+        trace: Trace | None = None,
+        parent: RunRecord | None = _UNSET,
+        **fields: Any,
+    ) -> RunRecord | None:
+        """Open a record in `trace` (default: current) under `parent` (default: current run).
+
+        Returns None when tracing is off or there is no running trace. Does not make the
+        record current; `run(...)` blocks do.
+        """
+        if not self.enabled:
+            return None
+        if trace is None:
+            trace = get_current_trace()
+            if trace is None:
+                return None
+        try:
+            cls = RECORD_TYPES[kind] if isinstance(kind, str) else kind
+            if parent is _UNSET:
+                parent = current_run_var.get()
+            record = cls(
+                name=name,
+                trace_id=trace.trace_id,
+                parent_id=None if parent is None else parent.run_id,
+                **fields,
+            )
+            trace.runs.append(record)
+            next(self._records)
+            return record
+        except Exception as exc:
+            self._fault("start_run", exc)
+            return None
+
+    def end_run(
+        self,
+        record: RunRecord | None,
+        *,
+        error: BaseException | str | None = None,
+        **fields: Any,
+    ) -> None:
+        """Close a record; `error` marks it failed with type, message and stack trace."""
+        if record is None or record.end_us is not None:
+            return
+        try:
+            for key, value in fields.items():
+                setattr(record, key, value)
+            if error is not None:
+                record.success = False
+                record.error, record.error_type, record.stacktrace = error_fields(error)
+            record.end_us = now_us()
+        except Exception as exc:
+            self._fault("end_run", exc)
+
+    def run(
+        self,
+        name: str = "",
+        kind: type[RunRecord] | str = StepRecord,
+        *,
+        parent: RunRecord | None = _UNSET,
+        **fields: Any,
+    ) -> RunScope:
+        """`with`/`async with` block that is one record, current inside the block.
+
+        Outside a running trace it opens its own trace named after the record.
+        """
+        return RunScope(self, name, kind, parent, fields)
+
+    def add_step(
+        self,
+        trace_id: str | None = None,
+        step_name: str = "step",
+        result: Any = None,
+        *,
+        inputs: Any = None,
+        metadata: dict[str, Any] | None = None,
+        error: BaseException | str | None = None,
+    ) -> StepRecord | None:
+        """Record a finished step (a point in time) in a trace (default: the current one)."""
+        if not self.enabled:
+            return None
+        trace = self._active.get(trace_id) if trace_id else get_current_trace()
+        if trace is None:
+            return None
+        same = current_trace_var.get() is trace
+        record = self.start_run(
+            StepRecord,
+            step_name,
+            trace=trace,
+            parent=current_run_var.get() if same else None,
+            inputs=inputs,
+            output=result,
+            metadata=dict(metadata) if metadata else {},
+        )
+        self.end_run(record, error=error)
+        return record if isinstance(record, StepRecord) else None
+
+    def add_log_entry(
+        self, level: str = "INFO", message: str = "", trace_id: str | None = None
+    ) -> LogEntry | None:
+        """Attach a log line to a trace (default: the current one) and its current record."""
+        if not self.enabled:
+            return None
+        trace = self._active.get(trace_id) if trace_id else get_current_trace()
+        if trace is None:
+            return None
+        run = current_run_var.get() if current_trace_var.get() is trace else None
+        entry = LogEntry(
+            level=str(level), message=str(message), run_id=None if run is None else run.run_id
+        )
+        trace.logs.append(entry)
+        return entry
+
+    # -- storage ---------------------------------------------------------------------
+
+    def flush(self, timeout: float | None = 5.0) -> bool:
+        """Write every finished trace now; True when all of it reached storage in time."""
+        try:
+            return self._writer.flush(timeout)
+        except Exception as exc:
+            self._fault("flush", exc)
+            return False
+
+    def close(self, timeout: float = 5.0) -> bool:
+        """Flush and stop the background writer, then close the storage."""
+        ok = self._writer.close(timeout)
+        try:
+            run_sync(self._storage.close(), timeout)
+        except Exception as exc:
+            self._fault("close", exc)
+        return ok
+
+    @property
+    def stats(self) -> dict[str, Any]:
+        """Health counters: traces started/finished, records, faults, writer counters."""
+        return {
+            "enabled": self.enabled,
+            "traces_started": _counter_value(self._started),
+            "traces_finished": _counter_value(self._finished),
+            "records": _counter_value(self._records),
+            "active_traces": len(self._active),
+            "faults": dict(self._faults),
+            "writer": self._writer.stats,
+        }
+
+    def _cleanup_args(self) -> dict[str, Any]:
+        age = self.config.max_trace_age
+        return {
+            "older_than": None if age is None else datetime.now(UTC) - age,
+            "max_count": self.config.max_trace_count,
+        }
+
+    def _cleanup_tick(self) -> None:
+        self._writer.run_in_loop(self._storage.cleanup(**self._cleanup_args()))
+
+    async def acleanup(self) -> int:
+        """Apply retention now (max age, then max count); returns traces deleted."""
+        await self._aflush()
+        return await self._storage.cleanup(**self._cleanup_args())
+
+    def cleanup(self) -> int:
+        """Apply retention now (max age, then max count); returns traces deleted."""
+        return self._sync(self.acleanup())
+
+    # -- queries ---------------------------------------------------------------------
+
+    async def _aflush(self) -> None:
+        if self._writer.pending:
+            import asyncio
+
+            await asyncio.to_thread(self._writer.flush, self.config.shutdown_timeout)
+
+    def _sync(self, coro: Coroutine[Any, Any, T]) -> T:
+        return run_sync(coro)
+
+    async def aquery_traces(
+        self,
+        filter: TraceFilter | None = None,
+        *,
+        limit: int | None = None,
+        offset: int = 0,
+        order_by: str = "-start_time",
+    ) -> list[Trace]:
+        """Traces matching `filter` (newest first by default), pending writes included."""
+        await self._aflush()
+        return await self._storage.query_traces(
+            filter, limit=limit, offset=offset, order_by=order_by
+        )
+
+    def query_traces(
+        self,
+        filter: TraceFilter | None = None,
+        *,
+        limit: int | None = None,
+        offset: int = 0,
+        order_by: str = "-start_time",
+    ) -> list[Trace]:
+        """Traces matching `filter` (newest first by default), pending writes included."""
+        return self._sync(self.aquery_traces(filter, limit=limit, offset=offset, order_by=order_by))
+
+    async def aquery_runs(
+        self, filter: RunFilter | None = None, *, limit: int | None = None, offset: int = 0
+    ) -> list[RunRecord]:
+        """Records matching `filter`, oldest first."""
+        await self._aflush()
+        return await self._storage.query_runs(filter, limit=limit, offset=offset)
+
+    async def aget_trace(self, trace_id: str) -> Trace | None:
+        """One trace by id (running or stored)."""
+        active = self._active.get(trace_id)
+        if active is not None:
+            return active
+        await self._aflush()
+        return await self._storage.get_trace(trace_id)
+
+    def get_trace(self, trace_id: str) -> Trace | None:
+        """One trace by id (running or stored)."""
+        return self._sync(self.aget_trace(trace_id))
+
+    async def aget_all_traces(self, limit: int | None = None) -> list[Trace]:
+        """Every stored trace, oldest first (running ones included where storage has them)."""
+        return await self.aquery_traces(None, limit=limit, order_by="start_time")
+
+    def get_all_traces(self, limit: int | None = None) -> list[Trace]:
+        """Every stored trace, oldest first (running ones included where storage has them)."""
+        return self._sync(self.aget_all_traces(limit))
+
+    async def aget_traces_by_agent(self, agent_name: str) -> list[Trace]:
+        """One agent's traces, oldest first."""
+        return await self.aquery_traces(
+            TraceFilter(agent_names=[agent_name]), order_by="start_time"
+        )
+
+    def get_traces_by_agent(self, agent_name: str) -> list[Trace]:
+        """One agent's traces, oldest first."""
+        return self._sync(self.aget_traces_by_agent(agent_name))
+
+    async def aget_traces_by_session(self, session_id: str) -> list[Trace]:
+        """One session's traces, oldest first."""
+        return await self.aquery_traces(
+            TraceFilter(session_ids=[session_id]), order_by="start_time"
+        )
+
+    def get_traces_by_session(self, session_id: str) -> list[Trace]:
+        """One session's traces, oldest first."""
+        return self._sync(self.aget_traces_by_session(session_id))
+
+    async def aget_traces_by_time_range(
+        self, start_time: datetime | None = None, end_time: datetime | None = None
+    ) -> list[Trace]:
+        """Traces that started within [start_time, end_time]; naive datetimes are local time."""
+        window = TraceFilter(start_time=start_time, end_time=end_time)
+        return await self.aquery_traces(window, order_by="start_time")
+
+    def get_traces_by_time_range(
+        self, start_time: datetime | None = None, end_time: datetime | None = None
+    ) -> list[Trace]:
+        """Traces that started within [start_time, end_time]; naive datetimes are local time."""
+        return self._sync(self.aget_traces_by_time_range(start_time, end_time))
+
+
+class TraceScope:
+    """One trace as a `with` or `async with` block (see `TraceManager.trace`)."""
+
+    __slots__ = ("_args", "_manager", "_tokens", "trace")
+
+    def __init__(self, manager: TraceManager, *args: Any) -> None:
+        self._manager = manager
+        self._args = args
+        self._tokens: tuple[Token[Trace | None], Token[RunRecord | None]] | None = None
+        self.trace: Trace | None = None
+
+    def __enter__(self) -> Trace:
+        name, agent_name, input_data, session_id, metadata, tags = self._args
+        manager = self._manager
+        try:
+            trace = manager._begin_trace(name, agent_name, input_data, session_id, metadata, tags)
+        except Exception as exc:
+            manager._fault("trace", exc)
+            trace = Trace(name=name or "trace")
+        self.trace = trace
+        if manager.enabled:
+            self._tokens = (current_trace_var.set(trace), current_run_var.set(None))
+        return trace
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._tokens is not None:
+            try:
+                current_run_var.reset(self._tokens[1])
+                current_trace_var.reset(self._tokens[0])
+            except ValueError:
+                current_trace_var.set(None)
+        if self.trace is not None and self._manager.enabled:
+            status = TraceStatus.CANCELLED.value if _is_cancel(exc) else None
+            self._manager._finish_trace(self.trace, error=exc, status=status)
+
+    async def __aenter__(self) -> Trace:
+        return self.__enter__()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.__exit__(exc_type, exc, tb)
+
+
+def _is_cancel(exc: BaseException | None) -> bool:
+    import asyncio
+
+    return isinstance(exc, asyncio.CancelledError | KeyboardInterrupt)
+
+
+class RunScope:
+    """One record as a `with` or `async with` block (see `TraceManager.run`)."""
+
+    __slots__ = ("_args", "_manager", "_own_trace", "_token", "record")
+
+    def __init__(
+        self,
+        manager: TraceManager,
+        name: str,
+        kind: type[RunRecord] | str,
+        parent: RunRecord | None,
+        fields: dict[str, Any],
+    ) -> None:
+        self._manager = manager
+        self._args = (name, kind, parent, fields)
+        self._token: Token[RunRecord | None] | None = None
+        self._own_trace: TraceScope | None = None
+        self.record: RunRecord | None = None
+
+    def __enter__(self) -> RunRecord:
+        name, kind, parent, fields = self._args
+        manager = self._manager
+        if not manager.enabled:
+            cls = RECORD_TYPES[kind] if isinstance(kind, str) else kind
+            return cls(name=name)  # detached: callers may still set fields on it
+        if get_current_trace() is None:
+            own_input = fields.get("inputs", fields.get("input_params", fields.get("input")))
+            self._own_trace = TraceScope(manager, name, None, own_input, None, None, None)
+            self._own_trace.__enter__()
+            parent = None
+        record = manager.start_run(kind, name, parent=parent, **fields)
+        if record is None:
+            cls = RECORD_TYPES[kind] if isinstance(kind, str) else kind
+            return cls(name=name)
+        self.record = record
+        self._token = current_run_var.set(record)
+        return record
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._token is not None:
+            try:
+                current_run_var.reset(self._token)
+            except ValueError:
+                current_run_var.set(None)
+        self._manager.end_run(self.record, error=exc)
+        if self._own_trace is not None:
+            trace = self._own_trace.trace
+            if trace is not None and self.record is not None and trace.output is None:
+                trace.output = getattr(self.record, "output", None)
+            self._own_trace.__exit__(exc_type, exc, tb)
+
+    async def __aenter__(self) -> RunRecord:
+        return self.__enter__()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.__exit__(exc_type, exc, tb)

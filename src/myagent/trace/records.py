@@ -1,0 +1,366 @@
+"""The trace data model: a flat trace holding think, tool and step records and log entries.
+
+Records are light slotted dataclasses so the caller's path stays cheap: values are kept
+as given and only turned into bounded JSON (`to_dict`) off the hot path, by the writer.
+Times are integer microseconds since the epoch (`start_us`); `start_time` and friends
+are tz-aware UTC datetimes derived from them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from myagent.trace.ids import datetime_to_us, new_run_id, new_trace_id, now_us, us_to_datetime
+from myagent.trace.serialize import to_jsonable
+
+
+class RunType(StrEnum):
+    """What a record describes."""
+
+    THINK = "think"
+    TOOL = "tool"
+    STEP = "step"
+
+
+class TraceStatus(StrEnum):
+    """Outcome of a trace as a whole."""
+
+    RUNNING = "running"
+    SUCCESS = "success"
+    ERROR = "error"
+    CANCELLED = "cancelled"
+
+
+def _iso(us: int | None) -> str | None:
+    return None if us is None else us_to_datetime(us).isoformat()
+
+
+def _parse_time(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, int | float):
+        return int(value * 1_000_000)
+    if isinstance(value, datetime):
+        return datetime_to_us(value)
+    return datetime_to_us(datetime.fromisoformat(str(value).replace("Z", "+00:00")))
+
+
+@dataclass(slots=True, kw_only=True, eq=False)
+class RunRecord:
+    """Fields every record carries."""
+
+    name: str = ""
+    run_type: str = RunType.STEP.value
+    run_id: str = field(default_factory=new_run_id)
+    trace_id: str = ""
+    parent_id: str | None = None
+    start_us: int = field(default_factory=now_us)
+    end_us: int | None = None
+    success: bool = True
+    error: str | None = None
+    error_type: str | None = None
+    stacktrace: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    _payload_fields: ClassVar[tuple[str, ...]] = ()
+    _plain_fields: ClassVar[tuple[str, ...]] = ()
+
+    @property
+    def start_time(self) -> datetime:
+        """When the record started (tz-aware UTC)."""
+        return us_to_datetime(self.start_us)
+
+    @start_time.setter
+    def start_time(self, value: datetime) -> None:
+        self.start_us = datetime_to_us(value)
+
+    @property
+    def end_time(self) -> datetime | None:
+        """When the record ended (tz-aware UTC), or None while it runs."""
+        return None if self.end_us is None else us_to_datetime(self.end_us)
+
+    @end_time.setter
+    def end_time(self, value: datetime | None) -> None:
+        self.end_us = None if value is None else datetime_to_us(value)
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from start to end, or None while it runs."""
+        return None if self.end_us is None else (self.end_us - self.start_us) / 1_000_000
+
+    @property
+    def finished(self) -> bool:
+        """True once the record has an end time."""
+        return self.end_us is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain, bounded JSON data for this record."""
+        data: dict[str, Any] = {
+            "run_id": self.run_id,
+            "trace_id": self.trace_id,
+            "parent_id": self.parent_id,
+            "run_type": self.run_type,
+            "name": to_jsonable(self.name),
+            "start_time": _iso(self.start_us),
+            "end_time": _iso(self.end_us),
+            "duration": self.duration,
+            "success": self.success,
+            "error": to_jsonable(self.error),
+            "error_type": self.error_type,
+            "stacktrace": to_jsonable(self.stacktrace),
+            "metadata": to_jsonable(self.metadata),
+        }
+        for name in self._plain_fields:
+            data[name] = getattr(self, name)
+        for name in self._payload_fields:
+            data[name] = to_jsonable(getattr(self, name))
+        return data
+
+    @staticmethod
+    def from_dict(data: dict[str, Any]) -> RunRecord:
+        """Rebuild a record of the right kind from `to_dict` output."""
+        cls = RECORD_TYPES.get(data.get("run_type", ""), StepRecord)
+        record = cls(
+            name=data.get("name") or "",
+            run_type=data.get("run_type") or cls.run_type_default(),
+            run_id=data["run_id"],
+            trace_id=data.get("trace_id") or "",
+            parent_id=data.get("parent_id"),
+            start_us=_parse_time(data.get("start_time")) or 0,
+            end_us=_parse_time(data.get("end_time")),
+            success=bool(data.get("success", True)),
+            error=data.get("error"),
+            error_type=data.get("error_type"),
+            stacktrace=data.get("stacktrace"),
+            metadata=data.get("metadata") or {},
+        )
+        for name in cls._plain_fields + cls._payload_fields:
+            if name in data:
+                setattr(record, name, data[name])
+        return record
+
+    @classmethod
+    def run_type_default(cls) -> str:
+        """The run_type a fresh record of this class gets."""
+        return str(cls.__dataclass_fields__["run_type"].default)
+
+
+@dataclass(slots=True, kw_only=True, eq=False)
+class ThinkRecord(RunRecord):
+    """One LLM call: the prompt sent, the response, the tools it chose, tokens and cost."""
+
+    run_type: str = RunType.THINK.value
+    agent_name: str | None = None
+    input: Any = None
+    system_prompts: list[str] = field(default_factory=list)
+    messages: list[Any] = field(default_factory=list)
+    llm_response: Any = None
+    tool_calls: list[Any] = field(default_factory=list)
+    model: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    tokens_used: int = 0
+    cost_usd: float | None = None
+
+    _plain_fields = (
+        "agent_name",
+        "model",
+        "prompt_tokens",
+        "completion_tokens",
+        "tokens_used",
+        "cost_usd",
+    )
+    _payload_fields = ("input", "system_prompts", "messages", "llm_response", "tool_calls")
+
+
+@dataclass(slots=True, kw_only=True, eq=False)
+class ToolRecord(RunRecord):
+    """One tool execution; `parent_id` is the think record that chose it."""
+
+    run_type: str = RunType.TOOL.value
+    tool_name: str = ""
+    tool_call_id: str | None = None
+    input_params: Any = None
+    output: Any = None
+
+    _plain_fields = ("tool_name", "tool_call_id")
+    _payload_fields = ("input_params", "output")
+
+
+@dataclass(slots=True, kw_only=True, eq=False)
+class StepRecord(RunRecord):
+    """A custom step: `add_step`, `@trace_run` functions and `manager.run(...)` blocks."""
+
+    inputs: Any = None
+    output: Any = None
+
+    _payload_fields = ("inputs", "output")
+
+
+RECORD_TYPES: dict[str, type[RunRecord]] = {
+    RunType.THINK.value: ThinkRecord,
+    RunType.TOOL.value: ToolRecord,
+    RunType.STEP.value: StepRecord,
+}
+
+
+@dataclass(slots=True, kw_only=True, eq=False)
+class LogEntry:
+    """A log line attached to a trace (and to the record that was current, if any)."""
+
+    level: str
+    message: str
+    timestamp_us: int = field(default_factory=now_us)
+    run_id: str | None = None
+
+    @property
+    def timestamp(self) -> datetime:
+        """When the line was logged (tz-aware UTC)."""
+        return us_to_datetime(self.timestamp_us)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain, bounded JSON data for this entry."""
+        return {
+            "level": self.level,
+            "message": to_jsonable(self.message),
+            "timestamp": _iso(self.timestamp_us),
+            "run_id": self.run_id,
+        }
+
+    @staticmethod
+    def from_dict(data: dict[str, Any]) -> LogEntry:
+        """Rebuild an entry from `to_dict` output."""
+        return LogEntry(
+            level=data["level"],
+            message=data["message"],
+            timestamp_us=_parse_time(data.get("timestamp")) or 0,
+            run_id=data.get("run_id"),
+        )
+
+
+@dataclass(slots=True, kw_only=True, eq=False)
+class Trace:
+    """One agent run (or one `start_trace`): a flat list of records in start order."""
+
+    trace_id: str = field(default_factory=new_trace_id)
+    name: str = ""
+    agent_name: str | None = None
+    session_id: str | None = None
+    input: Any = None
+    output: Any = None
+    status: str = TraceStatus.RUNNING.value
+    start_us: int = field(default_factory=now_us)
+    end_us: int | None = None
+    error: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)
+    runs: list[RunRecord] = field(default_factory=list)
+    logs: list[LogEntry] = field(default_factory=list)
+
+    @property
+    def start_time(self) -> datetime:
+        """When the trace started (tz-aware UTC)."""
+        return us_to_datetime(self.start_us)
+
+    @start_time.setter
+    def start_time(self, value: datetime) -> None:
+        self.start_us = datetime_to_us(value)
+
+    @property
+    def end_time(self) -> datetime | None:
+        """When the trace ended (tz-aware UTC), or None while it runs."""
+        return None if self.end_us is None else us_to_datetime(self.end_us)
+
+    @end_time.setter
+    def end_time(self, value: datetime | None) -> None:
+        self.end_us = None if value is None else datetime_to_us(value)
+
+    @property
+    def total_duration(self) -> float | None:
+        """Seconds from start to end, or None while it runs."""
+        return None if self.end_us is None else (self.end_us - self.start_us) / 1_000_000
+
+    @property
+    def duration(self) -> float | None:
+        """Alias of `total_duration`."""
+        return self.total_duration
+
+    @property
+    def think_records(self) -> list[ThinkRecord]:
+        """The LLM calls, in start order."""
+        return [r for r in self.runs if isinstance(r, ThinkRecord)]
+
+    @property
+    def tool_records(self) -> list[ToolRecord]:
+        """The tool executions, in start order."""
+        return [r for r in self.runs if isinstance(r, ToolRecord)]
+
+    @property
+    def error_count(self) -> int:
+        """Failed records, plus one when the trace itself failed."""
+        failed = sum(1 for r in self.runs if not r.success)
+        return failed + (1 if self.status == TraceStatus.ERROR or self.error else 0)
+
+    @property
+    def has_errors(self) -> bool:
+        """True when the trace or any of its records failed."""
+        return self.error_count > 0
+
+    @property
+    def tokens_used(self) -> int:
+        """Tokens over all LLM calls."""
+        return sum(r.tokens_used for r in self.runs if isinstance(r, ThinkRecord))
+
+    @property
+    def cost_usd(self) -> float | None:
+        """USD over all LLM calls whose price is known, or None when none is."""
+        costs = [r.cost_usd for r in self.runs if isinstance(r, ThinkRecord) and r.cost_usd]
+        return sum(costs) if costs else None
+
+    def to_dict(self, include_runs: bool = True) -> dict[str, Any]:
+        """Plain, bounded JSON data for this trace (records and logs included)."""
+        data: dict[str, Any] = {
+            "trace_id": self.trace_id,
+            "name": to_jsonable(self.name),
+            "agent_name": to_jsonable(self.agent_name),
+            "session_id": to_jsonable(self.session_id),
+            "input": to_jsonable(self.input),
+            "output": to_jsonable(self.output),
+            "status": str(self.status),
+            "start_time": _iso(self.start_us),
+            "end_time": _iso(self.end_us),
+            "total_duration": self.total_duration,
+            "has_errors": self.has_errors,
+            "error": to_jsonable(self.error),
+            "tokens_used": self.tokens_used,
+            "cost_usd": self.cost_usd,
+            "metadata": to_jsonable(self.metadata),
+            "tags": to_jsonable(self.tags),
+            "logs": [log.to_dict() for log in self.logs],
+        }
+        if include_runs:
+            data["runs"] = [run.to_dict() for run in self.runs]
+        return data
+
+    @staticmethod
+    def from_dict(data: dict[str, Any]) -> Trace:
+        """Rebuild a trace, its records and logs from `to_dict` output."""
+        return Trace(
+            trace_id=data["trace_id"],
+            name=data.get("name") or "",
+            agent_name=data.get("agent_name"),
+            session_id=data.get("session_id"),
+            input=data.get("input"),
+            output=data.get("output"),
+            status=data.get("status") or TraceStatus.RUNNING.value,
+            start_us=_parse_time(data.get("start_time")) or 0,
+            end_us=_parse_time(data.get("end_time")),
+            error=data.get("error"),
+            metadata=data.get("metadata") or {},
+            tags=list(data.get("tags") or []),
+            runs=[RunRecord.from_dict(r) for r in data.get("runs") or []],
+            logs=[LogEntry.from_dict(entry) for entry in data.get("logs") or []],
+        )

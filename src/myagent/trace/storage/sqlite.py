@@ -1,0 +1,549 @@
+"""SQLite storage: one WAL file, indexed roll-up columns, full-text search, SQL queries.
+
+Writes arrive in batches from the background writer (one transaction per batch,
+upserts, so a retried batch never duplicates). Every thread and process gets its own
+connection; queries run in a worker thread so an event loop is never blocked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sqlite3
+import threading
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from myagent.trace.filters import TRACE_ORDERS, RunFilter, TraceFilter
+from myagent.trace.ids import datetime_to_us
+from myagent.trace.records import RunRecord, ThinkRecord, ToolRecord, Trace, TraceStatus
+from myagent.trace.serialize import to_jsonable
+from myagent.trace.storage.base import TraceStorage
+from myagent.trace.storage.memory import search_words
+from myagent.trace.storage.sqlite_schema import INDEXABLE, migrate
+
+PREVIEW_CHARS = 200
+
+_TRACE_COLUMNS = (
+    "trace_id, name, agent_name, session_id, status, start_us, end_us, duration, has_errors, "
+    "error_count, run_count, think_count, tool_count, tokens_used, cost_usd, input_preview, "
+    "output_preview, error, tags, metadata, tools, models, data"
+)
+_UPSERT_TRACE = (
+    f"INSERT INTO traces ({_TRACE_COLUMNS}) VALUES ({', '.join('?' * 23)}) "
+    "ON CONFLICT (trace_id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in _TRACE_COLUMNS.replace(" ", "").split(",")[1:])
+)
+_UPSERT_RUN = (
+    "INSERT OR REPLACE INTO runs (trace_id, run_id, parent_id, run_type, name, tool_name, model, "
+    "start_us, end_us, duration, success, error_type, tokens_used, cost_usd, data) "
+    f"VALUES ({', '.join('?' * 15)})"
+)
+_ORDER_SQL = {
+    "start_time": "start_us",
+    "duration": "COALESCE(duration, 0)",
+    "tokens": "tokens_used",
+    "cost": "COALESCE(cost_usd, 0)",
+}
+
+
+def _preview(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else orjson.dumps(value).decode()
+    return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1] + "…"
+
+
+def _trace_row(trace: Trace) -> tuple[tuple[Any, ...], list[tuple[Any, ...]], str]:
+    """The traces row, the runs rows and the full-text body for one trace."""
+    data = trace.to_dict(include_runs=False)
+    runs = trace.runs
+    run_rows = []
+    tools: list[str] = []
+    models: list[str] = []
+    think_count = tool_count = failed = tokens = 0
+    cost = 0.0
+    has_cost = False
+    errors = []
+    for run in runs:
+        rd = run.to_dict()
+        tool_name = model = None
+        run_tokens = 0
+        run_cost = None
+        if isinstance(run, ThinkRecord):
+            think_count += 1
+            model = run.model
+            run_tokens = run.tokens_used
+            tokens += run_tokens
+            run_cost = run.cost_usd
+            if run_cost:
+                cost += run_cost
+                has_cost = True
+            if model and model not in models:
+                models.append(model)
+        elif isinstance(run, ToolRecord):
+            tool_count += 1
+            tool_name = run.tool_name
+            if tool_name not in tools:
+                tools.append(tool_name)
+        if not run.success:
+            failed += 1
+            if rd["error"]:
+                errors.append(str(rd["error"]))
+        run_rows.append(
+            (
+                trace.trace_id,
+                run.run_id,
+                run.parent_id,
+                run.run_type,
+                rd["name"],
+                tool_name,
+                model,
+                run.start_us,
+                run.end_us,
+                rd["duration"],
+                1 if run.success else 0,
+                run.error_type,
+                run_tokens,
+                run_cost,
+                orjson.dumps(rd),
+            )
+        )
+    trace_failed = 1 if (trace.status == TraceStatus.ERROR or trace.error) else 0
+    error_count = failed + trace_failed
+    row = (
+        trace.trace_id,
+        data["name"],
+        data["agent_name"],
+        data["session_id"],
+        data["status"],
+        trace.start_us,
+        trace.end_us,
+        data["total_duration"],
+        1 if error_count else 0,
+        error_count,
+        len(runs),
+        think_count,
+        tool_count,
+        tokens,
+        cost if has_cost else None,
+        _preview(data["input"]),
+        _preview(data["output"]),
+        data["error"],
+        orjson.dumps(data["tags"]).decode(),
+        orjson.dumps(data["metadata"]).decode(),
+        orjson.dumps(tools).decode(),
+        orjson.dumps(models).decode(),
+        orjson.dumps(data),
+    )
+    body_parts = [data["input"], data["output"], data["error"], *errors]
+    body = "\n".join(p if isinstance(p, str) else orjson.dumps(p).decode() for p in body_parts if p)
+    return row, run_rows, body
+
+
+def fts_query(text: str) -> str:
+    """A safe FTS5 query: every word must appear, matched as a word prefix."""
+    return " ".join(f'"{word}"*' for word in search_words(text))
+
+
+class SQLiteTraceStorage(TraceStorage):
+    """Traces in one SQLite file (WAL), queryable with SQL and full-text search."""
+
+    supports_partial = True
+
+    def __init__(self, path: str | os.PathLike[str] = "traces.db") -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self.options: dict[str, Any] = {"partition_by_time": False}
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.Lock()
+        migrate(self._conn())
+
+    # -- connections ---------------------------------------------------------------
+
+    def _conn(self) -> sqlite3.Connection:
+        """This thread's connection (a new one in a forked child: never share across fork)."""
+        local = self._local
+        pid = os.getpid()
+        if getattr(local, "pid", None) != pid:
+            conn = sqlite3.connect(
+                self.path, timeout=30.0, isolation_level=None, check_same_thread=False
+            )
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA busy_timeout = 30000")
+            local.conn, local.pid = conn, pid
+            with self._all_lock:
+                self._all.append(conn)
+        conn_: sqlite3.Connection = local.conn
+        return conn_
+
+    def _write(self, statements: list[tuple[str, list[tuple[Any, ...]]]]) -> None:
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for sql, rows in statements:
+                if rows:
+                    conn.executemany(sql, rows)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    # -- writes --------------------------------------------------------------------
+
+    async def store_trace(self, trace: Trace) -> None:
+        self.write_traces([trace], final=True)
+
+    async def store_traces(self, traces: Sequence[Trace]) -> None:
+        self.write_traces(traces, final=True)
+
+    async def store_partial(self, traces: Sequence[Trace]) -> None:
+        self.write_traces(traces, final=False)
+
+    def write_traces(self, traces: Sequence[Trace], *, final: bool = True) -> None:
+        """Upsert traces and their records in one transaction (sync; the writer calls it)."""
+        trace_rows = []
+        run_rows: list[tuple[Any, ...]] = []
+        bodies = []
+        for trace in traces:
+            row, runs, body = _trace_row(trace)
+            trace_rows.append(row)
+            run_rows.extend(runs)
+            bodies.append((body, trace.trace_id))
+        statements = [(_UPSERT_TRACE, trace_rows), (_UPSERT_RUN, run_rows)]
+        if final:
+            statements.append(
+                (
+                    "INSERT OR REPLACE INTO traces_fts (rowid, body) "
+                    "SELECT rowid, ? FROM traces WHERE trace_id = ?",
+                    bodies,
+                )
+            )
+        self._write(statements)
+
+    # -- reads ---------------------------------------------------------------------
+
+    def _load(self, conn: sqlite3.Connection, trace_ids: list[str]) -> list[Trace]:
+        if not trace_ids:
+            return []
+        out = []
+        for trace_id in trace_ids:
+            row = conn.execute("SELECT data FROM traces WHERE trace_id = ?", (trace_id,)).fetchone()
+            if row is None:
+                continue
+            data = orjson.loads(row[0])
+            data["runs"] = [
+                orjson.loads(r[0])
+                for r in conn.execute(
+                    "SELECT data FROM runs WHERE trace_id = ? ORDER BY start_us, rowid",
+                    (trace_id,),
+                )
+            ]
+            out.append(Trace.from_dict(data))
+        return out
+
+    def get_trace_sync(self, trace_id: str) -> Trace | None:
+        """One whole trace, or None (sync)."""
+        found = self._load(self._conn(), [trace_id])
+        return found[0] if found else None
+
+    async def get_trace(self, trace_id: str) -> Trace | None:
+        return await asyncio.to_thread(self.get_trace_sync, trace_id)
+
+    def query_trace_ids(
+        self,
+        filter: TraceFilter | None = None,
+        *,
+        limit: int | None = None,
+        offset: int = 0,
+        order_by: str = "-start_time",
+    ) -> list[str]:
+        """Ids of matching traces in order, computed in SQL (sync)."""
+        if order_by not in TRACE_ORDERS:
+            raise ValueError(f"order_by must be one of {TRACE_ORDERS}, not {order_by!r}")
+        where, params = trace_where(filter)
+        direction = "DESC" if order_by.startswith("-") else "ASC"
+        column = _ORDER_SQL[order_by.lstrip("-")]
+        sql = (
+            f"SELECT trace_id FROM traces WHERE {where} "
+            f"ORDER BY {column} {direction}, trace_id {direction}"
+        )
+        if limit is not None or offset:
+            sql += " LIMIT ? OFFSET ?"
+            params += [-1 if limit is None else limit, offset]
+        return [r[0] for r in self._conn().execute(sql, params)]
+
+    def query_traces_sync(
+        self,
+        filter: TraceFilter | None = None,
+        *,
+        limit: int | None = None,
+        offset: int = 0,
+        order_by: str = "-start_time",
+    ) -> list[Trace]:
+        """Whole traces matching `filter` (sync)."""
+        ids = self.query_trace_ids(filter, limit=limit, offset=offset, order_by=order_by)
+        return self._load(self._conn(), ids)
+
+    async def query_traces(
+        self,
+        filter: TraceFilter | None = None,
+        *,
+        limit: int | None = None,
+        offset: int = 0,
+        order_by: str = "-start_time",
+    ) -> list[Trace]:
+        return await asyncio.to_thread(
+            self.query_traces_sync, filter, limit=limit, offset=offset, order_by=order_by
+        )
+
+    def count_traces_sync(self, filter: TraceFilter | None = None) -> int:
+        """How many traces match (sync)."""
+        where, params = trace_where(filter)
+        row = self._conn().execute(f"SELECT COUNT(*) FROM traces WHERE {where}", params).fetchone()
+        return int(row[0])
+
+    async def count_traces(self, filter: TraceFilter | None = None) -> int:
+        return await asyncio.to_thread(self.count_traces_sync, filter)
+
+    def query_runs_sync(
+        self, filter: RunFilter | None = None, *, limit: int | None = None, offset: int = 0
+    ) -> list[RunRecord]:
+        """Records matching `filter`, oldest first (sync)."""
+        where, params = run_where(filter)
+        sql = f"SELECT r.data FROM runs r WHERE {where} ORDER BY r.start_us, r.run_id"
+        if limit is not None or offset:
+            sql += " LIMIT ? OFFSET ?"
+            params += [-1 if limit is None else limit, offset]
+        return [RunRecord.from_dict(orjson.loads(r[0])) for r in self._conn().execute(sql, params)]
+
+    async def query_runs(
+        self, filter: RunFilter | None = None, *, limit: int | None = None, offset: int = 0
+    ) -> list[RunRecord]:
+        return await asyncio.to_thread(self.query_runs_sync, filter, limit=limit, offset=offset)
+
+    def count_runs_sync(self, filter: RunFilter | None = None) -> int:
+        """How many records match (sync)."""
+        where, params = run_where(filter)
+        row = self._conn().execute(f"SELECT COUNT(*) FROM runs r WHERE {where}", params).fetchone()
+        return int(row[0])
+
+    async def count_runs(self, filter: RunFilter | None = None) -> int:
+        return await asyncio.to_thread(self.count_runs_sync, filter)
+
+    # -- deletion and retention ----------------------------------------------------
+
+    def delete_traces_sync(self, trace_ids: Sequence[str]) -> int:
+        """Delete traces, their records and their search entries (sync)."""
+        ids = [(tid,) for tid in trace_ids]
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.executemany(
+                "DELETE FROM traces_fts "
+                "WHERE rowid = (SELECT rowid FROM traces WHERE trace_id = ?)",
+                ids,
+            )
+            conn.executemany("DELETE FROM runs WHERE trace_id = ?", ids)
+            before = conn.total_changes
+            conn.executemany("DELETE FROM traces WHERE trace_id = ?", ids)
+            deleted = conn.total_changes - before
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return deleted
+
+    async def delete_traces(self, trace_ids: Sequence[str]) -> int:
+        return await asyncio.to_thread(self.delete_traces_sync, trace_ids)
+
+    def cleanup_sync(
+        self, *, older_than: datetime | None = None, max_count: int | None = None
+    ) -> int:
+        """Retention (sync): drop traces older than `older_than`, then all but the newest
+        `max_count`."""
+        conn = self._conn()
+        doomed: list[str] = []
+        if older_than is not None:
+            cutoff = datetime_to_us(older_than)
+            doomed += [
+                r[0]
+                for r in conn.execute("SELECT trace_id FROM traces WHERE start_us < ?", (cutoff,))
+            ]
+        if max_count is not None:
+            skip = set(doomed)
+            doomed += [
+                r[0]
+                for r in conn.execute(
+                    "SELECT trace_id FROM traces ORDER BY start_us DESC, trace_id DESC "
+                    "LIMIT -1 OFFSET ?",
+                    (max_count,),
+                )
+                if r[0] not in skip
+            ]
+        return self.delete_traces_sync(doomed) if doomed else 0
+
+    async def cleanup(
+        self, *, older_than: datetime | None = None, max_count: int | None = None
+    ) -> int:
+        return await asyncio.to_thread(
+            self.cleanup_sync, older_than=older_than, max_count=max_count
+        )
+
+    # -- tuning, as the spec calls it ----------------------------------------------
+
+    def create_indexes(self, names: Sequence[str]) -> list[str]:
+        """Make sure an index exists for each named field (see `sqlite_schema.INDEXABLE`).
+
+        The common ones exist from the start; this adds the optional ones. Returns the
+        names it accepted; an unknown name raises ValueError.
+        """
+        unknown = [n for n in names if n not in INDEXABLE]
+        if unknown:
+            raise ValueError(f"cannot index {unknown}; indexable: {sorted(INDEXABLE)}")
+        conn = self._conn()
+        for name in names:
+            sql = INDEXABLE[name]
+            if sql:
+                conn.execute(sql)
+        return list(names)
+
+    def configure(self, **options: Any) -> None:
+        """Accepts `partition_by_time` (SQLite keeps one table; the time index serves
+        range queries, so this is recorded and has no further effect)."""
+        unknown = set(options) - set(self.options)
+        if unknown:
+            raise TypeError(f"unknown SQLite storage option(s) {sorted(unknown)}")
+        self.options.update(options)
+
+    async def close(self) -> None:
+        self.close_sync()
+
+    def close_sync(self) -> None:
+        """Close every connection this storage opened in this process."""
+        with self._all_lock:
+            conns, self._all = self._all, []
+        for conn in conns:
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
+        self._local = threading.local()
+
+
+def _in(column: str, values: Sequence[Any], params: list[Any]) -> str:
+    params.extend(values)
+    return f"{column} IN ({', '.join('?' * len(values))})" if values else "0"
+
+
+def trace_where(f: TraceFilter | None) -> tuple[str, list[Any]]:
+    """SQL WHERE clause and parameters for a TraceFilter over the `traces` table."""
+    params: list[Any] = []
+    if f is None:
+        return "1", params
+    clauses: list[str] = []
+    if f.agent_names is not None:
+        clauses.append(_in("agent_name", f.agent_names, params))
+    if f.session_ids is not None:
+        clauses.append(_in("session_id", f.session_ids, params))
+    if f.trace_ids is not None:
+        clauses.append(_in("trace_id", f.trace_ids, params))
+    if f.statuses is not None:
+        clauses.append(_in("status", f.statuses, params))
+    if f.start_time is not None:
+        clauses.append("start_us >= ?")
+        params.append(datetime_to_us(f.start_time))
+    if f.end_time is not None:
+        clauses.append("start_us <= ?")
+        params.append(datetime_to_us(f.end_time))
+    if f.has_errors is not None:
+        clauses.append("has_errors = ?")
+        params.append(1 if f.has_errors else 0)
+    for column, op, value in (
+        ("COALESCE(duration, 0)", ">=", f.min_duration),
+        ("COALESCE(duration, 0)", "<=", f.max_duration),
+        ("tokens_used", ">=", f.min_tokens),
+        ("tokens_used", "<=", f.max_tokens),
+        ("COALESCE(cost_usd, 0)", ">=", f.min_cost),
+    ):
+        if value is not None:
+            clauses.append(f"{column} {op} ?")
+            params.append(value)
+    if f.tools_used:
+        exists = "EXISTS (SELECT 1 FROM json_each(traces.tools) WHERE value = ?)"
+        joiner = " AND " if f.tools_match == "all" else " OR "
+        clauses.append("(" + joiner.join([exists] * len(f.tools_used)) + ")")
+        params.extend(f.tools_used)
+    if f.models:
+        clauses.append(
+            "EXISTS (SELECT 1 FROM json_each(traces.models) WHERE "
+            + _in("value", f.models, params)
+            + ")"
+        )
+    for tag in f.tags or []:
+        clauses.append("EXISTS (SELECT 1 FROM json_each(traces.tags) WHERE value = ?)")
+        params.append(tag)
+    for key, value in (f.metadata or {}).items():
+        clauses.append(_metadata_clause(key, value, params))
+    if f.text and fts_query(f.text):
+        clauses.append("rowid IN (SELECT rowid FROM traces_fts WHERE traces_fts MATCH ?)")
+        params.append(fts_query(f.text))
+    return (" AND ".join(clauses) or "1"), params
+
+
+def _metadata_clause(key: str, value: Any, params: list[Any]) -> str:
+    base = "EXISTS (SELECT 1 FROM json_each(traces.metadata) WHERE key = ? AND "
+    params.append(key)
+    if value is None:
+        return base + "type = 'null')"
+    if isinstance(value, bool | int | float):
+        params.append(int(value) if isinstance(value, bool) else value)
+        return base + "type IN ('integer', 'real', 'true', 'false') AND value = ?)"
+    if isinstance(value, str):
+        params.append(value)
+        return base + "type = 'text' AND value = ?)"
+    params.append(orjson.dumps(to_jsonable(value)).decode())
+    return base + "type IN ('object', 'array') AND value = json(?))"
+
+
+def run_where(f: RunFilter | None) -> tuple[str, list[Any]]:
+    """SQL WHERE clause and parameters for a RunFilter over `runs r`."""
+    params: list[Any] = []
+    if f is None:
+        return "1", params
+    clauses: list[str] = []
+    if f.tool_names is not None:
+        clauses.append(_in("r.tool_name", f.tool_names, params))
+    if f.run_types is not None:
+        clauses.append(_in("r.run_type", f.run_types, params))
+    if f.trace_ids is not None:
+        clauses.append(_in("r.trace_id", f.trace_ids, params))
+    if f.agent_names is not None:
+        clauses.append(
+            "r.trace_id IN (SELECT trace_id FROM traces WHERE "
+            + _in("agent_name", f.agent_names, params)
+            + ")"
+        )
+    if f.min_duration is not None:
+        clauses.append("r.duration >= ?")
+        params.append(f.min_duration)
+    if f.max_duration is not None:
+        clauses.append("r.duration <= ?")
+        params.append(f.max_duration)
+    if f.success_only:
+        clauses.append("r.success = 1")
+    if f.errors_only:
+        clauses.append("r.success = 0")
+    if f.start_time is not None:
+        clauses.append("r.start_us >= ?")
+        params.append(datetime_to_us(f.start_time))
+    if f.end_time is not None:
+        clauses.append("r.start_us <= ?")
+        params.append(datetime_to_us(f.end_time))
+    return (" AND ".join(clauses) or "1"), params

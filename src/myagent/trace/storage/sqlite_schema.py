@@ -1,0 +1,102 @@
+"""The SQLite schema, as versioned migrations applied in order (tracked by user_version).
+
+Each trace row carries roll-ups written with it (status, duration, counts, tokens,
+cost, previews) so lists and dashboards never aggregate records on read.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+MIGRATIONS: list[str] = [
+    # 1: traces with roll-ups, records, full-text index.
+    """
+    CREATE TABLE traces (
+        trace_id TEXT PRIMARY KEY,
+        name TEXT,
+        agent_name TEXT,
+        session_id TEXT,
+        status TEXT NOT NULL,
+        start_us INTEGER NOT NULL,
+        end_us INTEGER,
+        duration REAL,
+        has_errors INTEGER NOT NULL DEFAULT 0,
+        error_count INTEGER NOT NULL DEFAULT 0,
+        run_count INTEGER NOT NULL DEFAULT 0,
+        think_count INTEGER NOT NULL DEFAULT 0,
+        tool_count INTEGER NOT NULL DEFAULT 0,
+        tokens_used INTEGER NOT NULL DEFAULT 0,
+        cost_usd REAL,
+        input_preview TEXT,
+        output_preview TEXT,
+        error TEXT,
+        tags TEXT NOT NULL DEFAULT '[]',
+        metadata TEXT NOT NULL DEFAULT '{}',
+        tools TEXT NOT NULL DEFAULT '[]',
+        models TEXT NOT NULL DEFAULT '[]',
+        data BLOB NOT NULL
+    );
+    CREATE INDEX ix_traces_start ON traces (start_us, trace_id);
+    CREATE INDEX ix_traces_agent ON traces (agent_name, start_us);
+    CREATE INDEX ix_traces_session ON traces (session_id, start_us);
+    CREATE INDEX ix_traces_errors ON traces (has_errors, start_us);
+
+    CREATE TABLE runs (
+        trace_id TEXT NOT NULL,
+        run_id TEXT NOT NULL,
+        parent_id TEXT,
+        run_type TEXT NOT NULL,
+        name TEXT,
+        tool_name TEXT,
+        model TEXT,
+        start_us INTEGER NOT NULL,
+        end_us INTEGER,
+        duration REAL,
+        success INTEGER NOT NULL,
+        error_type TEXT,
+        tokens_used INTEGER NOT NULL DEFAULT 0,
+        cost_usd REAL,
+        data BLOB NOT NULL,
+        UNIQUE (trace_id, run_id)
+    );
+    CREATE INDEX ix_runs_tool ON runs (tool_name, start_us) WHERE tool_name IS NOT NULL;
+
+    CREATE VIRTUAL TABLE traces_fts USING fts5 (body, tokenize = 'unicode61');
+    """,
+]
+
+INDEXABLE = {
+    "trace_id": None,  # the primary key
+    "agent_name": "CREATE INDEX IF NOT EXISTS ix_traces_agent ON traces (agent_name, start_us)",
+    "session_id": "CREATE INDEX IF NOT EXISTS ix_traces_session ON traces (session_id, start_us)",
+    "timestamp": "CREATE INDEX IF NOT EXISTS ix_traces_start ON traces (start_us, trace_id)",
+    "start_time": "CREATE INDEX IF NOT EXISTS ix_traces_start ON traces (start_us, trace_id)",
+    "status": "CREATE INDEX IF NOT EXISTS ix_traces_status ON traces (status, start_us)",
+    "has_errors": "CREATE INDEX IF NOT EXISTS ix_traces_errors ON traces (has_errors, start_us)",
+    "duration": "CREATE INDEX IF NOT EXISTS ix_traces_duration ON traces (duration)",
+    "tokens_used": "CREATE INDEX IF NOT EXISTS ix_traces_tokens ON traces (tokens_used)",
+    "tool_name": "CREATE INDEX IF NOT EXISTS ix_runs_tool ON runs (tool_name, start_us) "
+    "WHERE tool_name IS NOT NULL",
+    "run_type": "CREATE INDEX IF NOT EXISTS ix_runs_type ON runs (run_type, start_us)",
+}
+"""Names `SQLiteTraceStorage.create_indexes` accepts, and the index each one means."""
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring the database to the newest schema; safe when several processes race."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version >= len(MIGRATIONS):
+        return int(version)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        for number in range(version, len(MIGRATIONS)):
+            for statement in MIGRATIONS[number].split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return len(MIGRATIONS)

@@ -1,0 +1,390 @@
+"""The background writer: moves finished traces to storage off the caller's path.
+
+The caller only appends to a bounded deque (no lock, no I/O, no JSON). One daemon
+thread wakes every `flush_interval` (or when a batch is full), hands batches to the
+storage, retries failures, and snapshots running traces for live views. A full
+buffer drops and counts; nothing grows without bound. The thread starts lazily (not
+on import), is restarted in a forked child, and is drained at exit and on SIGTERM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import logging
+import os
+import signal
+import threading
+import time
+import weakref
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any
+
+from myagent.trace.records import Trace
+from myagent.trace.storage.base import TraceStorage
+
+logger = logging.getLogger("myagent.trace")
+
+
+@dataclass(slots=True)
+class WriterStats:
+    """Counters of one writer; read them through `TraceManager.stats`."""
+
+    submitted: int = 0
+    written: int = 0
+    partial_writes: int = 0
+    write_errors: int = 0
+    dropped: dict[str, int] = field(default_factory=dict)
+    last_error: str | None = None
+
+    def as_dict(self, buffer_depth: int) -> dict[str, Any]:
+        """A plain snapshot, with `dropped_total` and the current buffer depth."""
+        return {
+            "submitted": self.submitted,
+            "written": self.written,
+            "partial_writes": self.partial_writes,
+            "write_errors": self.write_errors,
+            "dropped": dict(self.dropped),
+            "dropped_total": sum(self.dropped.values()),
+            "buffer_depth": buffer_depth,
+            "last_error": self.last_error,
+        }
+
+
+class _FlushMarker:
+    """Put in the queue by `flush`; set once everything queued before it was handled."""
+
+    __slots__ = ("done", "ok")
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.ok = True
+
+
+class BackgroundWriter:
+    """Batches traces into a `TraceStorage` from one background thread."""
+
+    def __init__(
+        self,
+        storage: TraceStorage,
+        *,
+        buffer_size: int = 10_000,
+        batch_size: int = 256,
+        flush_interval: float = 0.5,
+        write_retries: int = 3,
+        write_timeout: float = 30.0,
+    ) -> None:
+        self.storage = storage
+        self.buffer_size = buffer_size
+        self.batch_size = batch_size
+        self.flush_interval = flush_interval
+        self.write_retries = write_retries
+        self.write_timeout = write_timeout
+        self._stats = WriterStats()
+        self._live: dict[str, tuple[Trace, tuple[int, int, int]]] = {}
+        self._logged: set[str] = set()
+        self._closed = False
+        self._periodic: dict[str, list[Any]] = {}
+        self._busy = False
+        self._reset_runtime()
+        _WRITERS.add(self)
+
+    def _reset_runtime(self) -> None:
+        # Everything that must be fresh in a forked child.
+        self._queue: deque[Trace | _FlushMarker] = deque()
+        self._wake = threading.Event()
+        self._start_lock = threading.Lock()
+        self._inline_lock = threading.Lock()
+        self._drop_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._retry: list[Trace] = []
+        self._retry_count = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pid = os.getpid()
+        self._live.clear()
+
+    # -- caller's path -------------------------------------------------------------
+
+    def submit(self, trace: Trace) -> None:
+        """Queue a finished trace for storage; drops and counts when the buffer is full."""
+        queue = self._queue
+        if len(queue) >= self.buffer_size:
+            self._drop("buffer_full", 1)
+            return
+        queue.append(trace)
+        if self._thread is None:
+            self._start()
+        elif len(queue) >= self.batch_size:
+            self._wake.set()
+
+    def watch(self, trace: Trace) -> None:
+        """Register a running trace so its progress is written for live views."""
+        if self.storage.supports_partial:
+            self._live[trace.trace_id] = (trace, (-1, -1, -1))
+            if self._thread is None:
+                self._start()
+
+    @property
+    def pending(self) -> bool:
+        """True while anything submitted has not been handed to storage yet."""
+        return bool(self._queue or self._retry or self._busy)
+
+    # -- control -------------------------------------------------------------------
+
+    def set_periodic(self, name: str, interval: float | None, task: Callable[[], Any]) -> None:
+        """Run `task()` on the writer thread every `interval` seconds (None removes it)."""
+        if interval is None:
+            self._periodic.pop(name, None)
+            return
+        self._periodic[name] = [interval, time.monotonic() + interval, task]
+        if self._thread is None:
+            self._start()
+
+    def run_in_loop(self, coro: Any) -> None:
+        """Await `coro` on the writer's loop (call only from a periodic task)."""
+        self._call(coro)
+
+    def flush(self, timeout: float | None = 5.0) -> bool:
+        """Write everything queued so far; True when all of it reached storage in time."""
+        if os.getpid() != self._pid:
+            self._after_fork()
+        marker = _FlushMarker()
+        self._queue.append(marker)
+        thread = self._thread
+        if thread is None or not thread.is_alive():
+            if self._thread is None and not self._closed:
+                self._start()
+            thread = self._thread
+        if thread is None or not thread.is_alive():
+            self._drain_inline()  # no thread (interpreter shutdown): write from here
+        else:
+            self._wake.set()
+        finished = marker.done.wait(timeout)
+        return finished and marker.ok
+
+    def close(self, timeout: float = 5.0) -> bool:
+        """Flush, then stop the thread; returns whether everything was written in time."""
+        ok = self.flush(timeout)
+        self._closed = True
+        self._wake.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(max(0.0, min(timeout, 1.0)))
+        return ok
+
+    @property
+    def stats(self) -> dict[str, Any]:
+        """Counters: submitted, written, dropped (by reason), write errors, buffer depth."""
+        return self._stats.as_dict(len(self._queue) + len(self._retry))
+
+    # -- internals -----------------------------------------------------------------
+
+    def _start(self) -> None:
+        with self._start_lock:
+            if self._thread is not None or self._closed:
+                return
+            thread = threading.Thread(target=self._run, name="myagent-trace-writer", daemon=True)
+            try:
+                thread.start()
+            except RuntimeError as exc:  # e.g. "can't create new thread at interpreter shutdown"
+                self._note("thread_start", exc)
+                return
+            self._thread = thread
+            _install_sigterm_handler()
+
+    def _run(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        try:
+            while not self._closed:
+                self._wake.wait(self.flush_interval)
+                self._wake.clear()
+                self._drain()
+            self._drain()
+        finally:
+            self._loop.close()
+
+    def _drain_inline(self) -> None:
+        with self._inline_lock:
+            loop = asyncio.new_event_loop()
+            previous, self._loop = self._loop, loop
+            try:
+                self._drain()
+            finally:
+                loop.close()
+                self._loop = previous
+
+    def _drain(self) -> None:
+        """Write queued traces in batches, then progress of running traces."""
+        try:
+            if self._retry:
+                self._write_batch([])
+            while self._queue:
+                batch: list[Trace] = []
+                markers: list[_FlushMarker] = []
+                queue = self._queue
+                self._busy = True
+                while queue and len(batch) < self.batch_size:
+                    item = queue.popleft()
+                    if isinstance(item, _FlushMarker):
+                        markers.append(item)
+                        break
+                    batch.append(item)
+                if batch:
+                    self._write_batch(batch)
+                self._busy = False
+                for marker in markers:
+                    marker.ok = not self._retry
+                    marker.done.set()
+            self._write_partials()
+            self._run_periodic()
+        except Exception as exc:  # the worker must survive anything
+            self._note("writer", exc)
+
+    def _run_periodic(self) -> None:
+        now = time.monotonic()
+        for name, entry in list(self._periodic.items()):
+            interval, due, task = entry
+            if now >= due:
+                entry[1] = now + interval
+                try:
+                    task()
+                except Exception as exc:
+                    self._note(name, exc)
+
+    def _call(self, coro: Any) -> None:
+        assert self._loop is not None
+        self._loop.run_until_complete(asyncio.wait_for(coro, self.write_timeout))
+
+    def _write_batch(self, batch: list[Trace]) -> None:
+        self._busy = True
+        try:
+            self._write_pending(batch)
+        finally:
+            self._busy = False
+
+    def _write_pending(self, batch: list[Trace]) -> None:
+        pending = self._retry + batch
+        self._retry = []
+        for trace in batch:
+            self._live.pop(trace.trace_id, None)
+        self._stats.submitted += len(batch)
+        try:
+            self._call(self.storage.store_traces(pending))
+        except BaseException as exc:
+            if isinstance(exc, KeyboardInterrupt | SystemExit):
+                raise
+            self._stats.write_errors += 1
+            self._note("write", exc)
+            self._retry_count += 1
+            if self._retry_count > self.write_retries:
+                self._drop("write_failed", len(pending))
+                self._retry_count = 0
+            else:
+                self._retry = pending
+                time.sleep(min(0.05 * self._retry_count, 0.5))
+            return
+        self._retry_count = 0
+        self._stats.written += len(pending)
+
+    def _write_partials(self) -> None:
+        if not self._live:
+            return
+        changed: list[Trace] = []
+        for trace_id, (trace, seen) in list(self._live.items()):
+            if trace.end_us is not None:
+                continue  # its final write is queued
+            runs = trace.runs
+            signature = (len(runs), sum(1 for r in runs if r.end_us is not None), len(trace.logs))
+            if signature != seen:
+                self._live[trace_id] = (trace, signature)
+                changed.append(trace)
+        if changed:
+            try:
+                self._call(self.storage.store_partial(changed))
+                self._stats.partial_writes += len(changed)
+            except Exception as exc:
+                self._note("partial_write", exc)
+
+    def _drop(self, reason: str, count: int) -> None:
+        with self._drop_lock:
+            dropped = self._stats.dropped
+            dropped[reason] = dropped.get(reason, 0) + count
+        if reason not in self._logged:
+            self._logged.add(reason)
+            logger.warning(
+                "myagent tracing dropped traces (%s); further drops are counted in "
+                "TraceManager.stats['writer']['dropped'] without more warnings",
+                reason,
+            )
+
+    def _note(self, where: str, exc: BaseException) -> None:
+        self._stats.last_error = f"{where}: {type(exc).__name__}: {exc}"
+        if where not in self._logged:
+            self._logged.add(where)
+            logger.warning(
+                "myagent tracing: %s failed (%s: %s); counted in TraceManager.stats, logged once",
+                where,
+                type(exc).__name__,
+                exc,
+            )
+
+    def _after_fork(self) -> None:
+        # The parent still owns what it queued; the child starts empty with a new thread.
+        self._reset_runtime()
+        self._closed = False
+
+
+_WRITERS: weakref.WeakSet[BackgroundWriter] = weakref.WeakSet()
+_SHUTDOWN_TIMEOUT = {"seconds": 5.0}
+
+
+def set_shutdown_timeout(seconds: float) -> None:
+    """How long exit and SIGTERM may spend writing pending traces, over all writers."""
+    _SHUTDOWN_TIMEOUT["seconds"] = seconds
+
+
+def flush_all(timeout: float | None = None) -> bool:
+    """Flush every live writer within one shared deadline."""
+    budget = _SHUTDOWN_TIMEOUT["seconds"] if timeout is None else timeout
+    deadline = time.monotonic() + budget
+    ok = True
+    for writer in list(_WRITERS):
+        remaining = max(0.0, deadline - time.monotonic())
+        ok = writer.close(remaining) and ok
+    return ok
+
+
+def _after_fork_in_child() -> None:
+    for writer in list(_WRITERS):
+        writer._after_fork()
+    _SIGTERM_STATE["installed"] = False
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+atexit.register(flush_all)
+
+_SIGTERM_STATE: dict[str, Any] = {"installed": False}
+
+
+def _install_sigterm_handler() -> None:
+    """Flush on SIGTERM, then die of it as before; only if nobody else handles SIGTERM."""
+    if _SIGTERM_STATE["installed"] or threading.current_thread() is not threading.main_thread():
+        return
+    try:
+        if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+            return
+        signal.signal(signal.SIGTERM, _on_sigterm)
+        _SIGTERM_STATE["installed"] = True
+    except (ValueError, OSError):
+        return
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    try:
+        flush_all()
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
