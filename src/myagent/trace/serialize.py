@@ -55,104 +55,133 @@ def is_truncated(text: str) -> bool:
 
 
 def to_jsonable(value: Any, max_size: int | None = None) -> Any:
-    """A JSON-safe copy of `value`, bounded by `max_size` characters (default: the global)."""
+    """A JSON-safe copy of `value`, bounded by `max_size` characters (default: the global).
+
+    The bound is a budget shared by the whole value: strings past it are cut with a
+    marker, containers past it end with a marker item, and the shape is kept.
+    """
     limit = _limits["max_value_size"] if max_size is None else max_size
     try:
-        result = _convert(value, limit, 0, set())
-        if isinstance(result, dict | list):
-            encoded = orjson.dumps(result)
-            if len(encoded) > limit:
-                return truncate_text(encoded.decode(), limit)
-        return result
+        return _Converter(limit).convert(value, 0)
     except Exception as exc:  # never raise into the traced program
         return f"<unserializable {type(value).__name__}: {type(exc).__name__}>"
 
 
-def _clean_str(text: str, limit: int) -> str:
-    if not text.isascii():
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            # Lone surrogates: keep them visible as escapes instead of failing.
-            text = text.encode("utf-8", "backslashreplace").decode("utf-8")
-    return truncate_text(text, limit)
+class _Converter:
+    __slots__ = ("budget", "seen")
 
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.seen: set[int] = set()
 
-def _convert(value: Any, limit: int, depth: int, seen: set[int]) -> Any:
-    if value is None or value is True or value is False:
-        return value
-    kind = type(value)
-    if kind is str:
-        return _clean_str(value, limit)
-    if kind is int:
-        return value
-    if kind is float:
-        if math.isfinite(value):
+    def text(self, text: str) -> str:
+        if not text.isascii():
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                # Lone surrogates: keep them visible as escapes instead of failing.
+                text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+        out = truncate_text(text, max(self.budget, 0))
+        self.budget -= min(len(out), len(text))
+        return out
+
+    def convert(self, value: Any, depth: int) -> Any:
+        if value is None or value is True or value is False:
+            self.budget -= 4
             return value
-        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-    if depth >= _MAX_DEPTH:
-        return "<max depth>"
-    if isinstance(value, Mapping | list | tuple | set | frozenset):
-        ident = id(value)
-        if ident in seen:
-            return "<cycle>"
-        seen.add(ident)
-        try:
-            if isinstance(value, Mapping):
-                return {
-                    (k if type(k) is str else _key(k, limit)): _convert(v, limit, depth + 1, seen)
-                    for k, v in value.items()
-                }
-            items = value
-            if isinstance(value, set | frozenset):
-                items = sorted(value, key=repr)
-            return [_convert(v, limit, depth + 1, seen) for v in items]
-        finally:
-            seen.discard(ident)
-    return _convert_other(value, limit, depth, seen)
+        kind = type(value)
+        if kind is str:
+            return self.text(value)
+        if kind is int:
+            self.budget -= 8
+            return value
+        if kind is float:
+            self.budget -= 8
+            if math.isfinite(value):
+                return value
+            return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+        if depth >= _MAX_DEPTH:
+            return "<max depth>"
+        if isinstance(value, Mapping | list | tuple | set | frozenset):
+            ident = id(value)
+            if ident in self.seen:
+                return "<cycle>"
+            self.seen.add(ident)
+            try:
+                if isinstance(value, Mapping):
+                    return self.mapping(value, depth)
+                items = value
+                if isinstance(value, set | frozenset):
+                    items = sorted(value, key=repr)
+                return self.sequence(items, depth)
+            finally:
+                self.seen.discard(ident)
+        return self.other(value, depth)
 
+    def mapping(self, value: Mapping[Any, Any], depth: int) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for index, (key, item) in enumerate(value.items()):
+            if self.budget <= 0:
+                out["…"] = f"[truncated: {len(value) - index} more keys]"
+                break
+            name = key if type(key) is str else self.key(key)
+            self.budget -= len(name) + 4
+            out[name] = self.convert(item, depth + 1)
+        return out
 
-def _key(key: Any, limit: int) -> str:
-    if isinstance(key, str):
-        return _clean_str(key, limit)
-    return _clean_str(repr(key) if not isinstance(key, int | float | bool) else str(key), limit)
+    def sequence(self, items: Any, depth: int) -> list[Any]:
+        out: list[Any] = []
+        for index, item in enumerate(items):
+            if self.budget <= 0:
+                out.append(f"…[truncated: {len(items) - index} more items]")
+                break
+            self.budget -= 2
+            out.append(self.convert(item, depth + 1))
+        return out
 
+    def key(self, key: Any) -> str:
+        if isinstance(key, str):
+            return self.text(key)
+        return self.text(str(key) if isinstance(key, int | float | bool) else _safe_repr(key))
 
-def _convert_other(value: Any, limit: int, depth: int, seen: set[int]) -> Any:
-    if isinstance(value, bool | int):
-        return int(value)
-    if isinstance(value, float):
-        return _convert(float(value), limit, depth, seen)
-    if isinstance(value, str):
-        return _clean_str(str(value), limit)
-    if isinstance(value, bytes | bytearray | memoryview):
-        raw = bytes(value)
-        try:
-            return _clean_str(raw.decode("utf-8"), limit)
-        except UnicodeDecodeError:
-            encoded = base64.b64encode(raw[: limit * 3 // 4]).decode()
-            suffix = "" if len(raw) * 4 // 3 <= limit else f"…[truncated, {len(raw)} bytes]"
-            return f"base64:{encoded}{suffix}"
-    if isinstance(value, datetime | date | time):
-        return value.isoformat()
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    if isinstance(value, Enum):
-        return _convert(value.value, limit, depth, seen)
-    if isinstance(value, UUID | PurePath):
-        return str(value)
-    if isinstance(value, BaseException):
-        return _clean_str(f"{type(value).__name__}: {value}", limit)
-    dump = getattr(value, "model_dump", None)  # pydantic v2 models
-    if callable(dump):
-        return _convert(dump(mode="json"), limit, depth + 1, seen)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
-        return _convert(fields, limit, depth + 1, seen)
-    to_dict = getattr(value, "to_dict", None)
-    if callable(to_dict) and not isinstance(value, type):
-        return _convert(to_dict(), limit, depth + 1, seen)
-    return _clean_str(_safe_repr(value), limit)
+    def other(self, value: Any, depth: int) -> Any:
+        if isinstance(value, bool | int):
+            return self.convert(int(value), depth)
+        if isinstance(value, float):
+            return self.convert(float(value), depth)
+        if isinstance(value, str):
+            return self.text(str(value))
+        if isinstance(value, bytes | bytearray | memoryview):
+            raw = bytes(value)
+            try:
+                return self.text(raw.decode("utf-8"))
+            except UnicodeDecodeError:
+                room = max(self.budget, 0) * 3 // 4
+                encoded = base64.b64encode(raw[:room]).decode()
+                self.budget -= len(encoded)
+                suffix = "" if len(raw) <= room else f"…[truncated, {len(raw)} bytes]"
+                return f"base64:{encoded}{suffix}"
+        if isinstance(value, datetime | date | time):
+            return self.text(value.isoformat())
+        if isinstance(value, timedelta):
+            return self.convert(value.total_seconds(), depth)
+        if isinstance(value, Enum):
+            return self.convert(value.value, depth)
+        if isinstance(value, UUID | PurePath):
+            return self.text(str(value))
+        if isinstance(value, BaseException):
+            return self.text(f"{type(value).__name__}: {value}")
+        if not isinstance(value, type):
+            dump = getattr(value, "model_dump", None)  # pydantic v2 models
+            if callable(dump):
+                return self.convert(dump(mode="json"), depth + 1)
+            if dataclasses.is_dataclass(value):
+                fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+                return self.convert(fields, depth + 1)
+            to_dict = getattr(value, "to_dict", None)
+            if callable(to_dict):
+                return self.convert(to_dict(), depth + 1)
+        return self.text(_safe_repr(value))
 
 
 def _safe_repr(value: Any) -> str:

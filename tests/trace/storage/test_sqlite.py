@@ -1,0 +1,186 @@
+"""SQLite storage: WAL, migrations, indexes, and traces that cross process boundaries."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from myagent.trace import SQLiteTraceStorage, TraceManager
+from myagent.trace.storage.sqlite_schema import MIGRATIONS
+
+WRITER = textwrap.dedent(
+    """
+    import sys, time
+    from myagent.trace import TraceManager, SQLiteTraceStorage, ThinkRecord, ToolRecord
+    manager = TraceManager(SQLiteTraceStorage(sys.argv[1]))
+    with manager.trace("weather-agent", agent_name="weather-agent",
+                       input="What's the weather in NYC?", session_id="s-1",
+                       metadata={"user": "u"}, tags=["x"]) as trace:
+        think = manager.start_run(ThinkRecord, "think", agent_name="weather-agent",
+                                  input="What's the weather in NYC?",
+                                  system_prompts=["You are a weather assistant..."],
+                                  messages=[{"role": "user", "content": "hi"}], model="m")
+        manager.end_run(think, llm_response="checking", prompt_tokens=100,
+                        completion_tokens=50, tokens_used=150, cost_usd=0.5,
+                        tool_calls=[{"id": "c1", "name": "get_weather",
+                                     "arguments": '{"location": "NYC"}'}])
+        with manager.run("get_weather", ToolRecord, parent=think, tool_name="get_weather",
+                         tool_call_id="c1", input_params={"location": "NYC"}) as tool:
+            tool.output = "Sunny, 72°F"
+        manager.add_log_entry(level="INFO", message="done")
+        trace.output = "Sunny"
+    print(trace.trace_id, flush=True)
+    MODE
+    """
+)
+
+
+def _write_in_subprocess(db: Path, mode: str) -> subprocess.Popen[str]:
+    code = WRITER.replace("MODE", mode)
+    return subprocess.Popen(
+        [sys.executable, "-c", code, str(db)], stdout=subprocess.PIPE, text=True
+    )
+
+
+def _assert_whole(storage: SQLiteTraceStorage, trace_id: str) -> None:
+    trace = storage.get_trace_sync(trace_id)
+    assert trace is not None
+    assert trace.agent_name == "weather-agent" and trace.session_id == "s-1"
+    assert trace.input == "What's the weather in NYC?" and trace.output == "Sunny"
+    assert trace.status == "success" and trace.metadata == {"user": "u"} and trace.tags == ["x"]
+    think, tool = trace.runs
+    assert think.to_dict()["tool_calls"][0]["arguments"] == '{"location": "NYC"}'
+    assert think.to_dict()["tokens_used"] == 150
+    assert tool.parent_id == think.run_id
+    assert tool.to_dict()["output"] == "Sunny, 72°F"
+    assert trace.logs[0].message == "done"
+    assert trace.tokens_used == 150 and trace.cost_usd == 0.5
+
+
+def test_other_process_reads_trace_without_explicit_flush(tmp_path: Path) -> None:
+    db = tmp_path / "shared.db"
+    # The writer keeps running (it sleeps) and never calls flush().
+    proc = _write_in_subprocess(db, "time.sleep(30)")
+    try:
+        assert proc.stdout is not None
+        trace_id = proc.stdout.readline().strip()
+        reader = SQLiteTraceStorage(db)
+        deadline = time.monotonic() + 15
+        while reader.get_trace_sync(trace_id) is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        _assert_whole(reader, trace_id)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.mark.parametrize(
+    "mode",
+    [
+        "",  # normal exit: atexit flushes
+        "sys.exit(3)",
+        "raise SystemExit('bye')",
+        "raise RuntimeError('unhandled')",
+    ],
+)
+def test_traces_land_at_exit(tmp_path: Path, mode: str) -> None:
+    db = tmp_path / "exit.db"
+    code = WRITER.replace("MODE", mode).replace(
+        "SQLiteTraceStorage(sys.argv[1])", "SQLiteTraceStorage(sys.argv[1]), flush_interval=60"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(db)], capture_output=True, text=True, timeout=60
+    )
+    trace_id = out.stdout.strip()
+    _assert_whole(SQLiteTraceStorage(db), trace_id)
+
+
+def test_traces_land_on_sigterm(tmp_path: Path) -> None:
+    db = tmp_path / "term.db"
+    code = WRITER.replace("MODE", "time.sleep(60)").replace(
+        "SQLiteTraceStorage(sys.argv[1])", "SQLiteTraceStorage(sys.argv[1]), flush_interval=60"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, str(db)], stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None
+    trace_id = proc.stdout.readline().strip()
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == -signal.SIGTERM  # still dies of SIGTERM, as before
+    _assert_whole(SQLiteTraceStorage(db), trace_id)
+
+
+def test_running_trace_is_visible_to_other_connections(tmp_path: Path) -> None:
+    db = tmp_path / "live.db"
+    manager = TraceManager(SQLiteTraceStorage(db), flush_interval=0.05)
+    reader = SQLiteTraceStorage(db)
+    try:
+        with manager.trace("live", agent_name="a") as trace:
+            with manager.run("first"):
+                pass
+            deadline = time.monotonic() + 10
+            seen = None
+            while time.monotonic() < deadline:
+                seen = reader.get_trace_sync(trace.trace_id)
+                if seen is not None and seen.runs:
+                    break
+                time.sleep(0.05)
+            assert seen is not None and seen.status == "running"
+            assert [r.name for r in seen.runs] == ["first"]
+        manager.flush(5)
+        final = reader.get_trace_sync(trace.trace_id)
+        assert final is not None and final.status == "success"
+    finally:
+        manager.close()
+
+
+def test_wal_schema_version_and_indexes(tmp_path: Path) -> None:
+    db = tmp_path / "schema.db"
+    storage = SQLiteTraceStorage(db)
+    conn = sqlite3.connect(db)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    assert {"ix_traces_start", "ix_traces_agent", "ix_traces_session", "ix_runs_tool"} <= indexes
+    # Opening again does not re-run migrations.
+    SQLiteTraceStorage(db)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    # The spec's tuning calls.
+    assert storage.create_indexes(["agent_name", "timestamp", "trace_id"]) == [
+        "agent_name",
+        "timestamp",
+        "trace_id",
+    ]
+    storage.create_indexes(["status"])
+    indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    assert "ix_traces_status" in indexes
+    with pytest.raises(ValueError, match="cannot index"):
+        storage.create_indexes(["colour"])
+    storage.configure(partition_by_time=True)
+    assert storage.options["partition_by_time"] is True
+    with pytest.raises(TypeError):
+        storage.configure(sharding=True)
+
+
+def test_filter_uses_an_index(tmp_path: Path) -> None:
+    storage = SQLiteTraceStorage(tmp_path / "plan.db")
+    conn = storage._conn()
+    from myagent.trace import TraceFilter
+    from myagent.trace.storage.sqlite import trace_where
+
+    where, params = trace_where(TraceFilter(agent_names=["a"]))
+    plan = " ".join(
+        str(r[-1])
+        for r in conn.execute(
+            f"EXPLAIN QUERY PLAN SELECT trace_id FROM traces WHERE {where} ORDER BY start_us DESC",
+            params,
+        )
+    )
+    assert "ix_traces_agent" in plan
