@@ -77,6 +77,7 @@ class TraceManager:
             flush_interval=self.config.flush_interval,
             write_retries=self.config.write_retries,
         )
+        self._sinks: dict[str, BackgroundWriter] = {}
         self._active: dict[str, Trace] = {}
         self._tokens: dict[str, tuple[Token[Trace | None], Token[RunRecord | None]]] = {}
         self._started = itertools.count()
@@ -92,6 +93,28 @@ class TraceManager:
         """The backend finished traces go to."""
         return self._storage
 
+    def add_sink(self, sink: TraceStorage, name: str | None = None) -> str:
+        """Also send every finished trace to `sink` (an exporter, metrics...), beside storage.
+
+        Each sink has its own queue and thread, so a slow or failing sink never slows the
+        traced program, the storage or the other sinks. Returns the sink's name.
+        """
+        key = name or type(sink).__name__
+        config = self.config
+        self._sinks[key] = BackgroundWriter(
+            sink,
+            buffer_size=config.buffer_size,
+            batch_size=config.batch_size,
+            flush_interval=config.flush_interval,
+            write_retries=config.write_retries,
+        )
+        return key
+
+    def remove_sink(self, name: str, timeout: float = 5.0) -> bool:
+        """Flush and detach a sink; True when everything reached it in time."""
+        sink = self._sinks.pop(name, None)
+        return True if sink is None else sink.close(timeout)
+
     def configure(self, **options: Any) -> None:
         """Change settings at run time; unknown option names raise TypeError.
 
@@ -105,11 +128,12 @@ class TraceManager:
 
     def _apply_config(self) -> None:
         config = self.config
+        for writer in (self._writer, *self._sinks.values()):
+            writer.buffer_size = config.buffer_size
+            writer.batch_size = config.batch_size
+            writer.flush_interval = config.flush_interval
+            writer.write_retries = config.write_retries
         writer = self._writer
-        writer.buffer_size = config.buffer_size
-        writer.batch_size = config.batch_size
-        writer.flush_interval = config.flush_interval
-        writer.write_retries = config.write_retries
         set_max_value_size(config.max_value_size)
         set_shutdown_timeout(config.shutdown_timeout)
         retention = config.max_trace_age is not None or config.max_trace_count is not None
@@ -184,6 +208,8 @@ class TraceManager:
             if self._active.pop(trace.trace_id, None) is not None:
                 next(self._finished)
                 self._writer.submit(trace)
+                for sink in self._sinks.values():
+                    sink.submit(trace)
                 if not self.config.async_storage:
                     self._writer.flush(self.config.shutdown_timeout)
         except Exception as exc:
@@ -390,7 +416,10 @@ class TraceManager:
     def flush(self, timeout: float | None = 5.0) -> bool:
         """Write every finished trace now; True when all of it reached storage in time."""
         try:
-            return self._writer.flush(timeout)
+            ok = self._writer.flush(timeout)
+            for sink in self._sinks.values():
+                ok = sink.flush(timeout) and ok
+            return ok
         except Exception as exc:
             self._fault("flush", exc)
             return False
@@ -398,6 +427,12 @@ class TraceManager:
     def close(self, timeout: float = 5.0) -> bool:
         """Flush and stop the background writer, then close the storage."""
         ok = self._writer.close(timeout)
+        for name, sink in list(self._sinks.items()):
+            ok = sink.close(timeout) and ok
+            try:
+                run_sync(sink.storage.close(), timeout)
+            except Exception as exc:
+                self._fault(f"close {name}", exc)
         try:
             run_sync(self._storage.close(), timeout)
         except Exception as exc:
@@ -415,6 +450,7 @@ class TraceManager:
             "active_traces": len(self._active),
             "faults": dict(self._faults),
             "writer": self._writer.stats,
+            "sinks": {name: sink.stats for name, sink in self._sinks.items()},
         }
 
     def _cleanup_args(self) -> dict[str, Any]:

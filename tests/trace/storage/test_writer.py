@@ -159,3 +159,24 @@ def test_sync_mode_writes_before_end_trace_returns() -> None:
         assert trace.trace_id in storage._traces
     finally:
         manager.close()
+
+
+def test_sinks_get_every_trace_and_a_hanging_sink_blocks_nothing() -> None:
+    storage = InMemoryTraceStorage()
+    collected = InMemoryTraceStorage()
+    hanging = HangingStorage()
+    manager = TraceManager(storage, flush_interval=0.05)
+    manager.add_sink(collected, "collector")
+    manager.add_sink(hanging, "stuck")
+    try:
+        _workload(manager, 20)
+        deadline = time.monotonic() + 10
+        while (len(storage) < 20 or len(collected) < 20) and time.monotonic() < deadline:
+            manager._writer.flush(timeout=1)
+            manager._sinks["collector"].flush(timeout=1)
+        assert len(storage) == 20 and len(collected) == 20
+        assert manager.flush(timeout=0.2) is False  # the stuck sink is reported, not waited on
+        assert set(manager.stats["sinks"]) == {"collector", "stuck"}
+    finally:
+        hanging.release.set()
+        manager.close(timeout=2)
