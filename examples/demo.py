@@ -1,65 +1,139 @@
-"""The main job for now: a traced workflow writing to SQLite, then a summary read back.
+"""The main job: example agents write traces to SQLite, then the trace viewer serves them.
 
-Run with `make demo`. Traces land in ./traces.db (override with TRACE_DATABASE_URL).
+`make demo` runs it. With OPENAI_API_KEY or OPENAI_BASE_URL set the agents call that
+endpoint; without, they use the offline scripted model (and say so). Options:
+`--db PATH` (default traces.db), `--port 8080`, `--no-viewer` (write traces and exit).
 """
 
 from __future__ import annotations
 
+import argparse
+import ast
 import asyncio
-import os
+import contextlib
+import operator
+import random
 
-from myagent.trace import SQLiteTraceStorage, ThinkRecord, ToolRecord, TraceManager, trace_run
-from myagent.trace.config import sqlite_path
-from myagent.trace.setup import set_trace_manager
+from myagent import create_toolcall_agent
+from myagent.tool import BaseTool, ToolResult
+from myagent.trace import SQLiteTraceStorage, TraceManager, set_trace_manager
 
-
-@trace_run
-async def get_weather(location: str) -> str:
-    """A stand-in tool: the agent demo with real tools replaces this example."""
-    await asyncio.sleep(0.01)
-    return f"Sunny, 72°F in {location}"
+_WEATHER = {"nyc": "Sunny, 72°F", "paris": "Cloudy, 15°C", "tokyo": "Rain, 18°C"}
 
 
-async def weather_run(manager: TraceManager, question: str, city: str) -> None:
-    async with manager.trace("weather-agent", agent_name="weather-agent", input=question) as trace:
-        think = manager.start_run(
-            ThinkRecord,
-            "think",
-            agent_name="weather-agent",
-            input=question,
-            system_prompts=["You are a weather assistant."],
-            messages=[{"role": "user", "content": question}],
-            model="scripted-offline",
+class WeatherTool(BaseTool):
+    name = "get_weather"
+    description = "Get the current weather for a city"
+
+    async def execute(self, city: str) -> ToolResult:
+        """Look the city up in a small offline table.
+
+        Args:
+            city: the city name, e.g. NYC
+        """
+        await asyncio.sleep(random.uniform(0.02, 0.08))
+        return ToolResult(output=_WEATHER.get(city.lower().strip(), "Windy, 10°C"))
+
+
+_OPS = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.Pow: operator.pow,
+    ast.USub: operator.neg,
+}
+
+
+def _evaluate(node: ast.AST) -> float:
+    if isinstance(node, ast.Expression):
+        return _evaluate(node.body)
+    if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
+        return node.value
+    if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
+        return _OPS[type(node.op)](_evaluate(node.left), _evaluate(node.right))  # type: ignore[no-any-return]
+    if isinstance(node, ast.UnaryOp) and type(node.op) in _OPS:
+        return _OPS[type(node.op)](_evaluate(node.operand))  # type: ignore[no-any-return]
+    raise ValueError("only arithmetic is allowed")
+
+
+class CalculatorTool(BaseTool):
+    name = "calculator"
+    description = "Calculate an arithmetic expression such as 12 * (3 + 4)"
+
+    async def execute(self, expression: str) -> ToolResult:
+        """Evaluate arithmetic safely (no names, no calls).
+
+        Args:
+            expression: the arithmetic expression
+        """
+        return ToolResult(output=str(_evaluate(ast.parse(expression, mode="eval"))))
+
+
+class StockPriceTool(BaseTool):
+    name = "get_stock_price"
+    description = "Get the latest stock price for a ticker symbol"
+
+    async def execute(self, symbol: str) -> ToolResult:
+        """A tool whose upstream is down: every call fails, and the agent must cope.
+
+        Args:
+            symbol: the ticker, e.g. ACME
+        """
+        await asyncio.sleep(0.03)
+        raise ConnectionError(f"market data service unreachable for {symbol}")
+
+
+QUESTIONS = {
+    "weather-agent": ["What's the weather in NYC?", "What's the weather in Paris?"],
+    "calculator-agent": ["Calculate 12 * (3 + 4)", "Calculate 2 ** 10"],
+    "stocks-agent": ["Get the stock price for ACME"],
+}
+TOOLS = {
+    "weather-agent": [WeatherTool()],
+    "calculator-agent": [CalculatorTool()],
+    "stocks-agent": [StockPriceTool()],
+}
+
+
+async def run_agents() -> None:
+    for name, questions in QUESTIONS.items():
+        agent = create_toolcall_agent(
+            name=name, tools=TOOLS[name], system_prompt=f"You are the {name}. Use your tools."
         )
-        manager.end_run(think, llm_response="I'll check the weather for you...", tokens_used=150)
-        async with manager.run(
-            "get_weather",
-            ToolRecord,
-            parent=think,
-            tool_name="get_weather",
-            input_params={"location": city},
-        ) as tool:
-            tool.output = await get_weather(city)  # type: ignore[attr-defined]
-        trace.output = tool.output  # type: ignore[attr-defined]
+        for question in questions:
+            answer = await agent.run(question)
+            print(f"[{name}] {question}\n    -> {answer}")
 
 
 async def main() -> None:
-    url = os.environ.get("TRACE_DATABASE_URL", "sqlite:///traces.db")
-    manager = TraceManager(SQLiteTraceStorage(sqlite_path(url)))
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--db", default="traces.db")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--no-viewer", action="store_true")
+    args = parser.parse_args()
+
+    manager = TraceManager(SQLiteTraceStorage(args.db))
     set_trace_manager(manager)
-    for city in ("NYC", "Paris", "Tokyo"):
-        await weather_run(manager, f"What's the weather in {city}?", city)
+    await run_agents()
     manager.flush()
-    traces = await manager.aget_all_traces()
-    print(f"{len(traces)} traces in {sqlite_path(url)} (offline example, no LLM called):")
-    for trace in traces[-3:]:
-        print(
-            f"  {trace.start_time:%H:%M:%S} {trace.agent_name} {trace.status} "
-            f"{trace.total_duration:.3f}s records={len(trace.runs)} output={trace.output!r}"
-        )
-    print("stats:", manager.stats["writer"])
-    manager.close()
+    stats = manager.stats
+    print(
+        f"\n{stats['traces_finished']} traces, {stats['records']} records written to "
+        f"{args.db} (dropped: {stats['writer']['dropped_total']})"
+    )
+    if args.no_viewer:
+        manager.close()
+        return
+    from myagent.trace.viewer import start_trace_viewer
+
+    print(f"Trace viewer: http://{args.host}:{args.port}  (Ctrl-C to stop)")
+    await start_trace_viewer(
+        port=args.port, host=args.host, storage=SQLiteTraceStorage(args.db), wait=True
+    )
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())
