@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import time
 import traceback
 from collections.abc import Coroutine, Sequence
 from contextvars import Token
@@ -425,18 +426,23 @@ class TraceManager:
             return False
 
     def close(self, timeout: float = 5.0) -> bool:
-        """Flush and stop the background writer, then close the storage."""
-        ok = self._writer.close(timeout)
-        for name, sink in list(self._sinks.items()):
-            ok = sink.close(timeout) and ok
+        """Flush and stop the writers, then close storage and sinks, all within `timeout`.
+
+        Returns True when everything reached storage and every sink in time. A sink that
+        hangs is closed before its thread is joined, so its stuck request is aborted.
+        """
+        deadline = time.monotonic() + timeout
+        writers = [("storage", self._writer), *self._sinks.items()]
+        ok = True
+        for _, writer in writers:
+            ok = writer.flush(max(0.0, deadline - time.monotonic())) and ok
+        for name, writer in writers:
+            writer.stop()
             try:
-                run_sync(sink.storage.close(), timeout)
+                run_sync(writer.storage.close(), max(0.01, deadline - time.monotonic()))
             except Exception as exc:
                 self._fault(f"close {name}", exc)
-        try:
-            run_sync(self._storage.close(), timeout)
-        except Exception as exc:
-            self._fault("close", exc)
+            writer.join(deadline - time.monotonic())
         return ok
 
     @property
@@ -606,7 +612,7 @@ class TraceScope:
             except ValueError:
                 current_trace_var.set(None)
         if self.trace is not None and self._manager.enabled:
-            status = TraceStatus.CANCELLED.value if _is_cancel(exc) else None
+            status = TraceStatus.CANCELLED.value if exc is not None and _is_cancel(exc) else None
             self._manager._finish_trace(self.trace, error=exc, status=status)
 
     async def __aenter__(self) -> Trace:

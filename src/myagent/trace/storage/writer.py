@@ -166,14 +166,24 @@ class BackgroundWriter:
         return finished and marker.ok
 
     def close(self, timeout: float = 5.0) -> bool:
-        """Flush, then stop the thread; returns whether everything was written in time."""
+        """Flush, then stop the thread, all within `timeout`; True when everything was
+        written in time."""
+        deadline = time.monotonic() + timeout
         ok = self.flush(timeout)
+        self.stop()
+        self.join(max(0.0, deadline - time.monotonic()))
+        return ok
+
+    def stop(self) -> None:
+        """Ask the thread to write what is queued and end (returns at once)."""
         self._closed = True
         self._wake.set()
+
+    def join(self, timeout: float) -> None:
+        """Wait up to `timeout` seconds for the stopped thread to end."""
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
-            thread.join(max(0.0, min(timeout, 1.0)))
-        return ok
+            thread.join(max(0.0, timeout))
 
     @property
     def stats(self) -> dict[str, Any]:

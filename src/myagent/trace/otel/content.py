@@ -1,0 +1,94 @@
+"""GenAI message shapes for opt-in content capture: chat messages → `{"role", "parts"}`.
+
+The OpenTelemetry GenAI conventions put prompts and replies in `gen_ai.input.messages`
+and `gen_ai.output.messages` as role + parts (text, tool_call, tool_call_response);
+this turns OpenAI-format messages and our think records' replies into that shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import orjson
+
+from myagent.trace.serialize import to_jsonable
+
+
+def text_part(text: Any) -> dict[str, Any]:
+    """A text part: `{"type": "text", "content": ...}`."""
+    return {"type": "text", "content": text if isinstance(text, str) else to_jsonable(text)}
+
+
+def _parse_arguments(arguments: Any) -> Any:
+    if isinstance(arguments, str):
+        try:
+            return orjson.loads(arguments)
+        except orjson.JSONDecodeError:
+            return arguments
+    return arguments
+
+
+def _tool_call_part(call: Any) -> dict[str, Any]:
+    if not isinstance(call, Mapping):
+        return {"type": "tool_call", "name": str(call)}
+    function = call.get("function")
+    source = function if isinstance(function, Mapping) else call
+    return {
+        "type": "tool_call",
+        "id": call.get("id"),
+        "name": source.get("name"),
+        "arguments": _parse_arguments(source.get("arguments")),
+    }
+
+
+def _content_parts(content: Any) -> list[dict[str, Any]]:
+    if content is None or content == "":
+        return []
+    if isinstance(content, list):
+        parts: list[dict[str, Any]] = []
+        for part in content:
+            if isinstance(part, Mapping) and part.get("type") == "text":
+                parts.append(text_part(part.get("text", part.get("content"))))
+            elif isinstance(part, Mapping):
+                parts.append(dict(to_jsonable(part)))
+            else:
+                parts.append(text_part(part))
+        return parts
+    return [text_part(content)]
+
+
+def input_messages(messages: Sequence[Any]) -> list[dict[str, Any]]:
+    """Chat messages (OpenAI format) in the GenAI `gen_ai.input.messages` shape."""
+    result: list[dict[str, Any]] = []
+    for message in messages:
+        if not isinstance(message, Mapping):
+            result.append({"role": "user", "parts": [text_part(message)]})
+            continue
+        role = str(message.get("role") or "user")
+        if role == "tool":
+            part = {
+                "type": "tool_call_response",
+                "id": message.get("tool_call_id"),
+                "response": to_jsonable(message.get("content")),
+            }
+            result.append({"role": "tool", "parts": [part]})
+            continue
+        parts = _content_parts(message.get("content"))
+        parts.extend(_tool_call_part(call) for call in message.get("tool_calls") or [])
+        result.append({"role": role, "parts": parts})
+    return result
+
+
+def output_messages(
+    response: Any, tool_calls: Sequence[Any], finish_reason: str | None
+) -> list[dict[str, Any]]:
+    """One assistant reply (text and tool calls) in the `gen_ai.output.messages` shape."""
+    if isinstance(response, Mapping):
+        parts = _content_parts(response.get("content"))
+        tool_calls = list(tool_calls) or list(response.get("tool_calls") or [])
+    else:
+        parts = _content_parts(response)
+    parts.extend(_tool_call_part(call) for call in tool_calls)
+    reason = finish_reason or ("tool_call" if tool_calls else "stop")
+    return [{"role": "assistant", "parts": parts, "finish_reason": reason}]
