@@ -126,4 +126,15 @@ def create_storage(config: TraceConfig) -> TraceStorage:
         from myagent.trace.storage.sqlite import SQLiteTraceStorage
 
         return SQLiteTraceStorage(sqlite_path(config.database_url))
-    raise ValueError(f"TRACE_STORAGE={kind!r} is not a known backend (memory, sqlite)")
+    if kind in ("postgres", "postgresql"):
+        url = config.database_url
+        if _scheme(url) not in ("postgres", "postgresql"):
+            raise ValueError(
+                f"TRACE_STORAGE={kind!r} needs TRACE_DATABASE_URL=postgresql://..., not {url!r}"
+            )
+        from myagent.trace.storage.postgres import PostgresTraceStorage
+
+        # "postgresql+psycopg://" (SQLAlchemy spelling) -> "postgresql://" for libpq
+        _, sep, rest = url.partition("://")
+        return PostgresTraceStorage("postgresql://" + rest if sep else url)
+    raise ValueError(f"TRACE_STORAGE={kind!r} is not a known backend (memory, sqlite, postgres)")

@@ -46,12 +46,14 @@ def make_trace(i: int, *, agent: str = "a", fail_tool: bool = False, minutes: in
     return trace
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 async def storage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[TraceStorage]:
     backend: TraceStorage = (
         InMemoryTraceStorage()
         if request.param == "memory"
         else SQLiteTraceStorage(tmp_path / "c.db")
+        if request.param == "sqlite"
+        else request.getfixturevalue("postgres_storage")
     )
     yield backend
     await backend.close()

@@ -1,0 +1,635 @@
+"""PostgreSQL storage: many agent hosts write, one viewer reads.
+
+A psycopg 3 connection pool per process (a forked child opens its own and never
+touches its parent's sockets). Each batch is one transaction: the records are
+replaced by binary COPY, then the trace rows, under a change-clock row lock that
+hands out stamps in commit order, and a NOTIFY carries the trace ids to listening
+viewers. Queries are SQL over indexed roll-up columns, JSONB and a tsvector, run in
+a worker thread so no event loop is ever blocked; writes run on the background
+writer's own thread.
+
+Needs the optional extra: `pip install myagent[postgres]`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Any, Literal, TypeVar
+
+import orjson
+
+try:
+    import psycopg
+    from psycopg import sql
+    from psycopg_pool import ConnectionPool
+except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    raise ImportError(
+        "PostgresTraceStorage needs psycopg 3 and psycopg-pool: pip install 'myagent[postgres]'"
+    ) from exc
+
+from myagent.trace.filters import RunFilter, TraceFilter
+from myagent.trace.ids import datetime_to_us
+from myagent.trace.records import RunRecord, Trace
+from myagent.trace.stats import ErrorGroup, TimeBucket, ToolStats, TraceStats
+from myagent.trace.storage import postgres_analytics as analytics
+from myagent.trace.storage.base import TraceStorage
+from myagent.trace.storage.postgres_rows import (
+    RUN_COLUMNS,
+    RUN_COPY_TYPES,
+    STAMP_SLOT,
+    TRACE_COLUMNS,
+    TRACE_COPY_TYPES,
+    build_rows,
+    copy_trace_row,
+    latest,
+    param_trace_row,
+)
+from myagent.trace.storage.postgres_schema import INDEXABLE, migrate
+from myagent.trace.storage.postgres_sql import order_clause, run_where, trace_where
+from myagent.trace.summary import TraceSummary
+
+WriteMethod = Literal["copy", "insert"]
+T = TypeVar("T")
+
+NOTIFY_PAYLOAD_BYTES = 7900
+"""PostgreSQL caps a NOTIFY payload below 8000 bytes; longer id lists are split."""
+
+_SUMMARY_COLUMNS = (
+    "trace_id, name, agent_name, session_id, status, start_us, end_us, duration, has_errors, "
+    "error_count, run_count, think_count, tool_count, tokens_used, cost_usd, input_preview, "
+    "output_preview, error, tags, metadata, tools, models"
+)
+_TAKE_STAMPS = (
+    "UPDATE change_clock SET stamp = GREATEST(stamp + %s, "
+    "(extract(epoch FROM clock_timestamp()) * 1000000)::bigint) WHERE id = 1 RETURNING stamp"
+)
+_INSERT_TRACE = (
+    f"INSERT INTO traces ({', '.join(TRACE_COLUMNS)}) VALUES ("
+    + ", ".join(
+        "%s::jsonb"
+        if c in ("tags", "metadata", "tools", "models", "metadata_json")
+        else "array_to_tsvector(%s::text[])"
+        if c == "search"
+        else "%s"
+        for c in TRACE_COLUMNS
+    )
+    + ")"
+)
+_INSERT_RUN = (
+    f"INSERT INTO runs ({', '.join(RUN_COLUMNS)}) VALUES ({', '.join(['%s'] * len(RUN_COLUMNS))})"
+)
+
+_INHERITED: list[Any] = []
+"""Pools inherited across fork(). Kept referenced and never closed in the child: closing
+would end the parent's server sessions, whose sockets the child shares."""
+
+
+def _summary(row: Sequence[Any]) -> TraceSummary:
+    """A TraceSummary from a row of `_SUMMARY_COLUMNS` (JSONB columns arrive decoded)."""
+    return TraceSummary(
+        trace_id=row[0],
+        name=row[1],
+        agent_name=row[2],
+        session_id=row[3],
+        status=row[4],
+        start_us=row[5],
+        end_us=row[6],
+        duration=row[7],
+        has_errors=row[8],
+        error_count=row[9],
+        run_count=row[10],
+        think_count=row[11],
+        tool_count=row[12],
+        tokens_used=row[13],
+        cost_usd=None if row[14] is None else float(row[14]),
+        input_preview=row[15],
+        output_preview=row[16],
+        error=row[17],
+        tags=row[18],
+        metadata=row[19],
+        tools=row[20],
+        models=row[21],
+    )
+
+
+def _copy(
+    cur: psycopg.Cursor[Any],
+    table: str,
+    columns: Sequence[str],
+    types: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+) -> None:
+    """Binary COPY of `rows` into `table`."""
+    with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types(list(types))
+        for row in rows:
+            copy.write_row(row)
+
+
+def _chunks(ids: Iterable[str], limit: int = NOTIFY_PAYLOAD_BYTES) -> list[str]:
+    """Comma-joined ids, split so that each payload stays under `limit` bytes."""
+    out: list[str] = []
+    current: list[str] = []
+    size = 0
+    for trace_id in ids:
+        if current and size + len(trace_id) + 1 > limit:
+            out.append(",".join(current))
+            current, size = [], 0
+        current.append(trace_id)
+        size += len(trace_id) + 1
+    if current:
+        out.append(",".join(current))
+    return out
+
+
+class PostgresTraceStorage(TraceStorage):
+    """Traces in PostgreSQL: pooled, batched binary COPY, SQL queries, LISTEN/NOTIFY.
+
+    `url` is a libpq connection string or `postgresql://` URL. Tables live in `schema`
+    (created on first use, with versioned migrations). Nothing connects until the
+    first read or write, so constructing the storage never fails or blocks.
+    `write_method` "copy" (binary COPY, the faster) or "insert" (executemany INSERT).
+    """
+
+    supports_partial = True
+
+    def __init__(
+        self,
+        url: str = "postgresql://localhost/postgres",
+        *,
+        schema: str = "myagent",
+        min_connections: int = 1,
+        max_connections: int = 4,
+        connect_timeout: float = 10.0,
+        write_method: WriteMethod = "copy",
+        channel: str | None = None,
+        connect_kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        if write_method not in ("copy", "insert"):
+            raise ValueError(f"write_method must be 'copy' or 'insert', not {write_method!r}")
+        self.url = url
+        self.schema = schema
+        self.channel = channel or f"{schema}_traces"
+        """The NOTIFY channel; each payload is comma-separated trace ids."""
+        self.min_connections = min_connections
+        self.max_connections = max_connections
+        self.connect_timeout = connect_timeout
+        self.write_method: WriteMethod = write_method
+        self.connect_kwargs = dict(connect_kwargs or {})
+        """Extra `psycopg.connect` arguments, e.g. `{"prepare_threshold": None}` behind
+        PgBouncer in transaction mode."""
+        self.options: dict[str, Any] = {"partition_by_time": False}
+        self._pool: ConnectionPool[psycopg.Connection[Any]] | None = None
+        self._pid = 0
+        self._lock = threading.Lock()
+        self._lock_pid = os.getpid()
+        self._migrated = False
+
+    # -- connections ---------------------------------------------------------------
+
+    def _configure(self, conn: psycopg.Connection[Any]) -> None:
+        conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
+        conn.commit()
+
+    def _connect_args(self) -> dict[str, Any]:
+        return {"connect_timeout": max(2, round(self.connect_timeout)), **self.connect_kwargs}
+
+    def _process_lock(self) -> threading.Lock:
+        """This process's lock: one copied by fork() may be held by a thread that the
+        child does not have."""
+        pid = os.getpid()
+        if self._lock_pid != pid:
+            self._lock, self._lock_pid = threading.Lock(), pid
+        return self._lock
+
+    def pool(self) -> ConnectionPool[psycopg.Connection[Any]]:
+        """This process's pool, opened (and the schema migrated) on first use."""
+        pid = os.getpid()
+        pool = self._pool
+        if pool is not None and self._pid == pid:
+            return pool
+        with self._process_lock():
+            if self._pool is not None and self._pid == pid:
+                return self._pool
+            if self._pool is not None:
+                _INHERITED.append(self._pool)
+                self._pool = None
+            # One plain connection first: an unreachable server fails here, fast and
+            # with libpq's own message, before a pool exists to log retries.
+            with psycopg.connect(self.url, **self._connect_args()) as conn:
+                if not self._migrated:
+                    migrate(conn, self.schema)
+                    self._migrated = True
+            new_pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
+                self.url,
+                min_size=self.min_connections,
+                max_size=self.max_connections,
+                timeout=self.connect_timeout,
+                kwargs=self._connect_args(),
+                configure=self._configure,
+                check=ConnectionPool.check_connection,
+                name=f"myagent-{self.schema}",
+                open=False,
+            )
+            new_pool.open(wait=True, timeout=self.connect_timeout)
+            self._pool, self._pid = new_pool, pid
+            return new_pool
+
+    # -- writes --------------------------------------------------------------------
+
+    # Writes run inline, as SQLite's do: the background writer awaits them on its own
+    # private loop, and at interpreter exit no new worker thread can be started.
+
+    async def store_trace(self, trace: Trace) -> None:
+        self.write_traces([trace])
+
+    async def store_traces(self, traces: Sequence[Trace]) -> None:
+        self.write_traces(traces)
+
+    async def store_partial(self, traces: Sequence[Trace]) -> None:
+        self.write_traces(traces)
+
+    def write_traces(self, traces: Sequence[Trace]) -> None:
+        """Replace these traces and their records in one transaction, then NOTIFY (sync).
+
+        Writing a trace again (a running trace's progress, then its final state, or a
+        retried batch) replaces it, so nothing is ever stored twice.
+        """
+        if not traces:
+            return
+        # Everything is built and encoded before the transaction, so the clock row is
+        # held only for the trace rows' COPY and the commit.
+        built = [build_rows(t) for t in latest(traces)]
+        ids = [b.trace_id for b in built]
+        copy = self.write_method == "copy"
+        rows = [copy_trace_row(b) if copy else param_trace_row(b) for b in built]
+        with self.pool().connection() as conn, conn.transaction(), conn.cursor() as cur:
+            cur.execute("DELETE FROM runs WHERE trace_id = ANY(%s::text[])", (ids,))
+            runs = [r for b in built for r in b.runs]
+            if copy:
+                _copy(cur, "runs", RUN_COLUMNS, RUN_COPY_TYPES, runs)
+            else:
+                cur.executemany(_INSERT_RUN, runs)
+            # From here to commit this transaction holds the clock row: stamps are
+            # handed out in commit order, so a reader polling by stamp misses nothing.
+            cur.execute(_TAKE_STAMPS, (len(rows),))
+            stamp = cur.fetchone()
+            assert stamp is not None
+            first = int(stamp[0]) - len(rows) + 1
+            for i, row in enumerate(rows):
+                row[STAMP_SLOT] = first + i
+            cur.execute("DELETE FROM traces WHERE trace_id = ANY(%s::text[])", (ids,))
+            if copy:
+                _copy(cur, "traces", TRACE_COLUMNS, TRACE_COPY_TYPES, rows)
+            else:
+                cur.executemany(_INSERT_TRACE, rows)
+            for payload in _chunks(ids):
+                cur.execute("SELECT pg_notify(%s, %s)", (self.channel, payload))
+
+    # -- reads ---------------------------------------------------------------------
+
+    def _load(self, cur: psycopg.Cursor[Any], rows: list[tuple[str, bytes]]) -> list[Trace]:
+        """Whole traces from (trace_id, data) rows, with their records in one query."""
+        if not rows:
+            return []
+        runs: dict[str, list[Any]] = {trace_id: [] for trace_id, _ in rows}
+        cur.execute(
+            "SELECT trace_id, data FROM runs WHERE trace_id = ANY(%s::text[]) "
+            "ORDER BY trace_id, start_us, ord",
+            (list(runs),),
+        )
+        for trace_id, data in cur:
+            runs[trace_id].append(orjson.loads(data))
+        out = []
+        for trace_id, data in rows:
+            trace_data = orjson.loads(data)
+            trace_data["runs"] = runs[trace_id]
+            out.append(Trace.from_dict(trace_data))
+        return out
+
+    def _read(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self.pool().connection() as conn, conn.cursor(binary=True) as cur:
+            cur.execute(query, params)
+            return cur.fetchall()
+
+    def get_trace_sync(self, trace_id: str) -> Trace | None:
+        """One whole trace, or None (sync)."""
+        found = self._traces_where("trace_id = %s", [trace_id], "", [])
+        return found[0] if found else None
+
+    async def get_trace(self, trace_id: str) -> Trace | None:
+        return await asyncio.to_thread(self.get_trace_sync, trace_id)
+
+    def _traces_where(
+        self, where: str, params: list[Any], tail: str, tail_params: list[Any]
+    ) -> list[Trace]:
+        with self.pool().connection() as conn, conn.cursor(binary=True) as cur:
+            cur.execute(
+                f"SELECT trace_id, data FROM traces WHERE {where} {tail}", [*params, *tail_params]
+            )
+            return self._load(cur, cur.fetchall())
+
+    def query_traces_sync(
+        self,
+        filter: TraceFilter | None = None,
+        *,
+        limit: int | None = None,
+        offset: int = 0,
+        order_by: str = "-start_time",
+    ) -> list[Trace]:
+        """Whole traces matching `filter`, in `order_by` order (sync)."""
+        column, direction, _ = order_clause(order_by)
+        where, params = trace_where(filter)
+        tail = f"ORDER BY {column} {direction}, trace_id {direction} LIMIT %s OFFSET %s"
+        return self._traces_where(where, params, tail, [limit, offset])
+
+    async def query_traces(
+        self,
+        filter: TraceFilter | None = None,
+        *,
+        limit: int | None = None,
+        offset: int = 0,
+        order_by: str = "-start_time",
+    ) -> list[Trace]:
+        return await asyncio.to_thread(
+            self.query_traces_sync, filter, limit=limit, offset=offset, order_by=order_by
+        )
+
+    def count_traces_sync(self, filter: TraceFilter | None = None) -> int:
+        """How many traces match (sync)."""
+        where, params = trace_where(filter)
+        return int(self._read(f"SELECT COUNT(*) FROM traces WHERE {where}", params)[0][0])
+
+    async def count_traces(self, filter: TraceFilter | None = None) -> int:
+        return await asyncio.to_thread(self.count_traces_sync, filter)
+
+    def query_runs_sync(
+        self, filter: RunFilter | None = None, *, limit: int | None = None, offset: int = 0
+    ) -> list[RunRecord]:
+        """Records matching `filter`, oldest first (sync)."""
+        where, params = run_where(filter)
+        rows = self._read(
+            f"SELECT r.data FROM runs r WHERE {where} "
+            "ORDER BY r.start_us, r.run_id LIMIT %s OFFSET %s",
+            [*params, limit, offset],
+        )
+        return [RunRecord.from_dict(orjson.loads(r[0])) for r in rows]
+
+    async def query_runs(
+        self, filter: RunFilter | None = None, *, limit: int | None = None, offset: int = 0
+    ) -> list[RunRecord]:
+        return await asyncio.to_thread(self.query_runs_sync, filter, limit=limit, offset=offset)
+
+    def count_runs_sync(self, filter: RunFilter | None = None) -> int:
+        """How many records match (sync)."""
+        where, params = run_where(filter)
+        return int(self._read(f"SELECT COUNT(*) FROM runs r WHERE {where}", params)[0][0])
+
+    async def count_runs(self, filter: RunFilter | None = None) -> int:
+        return await asyncio.to_thread(self.count_runs_sync, filter)
+
+    # -- deletion and retention ----------------------------------------------------
+
+    def delete_traces_sync(self, trace_ids: Sequence[str]) -> int:
+        """Delete traces and their records; returns how many traces existed (sync)."""
+        ids = list(trace_ids)
+        if not ids:
+            return 0
+        with self.pool().connection() as conn, conn.transaction(), conn.cursor() as cur:
+            cur.execute("DELETE FROM runs WHERE trace_id = ANY(%s::text[])", (ids,))
+            cur.execute("DELETE FROM traces WHERE trace_id = ANY(%s::text[])", (ids,))
+            return cur.rowcount
+
+    async def delete_traces(self, trace_ids: Sequence[str]) -> int:
+        return await asyncio.to_thread(self.delete_traces_sync, trace_ids)
+
+    def cleanup_sync(
+        self, *, older_than: datetime | None = None, max_count: int | None = None
+    ) -> int:
+        """Retention (sync): drop traces started before `older_than`, then all but the
+        newest `max_count`."""
+        doomed: list[str] = []
+        if older_than is not None:
+            rows = self._read(
+                "SELECT trace_id FROM traces WHERE start_us < %s", [datetime_to_us(older_than)]
+            )
+            doomed += [r[0] for r in rows]
+        if max_count is not None:
+            skip = set(doomed)
+            rows = self._read(
+                "SELECT trace_id FROM traces ORDER BY start_us DESC, trace_id DESC OFFSET %s",
+                [max_count],
+            )
+            doomed += [r[0] for r in rows if r[0] not in skip]
+        return self.delete_traces_sync(doomed) if doomed else 0
+
+    async def cleanup(
+        self, *, older_than: datetime | None = None, max_count: int | None = None
+    ) -> int:
+        return await asyncio.to_thread(
+            self.cleanup_sync, older_than=older_than, max_count=max_count
+        )
+
+    # -- viewer support: summaries, keyset pages, change feed ----------------------
+
+    def query_summaries_sync(
+        self,
+        filter: TraceFilter | None = None,
+        *,
+        limit: int = 50,
+        after: tuple[float, str] | None = None,
+        order_by: str = "-start_time",
+    ) -> list[TraceSummary]:
+        """One keyset page of summaries from the roll-up columns (sync; no records read)."""
+        column, direction, op = order_clause(order_by)
+        where, params = trace_where(filter)
+        if after is not None:
+            where += f" AND ({column}, trace_id) {op} (%s, %s)"
+            params += [after[0], after[1]]
+        rows = self._read(
+            f"SELECT {_SUMMARY_COLUMNS} FROM traces WHERE {where} "
+            f"ORDER BY {column} {direction}, trace_id {direction} LIMIT %s",
+            [*params, limit],
+        )
+        return [_summary(row) for row in rows]
+
+    async def query_summaries(
+        self,
+        filter: TraceFilter | None = None,
+        *,
+        limit: int = 50,
+        after: tuple[float, str] | None = None,
+        order_by: str = "-start_time",
+    ) -> list[TraceSummary]:
+        return await asyncio.to_thread(
+            self.query_summaries_sync, filter, limit=limit, after=after, order_by=order_by
+        )
+
+    def summaries_changed_since_sync(
+        self, since: int, *, limit: int = 500
+    ) -> list[tuple[int, TraceSummary]]:
+        """(stamp, summary) of traces written after stamp `since`, oldest first (sync)."""
+        rows = self._read(
+            f"SELECT {_SUMMARY_COLUMNS}, updated_us FROM traces WHERE updated_us > %s "
+            "ORDER BY updated_us LIMIT %s",
+            [since, limit],
+        )
+        return [(int(row[-1]), _summary(row)) for row in rows]
+
+    async def summaries_changed_since(
+        self, since: int, *, limit: int = 500
+    ) -> list[tuple[int, TraceSummary]] | None:
+        return await asyncio.to_thread(self.summaries_changed_since_sync, since, limit=limit)
+
+    def get_record_sync(self, trace_id: str, run_id: str) -> RunRecord | None:
+        """One record with its full payload, read alone (sync)."""
+        rows = self._read(
+            "SELECT data FROM runs WHERE trace_id = %s AND run_id = %s", [trace_id, run_id]
+        )
+        return RunRecord.from_dict(orjson.loads(rows[0][0])) if rows else None
+
+    async def get_record(self, trace_id: str, run_id: str) -> RunRecord | None:
+        return await asyncio.to_thread(self.get_record_sync, trace_id, run_id)
+
+    async def listen_changes(self) -> AsyncIterator[str]:
+        """Trace ids as other processes commit writes of them (LISTEN/NOTIFY).
+
+        Runs until the consumer stops iterating (or its task is cancelled); uses one
+        dedicated connection of its own, opened in the caller's event loop. A trace
+        written again is yielded again; ids may repeat. A lost connection raises
+        `psycopg.OperationalError`: listen again, and catch up with
+        `summaries_changed_since` (notifications sent meanwhile are not kept).
+        """
+        conn = await psycopg.AsyncConnection.connect(
+            self.url, autocommit=True, **self._connect_args()
+        )
+        try:
+            await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
+            async for note in conn.notifies():
+                for trace_id in note.payload.split(","):
+                    if trace_id:
+                        yield trace_id
+        finally:
+            await conn.close()
+
+    # -- aggregates in SQL (myagent.trace.stats defines every figure) ----------------
+
+    def _aggregate(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        with self.pool().connection() as conn, conn.cursor() as cur:
+            return fn(cur, *args, **kwargs)
+
+    def trace_stats_sync(self, filter: TraceFilter | None = None) -> TraceStats:
+        """Figures over the finished traces matching `filter`, computed in SQL (sync)."""
+        return self._aggregate(analytics.trace_stats, *trace_where(filter))
+
+    async def trace_stats(self, filter: TraceFilter | None = None) -> TraceStats:
+        return await asyncio.to_thread(self.trace_stats_sync, filter)
+
+    def tool_stats_sync(self, filter: RunFilter | None = None) -> dict[str, ToolStats]:
+        """Per-tool figures over the matching tool records, computed in SQL (sync)."""
+        return self._aggregate(analytics.tool_stats, *run_where(filter))
+
+    async def tool_stats(self, filter: RunFilter | None = None) -> dict[str, ToolStats]:
+        return await asyncio.to_thread(self.tool_stats_sync, filter)
+
+    def time_series_sync(
+        self, filter: TraceFilter | None = None, *, interval_us: int
+    ) -> list[TimeBucket]:
+        """Figures per epoch-aligned interval of trace start times (sync)."""
+        return self._aggregate(analytics.time_series, *trace_where(filter), interval_us)
+
+    async def time_series(
+        self, filter: TraceFilter | None = None, *, interval_us: int
+    ) -> list[TimeBucket]:
+        return await asyncio.to_thread(self.time_series_sync, filter, interval_us=interval_us)
+
+    def error_groups_sync(
+        self, filter: TraceFilter | None = None, *, limit: int = 50, examples: int = 5
+    ) -> list[ErrorGroup]:
+        """Failures of the matching traces, grouped by error type and message (sync)."""
+        if filter is not None and filter.has_errors is False:
+            return []
+        return self._aggregate(
+            analytics.error_groups, *trace_where(filter), limit=limit, examples=examples
+        )
+
+    async def error_groups(
+        self, filter: TraceFilter | None = None, *, limit: int = 50, examples: int = 5
+    ) -> list[ErrorGroup]:
+        return await asyncio.to_thread(
+            self.error_groups_sync, filter, limit=limit, examples=examples
+        )
+
+    def agent_names_sync(self, limit: int = 200) -> list[str]:
+        """Distinct agent names in code-point order, from the agent index (sync)."""
+        rows = self._read(
+            'SELECT DISTINCT agent_name COLLATE "C" AS a FROM traces '
+            "WHERE agent_name IS NOT NULL ORDER BY a LIMIT %s",
+            [limit],
+        )
+        return [r[0] for r in rows]
+
+    async def agent_names(self, limit: int = 200) -> list[str]:
+        return await asyncio.to_thread(self.agent_names_sync, limit)
+
+    def query_sessions_sync(self, *, limit: int = 100) -> list[dict[str, Any]]:
+        """Sessions by latest activity, summed from trace roll-ups (sync)."""
+        rows = self._read(
+            "SELECT session_id, COUNT(*), MIN(start_us), MAX(start_us), "
+            "COUNT(*) FILTER (WHERE has_errors), SUM(tokens_used), "
+            "COALESCE(SUM(cost_usd), 0) FROM traces WHERE session_id IS NOT NULL "
+            'GROUP BY session_id ORDER BY MAX(start_us) DESC, session_id COLLATE "C" DESC '
+            "LIMIT %s",
+            [limit],
+        )
+        keys = ("session_id", "trace_count", "first_us", "last_us", "error_traces")
+        return [
+            {
+                **dict(zip(keys, r[:5], strict=True)),
+                "tokens_used": int(r[5]),
+                "cost_usd": float(r[6]),
+            }
+            for r in rows
+        ]
+
+    async def query_sessions(self, *, limit: int = 100) -> list[dict[str, Any]]:
+        return await asyncio.to_thread(self.query_sessions_sync, limit=limit)
+
+    # -- tuning, as the spec calls it ----------------------------------------------
+
+    def create_indexes(self, names: Sequence[str]) -> list[str]:
+        """Make sure an index exists for each named field (`postgres_schema.INDEXABLE`);
+        returns the names accepted; an unknown name raises ValueError."""
+        unknown = [n for n in names if n not in INDEXABLE]
+        if unknown:
+            raise ValueError(f"cannot index {unknown}; indexable: {sorted(INDEXABLE)}")
+        with self.pool().connection() as conn:
+            for name in names:
+                statement = INDEXABLE[name]
+                if statement:
+                    conn.execute(statement)
+        return list(names)
+
+    def configure(self, **options: Any) -> None:
+        """Accepts `partition_by_time` (recorded; the time index serves range queries, and
+        table partitioning is left to the database administrator)."""
+        unknown = set(options) - set(self.options)
+        if unknown:
+            raise TypeError(f"unknown PostgreSQL storage option(s) {sorted(unknown)}")
+        self.options.update(options)
+
+    async def close(self) -> None:
+        self.close_sync()
+
+    def close_sync(self) -> None:
+        """Close this process's pool (an inherited one is left to its own process)."""
+        with self._process_lock():
+            pool, self._pool = self._pool, None
+        if pool is not None and self._pid == os.getpid():
+            pool.close()
+        elif pool is not None:
+            _INHERITED.append(pool)

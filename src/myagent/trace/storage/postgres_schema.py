@@ -1,0 +1,134 @@
+"""The PostgreSQL schema: the SQLite layout in PostgreSQL types, as versioned migrations.
+
+Tables live in their own schema (namespace, default `myagent`) so they never collide
+with an application's own `traces` table. Applied migrations are recorded in
+`schema_migrations`; a transaction-scoped advisory lock makes concurrent first starts
+of many agent hosts safe.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from psycopg import sql
+
+MIGRATIONS: list[str] = [
+    # 1: traces with roll-ups, records, full-text search, change stamps. Costs are
+    # NUMERIC holding each float's exact binary value, so sums are exact and agree with
+    # `math.fsum` (myagent.trace.stats) whatever the row order. `metadata_json` keeps
+    # the exact JSON text of each object or array metadata value (JSONB forgets key
+    # order), for the filter's text equality of such values.
+    """
+    CREATE TABLE traces (
+        trace_id TEXT COLLATE "C" PRIMARY KEY,
+        name TEXT,
+        agent_name TEXT,
+        session_id TEXT,
+        status TEXT NOT NULL,
+        start_us BIGINT NOT NULL,
+        end_us BIGINT,
+        duration DOUBLE PRECISION,
+        has_errors BOOLEAN NOT NULL DEFAULT FALSE,
+        error_count INTEGER NOT NULL DEFAULT 0,
+        run_count INTEGER NOT NULL DEFAULT 0,
+        think_count INTEGER NOT NULL DEFAULT 0,
+        tool_count INTEGER NOT NULL DEFAULT 0,
+        tokens_used BIGINT NOT NULL DEFAULT 0,
+        cost_usd NUMERIC,
+        input_preview TEXT,
+        output_preview TEXT,
+        error TEXT,
+        tags JSONB NOT NULL DEFAULT '[]',
+        metadata JSONB NOT NULL DEFAULT '{}',
+        tools JSONB NOT NULL DEFAULT '[]',
+        models JSONB NOT NULL DEFAULT '[]',
+        metadata_json JSONB NOT NULL DEFAULT '{}',
+        search TSVECTOR NOT NULL DEFAULT ''::tsvector,
+        updated_us BIGINT NOT NULL DEFAULT 0,
+        data BYTEA NOT NULL
+    );
+    CREATE INDEX ix_traces_start ON traces (start_us, trace_id);
+    CREATE INDEX ix_traces_agent ON traces (agent_name, start_us);
+    CREATE INDEX ix_traces_session ON traces (session_id, start_us);
+    CREATE INDEX ix_traces_errors ON traces (has_errors, start_us);
+    CREATE INDEX ix_traces_updated ON traces (updated_us);
+    CREATE INDEX ix_traces_tools ON traces USING GIN (tools);
+    CREATE INDEX ix_traces_models ON traces USING GIN (models);
+    CREATE INDEX ix_traces_tags ON traces USING GIN (tags);
+    CREATE INDEX ix_traces_metadata ON traces USING GIN (metadata jsonb_path_ops);
+    CREATE INDEX ix_traces_search ON traces USING GIN (search);
+
+    CREATE TABLE runs (
+        trace_id TEXT COLLATE "C" NOT NULL,
+        run_id TEXT COLLATE "C" NOT NULL,
+        ord INTEGER NOT NULL,
+        parent_id TEXT,
+        run_type TEXT NOT NULL,
+        name TEXT,
+        tool_name TEXT,
+        model TEXT,
+        start_us BIGINT NOT NULL,
+        end_us BIGINT,
+        duration DOUBLE PRECISION,
+        success BOOLEAN NOT NULL,
+        error_type TEXT,
+        error TEXT,
+        tokens_used BIGINT NOT NULL DEFAULT 0,
+        cost_usd NUMERIC,
+        data BYTEA NOT NULL,
+        PRIMARY KEY (trace_id, run_id)
+    );
+    CREATE INDEX ix_runs_start ON runs (start_us, run_id);
+    CREATE INDEX ix_runs_tool ON runs (tool_name, start_us) WHERE tool_name IS NOT NULL;
+
+    -- One row: the last change stamp handed out. Writers lock it until they commit,
+    -- so stamps grow in commit order and a viewer polling `updated_us > seen` misses
+    -- nothing.
+    CREATE TABLE change_clock (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        stamp BIGINT NOT NULL
+    );
+    INSERT INTO change_clock VALUES (1, 0);
+    """,
+]
+
+INDEXABLE: dict[str, str | None] = {
+    "trace_id": None,  # the primary key
+    "agent_name": "CREATE INDEX IF NOT EXISTS ix_traces_agent ON traces (agent_name, start_us)",
+    "session_id": "CREATE INDEX IF NOT EXISTS ix_traces_session ON traces (session_id, start_us)",
+    "timestamp": "CREATE INDEX IF NOT EXISTS ix_traces_start ON traces (start_us, trace_id)",
+    "start_time": "CREATE INDEX IF NOT EXISTS ix_traces_start ON traces (start_us, trace_id)",
+    "status": "CREATE INDEX IF NOT EXISTS ix_traces_status ON traces (status, start_us)",
+    "has_errors": "CREATE INDEX IF NOT EXISTS ix_traces_errors ON traces (has_errors, start_us)",
+    "duration": "CREATE INDEX IF NOT EXISTS ix_traces_duration ON traces (duration)",
+    "tokens_used": "CREATE INDEX IF NOT EXISTS ix_traces_tokens ON traces (tokens_used)",
+    "tool_name": "CREATE INDEX IF NOT EXISTS ix_runs_tool ON runs (tool_name, start_us) "
+    "WHERE tool_name IS NOT NULL",
+    "run_type": "CREATE INDEX IF NOT EXISTS ix_runs_type ON runs (run_type, start_us)",
+}
+"""Names `PostgresTraceStorage.create_indexes` accepts, and the index each one means."""
+
+_MIGRATION_LOCK = 0x6D79_6167  # "myag": one advisory lock id for schema changes
+
+
+def migrate(conn: Any, schema: str) -> int:
+    """Bring `schema` to the newest version in one transaction; safe when hosts race.
+
+    `conn` is a psycopg Connection outside a transaction; returns the version reached.
+    """
+    name = sql.Identifier(schema)
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(name))
+        conn.execute(sql.SQL("SET LOCAL search_path TO {}").format(name))
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version INTEGER PRIMARY KEY,"
+            " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+        )
+        row = conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").fetchone()
+        version = int(row[0])
+        for number in range(version, len(MIGRATIONS)):
+            conn.execute(MIGRATIONS[number])
+            conn.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (number + 1,))
+    return max(version, len(MIGRATIONS))
