@@ -1,0 +1,64 @@
+"""`create_app`: the viewer's FastAPI app over a trace source, its live hub and the UI."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from myagent.trace.manager import TraceManager
+from myagent.trace.storage.base import TraceStorage
+from myagent.trace.viewer.live import LiveHub
+from myagent.trace.viewer.routes import analytics, compare, live, meta, traces, transfer
+from myagent.trace.viewer.security import DOCS_PATH, SecurityMiddleware
+from myagent.trace.viewer.settings import ViewerSettings
+from myagent.trace.viewer.source import TraceSource
+
+
+def create_app(
+    storage: TraceStorage | None = None,
+    *,
+    manager: TraceManager | None = None,
+    settings: ViewerSettings | None = None,
+) -> FastAPI:
+    """The viewer app over `storage` (a file another process writes) or over `manager`
+    (this process's traces, running ones included). One of the two is required."""
+    if storage is None and manager is None:
+        raise ValueError("create_app needs a storage or a manager")
+    settings = settings or ViewerSettings()
+    source = TraceSource(storage if storage is not None else manager.storage, manager)  # type: ignore[union-attr]
+    hub = LiveHub(source, settings.live_interval)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await hub.close()
+
+    app = FastAPI(
+        title="myagent trace viewer",
+        summary="Traces of agent runs: list, detail, live feed, analytics, export.",
+        docs_url=DOCS_PATH,
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+        lifespan=lifespan,
+    )
+    app.state.source, app.state.hub, app.state.settings = source, hub, settings
+    _add_metrics_route(app, manager)  # before the UI's catch-all route
+    for module in (traces, live, compare, analytics, transfer, meta):
+        app.include_router(module.router)
+    app.add_middleware(SecurityMiddleware, settings=settings)
+    return app
+
+
+def _add_metrics_route(app: FastAPI, manager: TraceManager | None) -> None:
+    """`GET /metrics` in the Prometheus text format when the 'prometheus' extra is installed;
+    `manager`, when given, is instrumented (trace metrics and tracing health)."""
+    try:
+        from myagent.trace.metrics import metrics_app
+    except ImportError:
+        return
+    from starlette.routing import Route
+
+    endpoint = metrics_app(manager, instrument_manager=manager is not None)
+    app.router.routes.append(Route("/metrics", endpoint, include_in_schema=False))

@@ -1,0 +1,108 @@
+"""Query parameters of the trace list, count, live feed and export: one TraceFilter."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import orjson
+from fastapi import HTTPException, Query
+
+from myagent.trace.filters import TRACE_ORDERS, TraceFilter
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$"
+"""Trace and record ids the API accepts (hex ids, and imported ids of the same alphabet)."""
+
+OrderBy = Literal["start_time", "-start_time", "duration", "-duration", "tokens", "-tokens",
+                  "cost", "-cost"]  # fmt: skip
+assert set(OrderBy.__args__) == set(TRACE_ORDERS)  # type: ignore[attr-defined]
+
+
+def _metadata(items: list[str]) -> dict[str, Any] | None:
+    """`key=value` compares with a string; `key:=json` with a JSON value (42, true, null)."""
+    if not items:
+        return None
+    found: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.rstrip(":"):
+            raise HTTPException(422, f"meta {item!r}: expected key=value or key:=json")
+        if key.endswith(":"):
+            try:
+                found[key[:-1]] = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                raise HTTPException(
+                    422, f"meta {item!r}: the value after := must be JSON"
+                ) from None
+        else:
+            found[key] = raw
+    return found
+
+
+def trace_filter(
+    agent: Annotated[list[str] | None, Query(description="agent name (repeatable)")] = None,
+    session: Annotated[list[str] | None, Query(description="session id (repeatable)")] = None,
+    trace_id: Annotated[list[str] | None, Query(description="trace id (repeatable)")] = None,
+    status: Annotated[
+        list[str] | None, Query(description="running, success, error, cancelled")
+    ] = None,
+    start: Annotated[datetime | None, Query(description="started at or after (ISO 8601)")] = None,
+    end: Annotated[datetime | None, Query(description="started at or before (ISO 8601)")] = None,
+    has_errors: Annotated[bool | None, Query(description="the trace or a record failed")] = None,
+    min_duration: Annotated[float | None, Query(ge=0, description="seconds")] = None,
+    max_duration: Annotated[float | None, Query(ge=0, description="seconds")] = None,
+    tool: Annotated[list[str] | None, Query(description="tool used (repeatable)")] = None,
+    tools_match: Annotated[Literal["all", "any"], Query()] = "all",
+    min_tokens: Annotated[int | None, Query(ge=0)] = None,
+    max_tokens: Annotated[int | None, Query(ge=0)] = None,
+    min_cost: Annotated[float | None, Query(ge=0, description="USD")] = None,
+    model: Annotated[list[str] | None, Query(description="model used (repeatable)")] = None,
+    q: Annotated[
+        str | None, Query(max_length=500, description="full-text search of inputs, outputs, errors")
+    ] = None,
+    tag: Annotated[list[str] | None, Query(description="tag the trace must carry")] = None,
+    meta: Annotated[
+        list[str] | None, Query(description="metadata key=value (string) or key:=json")
+    ] = None,
+) -> TraceFilter:
+    """Every TraceFilter field as a query parameter."""
+    return TraceFilter(
+        agent_names=agent or None,
+        session_ids=session or None,
+        trace_ids=trace_id or None,
+        statuses=status or None,
+        start_time=start,
+        end_time=end,
+        has_errors=has_errors,
+        min_duration=min_duration,
+        max_duration=max_duration,
+        tools_used=tool or None,
+        tools_match=tools_match,
+        min_tokens=min_tokens,
+        max_tokens=max_tokens,
+        min_cost=min_cost,
+        models=model or None,
+        text=q or None,
+        tags=tag or None,
+        metadata=_metadata(meta or []),
+    )
+
+
+def encode_cursor(value: float, trace_id: str) -> str:
+    """An opaque keyset cursor: the last row's sort value and trace id."""
+    return base64.urlsafe_b64encode(orjson.dumps([value, trace_id])).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> tuple[float, str] | None:
+    """The (sort value, trace id) inside a cursor; 422 when it is not one of ours."""
+    if not cursor:
+        return None
+    try:
+        value, trace_id = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if not isinstance(value, int | float) or not isinstance(trace_id, str):
+            raise ValueError
+    except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError):
+        raise HTTPException(422, "invalid cursor") from None
+    return value, trace_id

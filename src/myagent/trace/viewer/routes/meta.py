@@ -1,0 +1,92 @@
+"""Health, sign-in with the viewer token, and the single-page UI with its fallback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field
+
+from myagent.trace.viewer.routes.traces import Settings, Source
+from myagent.trace.viewer.security import TOKEN_COOKIE, token_matches
+
+router = APIRouter(tags=["meta"])
+
+_NOT_BUILT = """<!doctype html><meta charset="utf-8"><title>myagent traces</title>
+<p>The viewer UI is not built. Run <code>make web-build</code> (Node 20+), or use the
+JSON API at <a href="/api/docs">/api/docs</a>.</p>"""
+
+
+class TokenIn(BaseModel):
+    """A viewer token presented by the sign-in form."""
+
+    token: str = Field(max_length=1000)
+
+
+def _set_cookie(response: Response, token: str, request: Request) -> None:
+    response.set_cookie(
+        TOKEN_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+
+
+@router.get("/api/health")
+async def health(src: Source, cfg: Settings) -> dict[str, Any]:
+    """Liveness, the storage class, and whether a token is required."""
+    return {
+        "status": "ok",
+        "storage": type(src.storage).__name__,
+        "token_required": bool(cfg.token),
+        "in_process": src.manager is not None,
+    }
+
+
+@router.post("/api/auth")
+async def sign_in(body: TokenIn, request: Request, cfg: Settings) -> Response:
+    """Check a token and keep it in an HttpOnly, SameSite=Strict cookie."""
+    if not cfg.token or not token_matches(body.token, cfg.token):
+        raise HTTPException(401, "wrong token")
+    response = Response(status_code=204)
+    _set_cookie(response, body.token, request)
+    return response
+
+
+def _index(static: Path) -> Response:
+    index = static / "index.html"
+    if not index.is_file():
+        return HTMLResponse(_NOT_BUILT, headers={"cache-control": "no-store"})
+    return FileResponse(index, headers={"cache-control": "no-store"})
+
+
+@router.get("/{path:path}", include_in_schema=False)
+async def spa(path: str, request: Request, cfg: Settings) -> Response:
+    """Built UI files, and index.html for every other page (client-side routes).
+
+    `?token=...` on a page address signs in: the cookie is set and the token is taken
+    out of the address bar and history.
+    """
+    if path.startswith("api/") or path == "api":
+        raise HTTPException(404, "no such API route")
+    token = request.query_params.get("token")
+    if token is not None and cfg.token and token_matches(token, cfg.token):
+        kept = [(k, v) for k, v in request.query_params.multi_items() if k != "token"]
+        query = "&".join(f"{k}={v}" for k, v in kept)
+        target = request.url.path + (f"?{query}" if query else "")
+        redirect = RedirectResponse(target, status_code=303)
+        _set_cookie(redirect, token, request)
+        return redirect
+    static = cfg.static_dir.resolve()
+    if path:
+        candidate = (static / path).resolve()
+        if candidate.is_file() and candidate.is_relative_to(static):
+            cache = (
+                "public, max-age=31536000, immutable" if path.startswith("assets/") else "no-cache"
+            )
+            return FileResponse(candidate, headers={"cache-control": cache})
+    return _index(static)

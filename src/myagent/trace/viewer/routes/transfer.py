@@ -1,0 +1,167 @@
+"""Export the current filter as JSON, JSONL or CSV; import a JSON or JSONL trace file.
+
+Exports stream a page of traces at a time (constant memory on any size); JSON and
+JSONL carry whole traces in their lossless `Trace.to_dict` form, CSV one summary row
+per trace (the list's columns). Imports accept what JSON/JSONL exports produce.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import AsyncIterator
+from typing import Annotated, Any, Literal
+
+import orjson
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import StreamingResponse
+
+from myagent.trace.filters import TraceFilter
+from myagent.trace.records import Trace
+from myagent.trace.summary import TraceSummary
+from myagent.trace.viewer.params import ID_PATTERN
+from myagent.trace.viewer.routes.traces import Filter, Source
+from myagent.trace.viewer.schemas import ImportResult
+from myagent.trace.viewer.source import TraceSource
+
+router = APIRouter(prefix="/api", tags=["transfer"])
+PAGE = 200
+CSV_COLUMNS = (
+    "trace_id",
+    "name",
+    "agent_name",
+    "session_id",
+    "status",
+    "start_time",
+    "end_time",
+    "duration",
+    "has_errors",
+    "error_count",
+    "think_count",
+    "tool_count",
+    "tokens_used",
+    "cost_usd",
+    "input_preview",
+    "output_preview",
+    "error",
+    "tags",
+    "tools",
+    "models",
+)
+
+
+async def _pages(
+    src: TraceSource, filter: TraceFilter, limit: int
+) -> AsyncIterator[list[TraceSummary]]:
+    after: tuple[float, str] | None = None
+    left = limit
+    while left > 0:
+        page = await src.page(filter, limit=min(PAGE, left), after=after, order_by="start_time")
+        if not page:
+            return
+        yield page
+        left -= len(page)
+        after = (page[-1].start_us, page[-1].trace_id)
+
+
+async def _traces(src: TraceSource, filter: TraceFilter, limit: int) -> AsyncIterator[Trace]:
+    async for page in _pages(src, filter, limit):
+        for summary in page:
+            trace = await src.trace(summary.trace_id)
+            if trace is not None:
+                yield trace
+
+
+async def _jsonl(src: TraceSource, filter: TraceFilter, limit: int) -> AsyncIterator[bytes]:
+    async for trace in _traces(src, filter, limit):
+        yield orjson.dumps(trace.to_dict()) + b"\n"
+
+
+async def _json(src: TraceSource, filter: TraceFilter, limit: int) -> AsyncIterator[bytes]:
+    yield b'{"format":"myagent-traces","version":1,"traces":['
+    first = True
+    async for trace in _traces(src, filter, limit):
+        yield (b"" if first else b",") + orjson.dumps(trace.to_dict())
+        first = False
+    yield b"]}"
+
+
+def _csv_cell(value: Any) -> Any:
+    if isinstance(value, list):
+        return ";".join(str(v) for v in value)
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value  # never a formula when opened in a spreadsheet
+    return value
+
+
+async def _csv(src: TraceSource, filter: TraceFilter, limit: int) -> AsyncIterator[bytes]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    async for page in _pages(src, filter, limit):
+        for summary in page:
+            row = summary.to_dict()
+            writer.writerow([_csv_cell(row.get(c)) for c in CSV_COLUMNS])
+        yield buffer.getvalue().encode()
+        buffer.seek(0)
+        buffer.truncate()
+    yield buffer.getvalue().encode()
+
+
+_FORMATS = {
+    "json": (_json, "application/json"),
+    "jsonl": (_jsonl, "application/x-ndjson"),
+    "csv": (_csv, "text/csv; charset=utf-8"),
+}
+
+
+@router.get("/export", response_class=StreamingResponse)
+async def export(
+    src: Source,
+    filter: Filter,
+    format: Literal["json", "jsonl", "csv"] = "jsonl",
+    limit: Annotated[int, Query(ge=1, le=10_000_000)] = 100_000,
+) -> StreamingResponse:
+    """The traces matching the filter, oldest first, as a file download: whole traces
+    (JSON, JSONL) or one summary row each (CSV)."""
+    produce, media = _FORMATS[format]
+    return StreamingResponse(
+        produce(src, filter, limit),
+        media_type=media,
+        headers={"content-disposition": f'attachment; filename="traces.{format}"'},
+    )
+
+
+def _parse(body: bytes) -> list[dict[str, Any]]:
+    text = body.strip()
+    if not text:
+        return []
+    if text[:1] in (b"[", b"{"):
+        try:
+            data = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            data = None  # maybe JSONL whose first line is an object
+        if isinstance(data, list):
+            return data
+        if isinstance(data, dict):
+            return data["traces"] if isinstance(data.get("traces"), list) else [data]
+    return [orjson.loads(line) for line in text.splitlines() if line.strip()]
+
+
+@router.post("/import", response_model=ImportResult)
+async def import_traces(request: Request, src: Source) -> ImportResult:
+    """Store the traces of a JSON (a list, or `{"traces": [...]}`) or JSONL body; a
+    trace already stored with the same id is replaced."""
+    body = await request.body()
+    try:
+        items = _parse(body)
+        traces = [Trace.from_dict(item) for item in items]
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise HTTPException(422, f"not a trace file: {type(exc).__name__}: {exc}") from None
+    bad = [t.trace_id for t in traces if not re.fullmatch(ID_PATTERN, t.trace_id)]
+    if bad:
+        raise HTTPException(422, f"invalid trace id(s): {bad[:5]}")
+    if traces:
+        await src.storage.store_traces(traces)
+    return ImportResult(imported=len(traces), trace_ids=[t.trace_id for t in traces])

@@ -1,0 +1,107 @@
+"""Run the viewer: `start_trace_viewer` inside a process, `serve` for the command line."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Any
+
+import uvicorn
+
+from myagent.trace.config import sqlite_path
+from myagent.trace.manager import TraceManager
+from myagent.trace.storage.base import TraceStorage
+from myagent.trace.viewer.app import create_app
+from myagent.trace.viewer.settings import ViewerSettings, check_bind
+
+DEFAULT_DATABASE_URL = "sqlite:///traces.db"
+
+
+def storage_for(db: str | None = None) -> TraceStorage:
+    """The storage a standalone viewer reads: `db` (a path or URL), else
+    TRACE_DATABASE_URL, else `traces.db`."""
+    url = db or os.environ.get("TRACE_DATABASE_URL") or DEFAULT_DATABASE_URL
+    if "://" in url and not url.startswith("sqlite:"):
+        from myagent.trace.config import TraceConfig, create_storage
+
+        config = TraceConfig(storage=url.split(":", 1)[0].split("+", 1)[0], database_url=url)
+        return create_storage(config)
+    from myagent.trace.storage.sqlite import SQLiteTraceStorage
+
+    return SQLiteTraceStorage(sqlite_path(url))
+
+
+def _server(app: Any, host: str, port: int, log_level: str) -> uvicorn.Server:
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        timeout_graceful_shutdown=1,
+        proxy_headers=False,
+        server_header=False,
+    )
+    return uvicorn.Server(config)
+
+
+async def start_trace_viewer(
+    port: int = 8080,
+    host: str = "127.0.0.1",
+    *,
+    manager: TraceManager | None = None,
+    storage: TraceStorage | None = None,
+    token: str | None = None,
+    log_level: str = "warning",
+    wait: bool = False,
+) -> uvicorn.Server:
+    """Serve this process's traces (default: the global trace manager, in-memory storage
+    included) at http://host:port in the background of the running event loop.
+
+    Returns the uvicorn server once it listens; `wait=True` serves until cancelled.
+    Stop it with `server.should_exit = True`.
+    """
+    if manager is None and storage is None:
+        from myagent.trace.setup import get_trace_manager
+
+        manager = get_trace_manager()
+    settings = ViewerSettings() if token is None else ViewerSettings(token=token)
+    check_bind(host, settings.token)
+    server = _server(create_app(storage, manager=manager, settings=settings), host, port, log_level)
+    task = asyncio.create_task(server.serve(), name="myagent-trace-viewer")
+    while not server.started:
+        if task.done():
+            task.result()  # re-raises the bind error
+            raise OSError(f"trace viewer could not listen on {host}:{port}")
+        await asyncio.sleep(0.02)
+    if wait:
+        await task
+    return server
+
+
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    db: str | None = None,
+    *,
+    token: str | None = None,
+    log_level: str = "info",
+) -> None:
+    """Serve a trace database until interrupted (the command-line entry point)."""
+    settings = ViewerSettings() if token is None else ViewerSettings(token=token)
+    check_bind(host, settings.token)
+    app = create_app(storage_for(db), settings=settings)
+    _server(app, host, port, log_level).run()
+
+
+def add_arguments(parser: Any) -> None:
+    """The viewer's command-line options, shared by trace_server.py and `myagent viewer`."""
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    parser.add_argument(
+        "--db",
+        default=None,
+        help="trace database path or URL (default: TRACE_DATABASE_URL, else traces.db)",
+    )
+    parser.add_argument(
+        "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
+    )

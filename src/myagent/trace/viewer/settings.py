@@ -1,0 +1,49 @@
+"""Viewer settings: where it listens, the access token, and the size limits it enforces."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+STATIC_DIR = Path(__file__).parent / "static"
+"""Where the built UI lives inside the package (`make web-build` writes it)."""
+
+
+@dataclass(slots=True, kw_only=True)
+class ViewerSettings:
+    """Everything `create_app` needs besides the traces themselves."""
+
+    token: str | None = field(default_factory=lambda: os.environ.get("TRACE_VIEWER_TOKEN") or None)
+    """When set, every API and live-feed request must carry it (TRACE_VIEWER_TOKEN)."""
+    inline_payload_bytes: int = 256 * 1024
+    """A record field larger than this is served as a download, with a preview."""
+    preview_chars: int = 240
+    """Characters of each payload field shown in the record tree and transcript."""
+    max_request_bytes: int = 1024 * 1024
+    """Largest request body, except imports."""
+    max_import_bytes: int = 256 * 1024 * 1024
+    """Largest trace file `POST /api/import` accepts."""
+    live_interval: float = 0.5
+    """Seconds between two polls of storage for the live feed."""
+    static_dir: Path = STATIC_DIR
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and localhost: addresses only this machine can reach."""
+    if host.strip("[]").lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_bind(host: str, token: str | None) -> None:
+    """Refuse to listen beyond this machine without a token (raises ValueError)."""
+    if not is_loopback(host) and not token:
+        raise ValueError(
+            f"refusing to bind {host!r} without a token: set TRACE_VIEWER_TOKEN "
+            "(or pass token=...) to serve traces beyond this machine"
+        )

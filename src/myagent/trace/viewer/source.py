@@ -1,0 +1,100 @@
+"""Where the viewer reads traces: a storage backend, plus the live manager when in-process.
+
+`start_trace_viewer` inside a user's process serves that process's TraceManager, so
+running traces (even in in-memory storage) are visible; `trace_server.py` serves a
+storage (a SQLite file another process writes) directly.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from myagent.trace.filters import TraceFilter
+from myagent.trace.ids import now_us
+from myagent.trace.manager import TraceManager
+from myagent.trace.records import RunRecord, Trace
+from myagent.trace.storage.base import TraceStorage
+from myagent.trace.summary import TraceSummary
+
+Change = tuple[int, TraceSummary]
+"""A change stamp and the trace's summary as of that change."""
+
+
+class TraceSource:
+    """Read access to traces for the viewer's routes and its live feed."""
+
+    def __init__(self, storage: TraceStorage, manager: TraceManager | None = None) -> None:
+        self.storage = storage
+        self.manager = manager
+        self._seen: dict[str, tuple[Any, ...]] = {}
+
+    async def page(
+        self,
+        filter: TraceFilter | None,
+        *,
+        limit: int,
+        after: tuple[float, str] | None = None,
+        order_by: str = "-start_time",
+    ) -> list[TraceSummary]:
+        """One keyset page of trace summaries."""
+        return await self.storage.query_summaries(
+            filter, limit=limit, after=after, order_by=order_by
+        )
+
+    async def count(self, filter: TraceFilter | None) -> int:
+        """How many traces match."""
+        return await self.storage.count_traces(filter)
+
+    def _active(self, trace_id: str) -> Trace | None:
+        return None if self.manager is None else self.manager.get_active_trace(trace_id)
+
+    async def trace(self, trace_id: str) -> Trace | None:
+        """One whole trace: the live object while it runs in this process, else stored."""
+        active = self._active(trace_id)
+        if active is not None:
+            return active
+        return await self.storage.get_trace(trace_id)
+
+    async def record(self, trace_id: str, run_id: str) -> RunRecord | None:
+        """One record with its full payload."""
+        active = self._active(trace_id)
+        if active is not None:
+            return next((r for r in list(active.runs) if r.run_id == run_id), None)
+        return await self.storage.get_record(trace_id, run_id)
+
+    # -- change feed ---------------------------------------------------------------
+
+    async def start_cursor(self) -> int:
+        """Where a new live feed starts: a little before now, so nothing just written is
+        lost. Without change stamps, a first poll learns what exists (and sends nothing)."""
+        if await self.storage.summaries_changed_since(now_us()) is None:
+            await self.changes(0)
+        return now_us() - 2_000_000
+
+    async def changes(self, since: int) -> tuple[list[Change], int]:
+        """Traces that changed after `since`, and the cursor to pass next time.
+
+        Backends with change stamps (SQLite) answer from an index; others are polled:
+        the running traces of this process and the newest stored ones, compared with
+        what the last poll saw.
+        """
+        stamped = await self.storage.summaries_changed_since(since)
+        if stamped is not None:
+            return stamped, max([since, *(stamp for stamp, _ in stamped)])
+        candidates = {s.trace_id: s for s in await self.storage.query_summaries(None, limit=200)}
+        if self.manager is not None:
+            # The manager lists its running traces only privately; read it defensively.
+            for trace_id in list(getattr(self.manager, "_active", {})):
+                live = self._active(trace_id)
+                if live is not None:
+                    candidates[trace_id] = TraceSummary.from_trace(live)
+        stamp = now_us()
+        changed = []
+        for summary in candidates.values():
+            signature = (summary.status, summary.run_count, summary.end_us, summary.error_count)
+            if self._seen.get(summary.trace_id) != signature:
+                self._seen[summary.trace_id] = signature
+                changed.append((stamp, summary))
+        if len(self._seen) > 5000:
+            self._seen = {k: self._seen[k] for k in candidates}
+        return changed, stamp

@@ -1,0 +1,74 @@
+// The one place the UI talks to the server: same-origin fetches, the token cookie
+// rides along; a 401 sends the user to the sign-in form.
+
+export class ApiError extends Error {
+  constructor(
+    public status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+type Listener = () => void;
+const unauthorized = new Set<Listener>();
+
+export function onUnauthorized(listener: Listener): () => void {
+  unauthorized.add(listener);
+  return () => unauthorized.delete(listener);
+}
+
+async function request(path: string, init?: RequestInit): Promise<Response> {
+  const response = await fetch(path, { credentials: "same-origin", ...init });
+  if (response.status === 401) {
+    unauthorized.forEach((l) => l());
+    throw new ApiError(401, "a viewer token is required");
+  }
+  if (!response.ok) {
+    let detail = response.statusText;
+    try {
+      const body = await response.json();
+      detail = typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail);
+    } catch {
+      /* not JSON */
+    }
+    throw new ApiError(response.status, detail);
+  }
+  return response;
+}
+
+export async function getJson<T>(path: string, signal?: AbortSignal): Promise<T> {
+  return (await request(path, { signal })).json() as Promise<T>;
+}
+
+export async function getText(path: string, signal?: AbortSignal): Promise<string> {
+  return (await request(path, { signal })).text();
+}
+
+export async function postJson<T>(path: string, body: unknown): Promise<T | null> {
+  const response = await request(path, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  return response.status === 204 ? null : ((await response.json()) as T);
+}
+
+export async function postFile<T>(path: string, file: File): Promise<T> {
+  const response = await request(path, {
+    method: "POST",
+    headers: { "content-type": file.name.endsWith(".jsonl") ? "application/x-ndjson" : "application/json" },
+    body: file,
+  });
+  return (await response.json()) as T;
+}
+
+export function query(params: Record<string, string | string[] | undefined | null>): string {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value === undefined || value === null || value === "") continue;
+    for (const v of Array.isArray(value) ? value : [value]) if (v !== "") search.append(key, v);
+  }
+  const text = search.toString();
+  return text ? `?${text}` : "";
+}
