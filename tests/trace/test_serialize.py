@@ -135,3 +135,11 @@ def test_bad_input_is_stored_in_sqlite_and_read_back(tmp_path: Path) -> None:
     finally:
         manager.configure(max_value_size=DEFAULT_MAX_VALUE_SIZE)
         manager.close()
+
+
+def test_integers_past_64_bits_are_kept_as_text() -> None:
+    huge = 2**70
+    assert to_jsonable(huge) == str(huge)
+    assert to_jsonable({"n": -(2**64)}) == {"n": str(-(2**64))}
+    assert to_jsonable([2**63 - 1]) == [2**63 - 1]
+    orjson.dumps(to_jsonable({"a": [huge, {"b": huge}]}))

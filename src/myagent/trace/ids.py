@@ -13,12 +13,12 @@ _time_ns = time.time_ns
 
 def new_trace_id() -> str:
     """A 32-hex-digit trace id (the width OpenTelemetry uses)."""
-    return f"{_getrandbits(128):032x}"
+    return _getrandbits(128).to_bytes(16).hex()
 
 
 def new_run_id() -> str:
     """A 16-hex-digit record id (the width of an OpenTelemetry span id)."""
-    return f"{_getrandbits(64):016x}"
+    return _getrandbits(64).to_bytes(8).hex()
 
 
 def now_us() -> int:

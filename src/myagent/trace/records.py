@@ -8,13 +8,17 @@ are tz-aware UTC datetimes derived from them.
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
+import orjson
+
 from myagent.trace.ids import datetime_to_us, new_run_id, new_trace_id, now_us, us_to_datetime
-from myagent.trace.serialize import to_jsonable
+from myagent.trace.serialize import dumps_plain, to_jsonable, to_jsonable_all
 
 
 class RunType(StrEnum):
@@ -34,8 +38,22 @@ class TraceStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+_last_second: tuple[int, str] = (0, "1970-01-01T00:00:00")
+
+
 def _iso(us: int | None) -> str | None:
-    return None if us is None else us_to_datetime(us).isoformat()
+    """ISO 8601 UTC text, as `datetime.isoformat` writes it (the date part cached per second)."""
+    global _last_second
+    if us is None:
+        return None
+    seconds, micros = divmod(us, 1_000_000)
+    cached = _last_second
+    if cached[0] == seconds:
+        prefix = cached[1]
+    else:
+        prefix = us_to_datetime(seconds * 1_000_000).isoformat()[:-6]
+        _last_second = (seconds, prefix)
+    return f"{prefix}.{micros:06d}+00:00" if micros else f"{prefix}+00:00"
 
 
 def _parse_time(value: Any) -> int | None:
@@ -46,6 +64,70 @@ def _parse_time(value: Any) -> int | None:
     if isinstance(value, datetime):
         return datetime_to_us(value)
     return datetime_to_us(datetime.fromisoformat(str(value).replace("Z", "+00:00")))
+
+
+_NONE_DEFAULTS: dict[type, frozenset[str]] = {}
+
+
+def _none_defaults(cls: type) -> frozenset[str]:
+    """Fields of `cls` whose default is None: `from_dict` restores them when left out."""
+    found = _NONE_DEFAULTS.get(cls)
+    if found is None:
+        fields = cls.__dataclass_fields__  # type: ignore[attr-defined]
+        found = frozenset(name for name, f in fields.items() if f.default is None)
+        _NONE_DEFAULTS[cls] = found
+    return found
+
+
+def _compact(data: dict[str, Any], cls: type, derived: tuple[str, ...]) -> dict[str, Any]:
+    """`to_dict` output less derived values and keys `from_dict` restores by default."""
+    none_default = _none_defaults(cls)
+    out = {
+        key: value
+        for key, value in data.items()
+        if key not in derived and not (value is None and key in none_default)
+    }
+    for key, default in (("success", True), ("metadata", {}), ("tags", []), ("logs", [])):
+        if key in out and out[key] == default:
+            del out[key]
+    return out
+
+
+_JsonSpec = tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]], frozenset[str]]
+_JSON_SPECS: dict[type, _JsonSpec] = {}
+
+
+def _json_spec(cls: type) -> _JsonSpec:
+    """(kind-specific field names, a getter of all their values, those kept when None)."""
+    keys = tuple(cls._plain_fields + cls._payload_fields)  # type: ignore[attr-defined]
+    getter = operator.attrgetter(*keys) if keys else (lambda record: ())
+    values_of = getter if len(keys) != 1 else (lambda record: (getter(record),))
+    keep_none = frozenset(keys) - _none_defaults(cls)
+    spec = (keys, values_of, keep_none)
+    _JSON_SPECS[cls] = spec
+    return spec
+
+
+def _exact_times(data: dict[str, Any], start_us: int, end_us: int | None) -> dict[str, Any]:
+    """Swap the ISO `start_time`/`end_time` for integer `start_us`/`end_us` (smaller, exact)."""
+    data.pop("start_time", None)
+    data.pop("end_time", None)
+    data["start_us"] = start_us
+    if end_us is not None:
+        data["end_us"] = end_us
+    return data
+
+
+def _stored_us(data: dict[str, Any], which: str) -> int | None:
+    """`start`/`end` time in microseconds from stored (`*_us`) or `to_dict` (`*_time`) data."""
+    us = data.get(f"{which}_us")
+    if us is not None:
+        return int(us)
+    return _parse_time(data.get(f"{which}_time"))
+
+
+_RUN_DERIVED = ("duration",)
+_TRACE_DERIVED = ("total_duration", "has_errors", "tokens_used", "cost_usd", "runs")
 
 
 @dataclass(slots=True, kw_only=True, eq=False)
@@ -98,26 +180,66 @@ class RunRecord:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain, bounded JSON data for this record."""
+        payload = self._payload_fields
+        name, error, stacktrace, metadata, *values = to_jsonable_all(
+            [self.name, self.error, self.stacktrace, self.metadata]
+            + [getattr(self, field) for field in payload]
+        )
         data: dict[str, Any] = {
             "run_id": self.run_id,
             "trace_id": self.trace_id,
             "parent_id": self.parent_id,
             "run_type": self.run_type,
-            "name": to_jsonable(self.name),
+            "name": name,
             "start_time": _iso(self.start_us),
             "end_time": _iso(self.end_us),
             "duration": self.duration,
             "success": self.success,
-            "error": to_jsonable(self.error),
+            "error": error,
             "error_type": self.error_type,
-            "stacktrace": to_jsonable(self.stacktrace),
-            "metadata": to_jsonable(self.metadata),
+            "stacktrace": stacktrace,
+            "metadata": metadata,
         }
-        for name in self._plain_fields:
-            data[name] = getattr(self, name)
-        for name in self._payload_fields:
-            data[name] = to_jsonable(getattr(self, name))
+        for field_name in self._plain_fields:
+            data[field_name] = getattr(self, field_name)
+        data.update(zip(payload, values, strict=True))
         return data
+
+    def to_json(self) -> bytes:
+        """Compact JSON for storage: `to_dict()` less derived values and keys at their
+        defaults, times as integer microseconds (`from_dict` rebuilds an equal record).
+        One C call in the common case."""
+        cls = type(self)
+        keys, values_of, keep_none = _JSON_SPECS.get(cls) or _json_spec(cls)
+        data: dict[str, Any] = {
+            "run_id": self.run_id,
+            "trace_id": self.trace_id,
+            "run_type": self.run_type,
+            "name": self.name,
+            "start_us": self.start_us,
+        }
+        if self.parent_id is not None:
+            data["parent_id"] = self.parent_id
+        if self.end_us is not None:
+            data["end_us"] = self.end_us
+        if not self.success:
+            data["success"] = False
+        if self.error is not None:
+            data["error"] = self.error
+        if self.error_type is not None:
+            data["error_type"] = self.error_type
+        if self.stacktrace is not None:
+            data["stacktrace"] = self.stacktrace
+        if self.metadata:
+            data["metadata"] = self.metadata
+        for key, value in zip(keys, values_of(self), strict=True):
+            if value is not None or key in keep_none:
+                data[key] = value
+        encoded = dumps_plain(data)
+        if encoded is None:  # something needs converting: the slow, exact path
+            compact = _compact(self.to_dict(), type(self), _RUN_DERIVED)
+            encoded = orjson.dumps(_exact_times(compact, self.start_us, self.end_us))
+        return encoded
 
     @staticmethod
     def from_dict(data: dict[str, Any]) -> RunRecord:
@@ -129,8 +251,8 @@ class RunRecord:
             run_id=data["run_id"],
             trace_id=data.get("trace_id") or "",
             parent_id=data.get("parent_id"),
-            start_us=_parse_time(data.get("start_time")) or 0,
-            end_us=_parse_time(data.get("end_time")),
+            start_us=_stored_us(data, "start") or 0,
+            end_us=_stored_us(data, "end"),
             success=bool(data.get("success", True)),
             error=data.get("error"),
             error_type=data.get("error_type"),
@@ -322,28 +444,48 @@ class Trace:
 
     def to_dict(self, include_runs: bool = True) -> dict[str, Any]:
         """Plain, bounded JSON data for this trace (records and logs included)."""
+        name, agent_name, session_id, input_, output, error, metadata, tags = to_jsonable_all(
+            [
+                self.name,
+                self.agent_name,
+                self.session_id,
+                self.input,
+                self.output,
+                self.error,
+                self.metadata,
+                self.tags,
+            ]
+        )
         data: dict[str, Any] = {
             "trace_id": self.trace_id,
-            "name": to_jsonable(self.name),
-            "agent_name": to_jsonable(self.agent_name),
-            "session_id": to_jsonable(self.session_id),
-            "input": to_jsonable(self.input),
-            "output": to_jsonable(self.output),
+            "name": name,
+            "agent_name": agent_name,
+            "session_id": session_id,
+            "input": input_,
+            "output": output,
             "status": str(self.status),
             "start_time": _iso(self.start_us),
             "end_time": _iso(self.end_us),
             "total_duration": self.total_duration,
             "has_errors": self.has_errors,
-            "error": to_jsonable(self.error),
+            "error": error,
             "tokens_used": self.tokens_used,
             "cost_usd": self.cost_usd,
-            "metadata": to_jsonable(self.metadata),
-            "tags": to_jsonable(self.tags),
+            "metadata": metadata,
+            "tags": tags,
             "logs": [log.to_dict() for log in self.logs],
         }
         if include_runs:
             data["runs"] = [run.to_dict() for run in self.runs]
         return data
+
+    def to_json(self, data: dict[str, Any] | None = None) -> bytes:
+        """Compact JSON for storage, records left out: `to_dict()` less derived values and
+        keys at their defaults, times as integer microseconds. Pass
+        `to_dict(include_runs=False)` output if already made."""
+        full = self.to_dict(include_runs=False) if data is None else data
+        compact = _compact(full, Trace, _TRACE_DERIVED)
+        return orjson.dumps(_exact_times(compact, self.start_us, self.end_us))
 
     @staticmethod
     def from_dict(data: dict[str, Any]) -> Trace:
@@ -356,8 +498,8 @@ class Trace:
             input=data.get("input"),
             output=data.get("output"),
             status=data.get("status") or TraceStatus.RUNNING.value,
-            start_us=_parse_time(data.get("start_time")) or 0,
-            end_us=_parse_time(data.get("end_time")),
+            start_us=_stored_us(data, "start") or 0,
+            end_us=_stored_us(data, "end"),
             error=data.get("error"),
             metadata=data.get("metadata") or {},
             tags=list(data.get("tags") or []),

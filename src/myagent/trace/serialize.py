@@ -11,7 +11,7 @@ import base64
 import dataclasses
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from enum import Enum
 from pathlib import PurePath
@@ -62,9 +62,102 @@ def to_jsonable(value: Any, max_size: int | None = None) -> Any:
     """
     limit = _limits["max_value_size"] if max_size is None else max_size
     try:
+        fast = _fast_copy(value, limit)
+        if fast is not _MISS:
+            return fast
         return _Converter(limit).convert(value, 0)
     except Exception as exc:  # never raise into the traced program
         return f"<unserializable {type(value).__name__}: {type(exc).__name__}>"
+
+
+def to_jsonable_all(values: Sequence[Any], max_size: int | None = None) -> list[Any]:
+    """`[to_jsonable(v, max_size) for v in values]`, in one C call when the common case holds.
+
+    Each value keeps its own bound; the writer converts a record's fields with this.
+    """
+    limit = _limits["max_value_size"] if max_size is None else max_size
+    present = [v for v in values if v is not None]
+    if present:
+        try:
+            fast = _fast_copy(present, limit)
+        except Exception:
+            fast = _MISS
+        if fast is _MISS:
+            return [None if v is None else to_jsonable(v, limit) for v in values]
+        if len(present) == len(values):
+            return fast  # type: ignore[no-any-return]
+        converted = iter(fast)
+        return [None if v is None else next(converted) for v in values]
+    return [None] * len(values)
+
+
+def dumps_plain(data: dict[str, Any], max_size: int | None = None) -> bytes | None:
+    """JSON of `data` when every value is already what `to_jsonable` would make of it, else None.
+
+    The writer's fast path: one C call encodes a whole record. Callers leave out keys
+    whose value is None, so any null in the output means a NaN/Infinity was flattened
+    and the caller must take the slow path (`to_jsonable` per field) instead.
+    """
+    limit = _limits["max_value_size"] if max_size is None else max_size
+    try:
+        encoded = orjson.dumps(data, option=_STRICT)
+    except orjson.JSONEncodeError:
+        return None
+    if (
+        len(encoded) * 5 < limit
+        and b"null" not in encoded
+        and encoded.count(b"[") + encoded.count(b"{") < _MAX_DEPTH
+    ):
+        return encoded
+    return None
+
+
+_MISS: Any = object()
+_INT_MIN, _INT_MAX = -(2**63), 2**64 - 1
+# Types orjson would encode differently from _Converter go to the slow path instead.
+_STRICT = (
+    orjson.OPT_PASSTHROUGH_DATACLASS
+    | orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+)
+
+
+def _fast_copy(value: Any, limit: int) -> Any:
+    """The common case in one C call: what `_Converter` would return, or `_MISS`.
+
+    Taken only when the result is certain to be the same: orjson accepted the value
+    under strict options, it holds no null (so no NaN/Infinity was turned into one), it
+    nests less than `_MAX_DEPTH` deep, and it is far under the budget (no value costs
+    `_Converter` more than 5 budget units per byte of JSON).
+    """
+    kind = type(value)
+    if kind is str:
+        if len(value) > limit:
+            return _MISS
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return _MISS
+        return value
+    if value is None or kind is bool:
+        return value
+    if kind is int:
+        return value if _INT_MIN <= value <= _INT_MAX else _MISS
+    if kind is dict or kind is list or kind is tuple:
+        if not value:
+            return {} if kind is dict else []
+        try:
+            encoded = orjson.dumps(value, option=_STRICT)
+        except orjson.JSONEncodeError:
+            return _MISS
+        if (
+            len(encoded) * 5 < limit
+            and b"null" not in encoded
+            and encoded.count(b"[") + encoded.count(b"{") < _MAX_DEPTH
+        ):
+            return orjson.loads(encoded)
+    return _MISS
 
 
 class _Converter:
@@ -94,7 +187,8 @@ class _Converter:
             return self.text(value)
         if kind is int:
             self.budget -= 8
-            return value
+            # JSON encoders stop at 64 bits: larger integers are kept exactly, as text.
+            return value if _INT_MIN <= value <= _INT_MAX else self.text(str(value))
         if kind is float:
             self.budget -= 8
             if math.isfinite(value):
