@@ -4,11 +4,14 @@ Importing this package starts no thread and touches no file; the background writ
 starts with the first trace.
 """
 
+from myagent.trace.analysis import TraceAnalyzer
 from myagent.trace.config import TraceConfig
 from myagent.trace.decorators import trace_run
+from myagent.trace.export import TraceExporter
 from myagent.trace.filters import RunFilter, TraceFilter
 from myagent.trace.log_handler import TraceLogHandler
 from myagent.trace.manager import RunScope, TraceManager, TraceScope
+from myagent.trace.query import TraceQueryEngine
 from myagent.trace.records import (
     LogEntry,
     RunRecord,
@@ -20,9 +23,13 @@ from myagent.trace.records import (
     TraceStatus,
 )
 from myagent.trace.setup import get_trace_manager, set_trace_manager
+from myagent.trace.stats import AgentStats, ErrorGroup, TimeBucket, ToolStats, TraceStats
 from myagent.trace.storage import InMemoryTraceStorage, SQLiteTraceStorage, TraceStorage
+from myagent.trace.summary import TraceSummary
 
 __all__ = [
+    "AgentStats",
+    "ErrorGroup",
     "InMemoryTraceStorage",
     "LogEntry",
     "RunFilter",
@@ -32,15 +39,22 @@ __all__ = [
     "SQLiteTraceStorage",
     "StepRecord",
     "ThinkRecord",
+    "TimeBucket",
     "ToolRecord",
+    "ToolStats",
     "Trace",
+    "TraceAnalyzer",
     "TraceConfig",
+    "TraceExporter",
     "TraceFilter",
     "TraceLogHandler",
     "TraceManager",
+    "TraceQueryEngine",
     "TraceScope",
+    "TraceStats",
     "TraceStatus",
     "TraceStorage",
+    "TraceSummary",
     "get_trace_manager",
     "set_trace_manager",
     "trace_run",

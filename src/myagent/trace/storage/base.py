@@ -9,10 +9,23 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
-from myagent.trace.filters import RunFilter, TraceFilter
+from myagent.trace.filters import TRACE_ORDERS, RunFilter, TraceFilter
 from myagent.trace.records import RunRecord, Trace
+from myagent.trace.stats import (
+    ErrorGroup,
+    TimeBucket,
+    ToolStats,
+    TraceStats,
+    error_groups_of,
+    time_series_of,
+    tool_stats_of,
+    trace_stats_of,
+)
+from myagent.trace.summary import TraceSummary
 
 
 class TraceStorage(ABC):
@@ -75,3 +88,121 @@ class TraceStorage(ABC):
 
     async def close(self) -> None:
         """Release connections and files."""
+
+    # -- aggregates (issue #4): defaults compute in Python over query results; SQL
+    # backends override them with aggregates in the database. `myagent.trace.stats`
+    # defines every figure; overrides must agree with it exactly.
+
+    async def trace_stats(self, filter: TraceFilter | None = None) -> TraceStats:
+        """Counts, success rate, response-time percentiles, tokens, cost and tool calls
+        over the finished traces matching `filter`."""
+        return trace_stats_of(await self.query_traces(filter))
+
+    async def tool_stats(self, filter: RunFilter | None = None) -> dict[str, ToolStats]:
+        """Per tool name: calls, successes, errors and durations of the matching tool records."""
+        return tool_stats_of(await self.query_runs(filter))
+
+    async def time_series(
+        self, filter: TraceFilter | None = None, *, interval_us: int
+    ) -> list[TimeBucket]:
+        """Figures per epoch-aligned interval of trace start times, non-empty buckets only."""
+        return time_series_of(await self.query_traces(filter), interval_us)
+
+    async def error_groups(
+        self, filter: TraceFilter | None = None, *, limit: int = 50, examples: int = 5
+    ) -> list[ErrorGroup]:
+        """Failures of the matching traces with errors, grouped by error type and message."""
+        if filter is not None and filter.has_errors is False:
+            return []
+        only_errors = replace(filter or TraceFilter(), has_errors=True)
+        traces = await self.query_traces(only_errors)
+        return error_groups_of(traces, limit=limit, examples=examples)
+
+    # -- viewer support: summaries, keyset pages, change feed (issue #7) -------------
+    # Defaults work on any backend that answers `query_traces`; SQLite overrides them
+    # with indexed SQL over the stored roll-ups.
+
+    async def query_summaries(
+        self,
+        filter: TraceFilter | None = None,
+        *,
+        limit: int = 50,
+        after: tuple[float, str] | None = None,
+        order_by: str = "-start_time",
+    ) -> list[TraceSummary]:
+        """One page of trace summaries in `order_by` order, after the keyset cursor `after`
+        (the sort value and trace id of the last row of the previous page)."""
+        traces = await self.query_traces(filter, order_by=order_by)
+        summaries = [TraceSummary.from_trace(t) for t in traces]
+        if after is not None:
+            descending = order_by.startswith("-")
+            key = order_by.lstrip("-")
+            summaries = [
+                s
+                for s in summaries
+                if (
+                    (sort_value(s, key), s.trace_id) < after
+                    if descending
+                    else (sort_value(s, key), s.trace_id) > after
+                )
+            ]
+        return summaries[:limit]
+
+    async def summaries_changed_since(
+        self, since: int, *, limit: int = 500
+    ) -> list[tuple[int, TraceSummary]] | None:
+        """(change stamp, summary) of traces written after stamp `since`, oldest change
+        first; None when this backend keeps no change stamps."""
+        return None
+
+    async def get_record(self, trace_id: str, run_id: str) -> RunRecord | None:
+        """One record of a trace, with its full payload."""
+        trace = await self.get_trace(trace_id)
+        if trace is None:
+            return None
+        return next((r for r in trace.runs if r.run_id == run_id), None)
+
+    async def agent_names(self, limit: int = 200) -> list[str]:
+        """Distinct agent names, sorted (for the viewer's filters and dashboard)."""
+        names = {t.agent_name for t in await self.query_traces(None) if t.agent_name}
+        return sorted(names)[:limit]
+
+    async def query_sessions(self, *, limit: int = 100) -> list[dict[str, Any]]:
+        """Sessions by latest activity: session_id, trace_count, first_us, last_us,
+        error_traces, tokens_used, cost_usd (summed from the stored trace roll-ups)."""
+        sessions: dict[str, dict[str, Any]] = {}
+        for trace in await self.query_traces(None, order_by="start_time"):
+            if trace.session_id is None:
+                continue
+            entry = sessions.setdefault(
+                trace.session_id,
+                {
+                    "session_id": trace.session_id,
+                    "trace_count": 0,
+                    "first_us": trace.start_us,
+                    "last_us": trace.start_us,
+                    "error_traces": 0,
+                    "tokens_used": 0,
+                    "cost_usd": 0.0,
+                },
+            )
+            entry["trace_count"] += 1
+            entry["last_us"] = trace.start_us
+            entry["error_traces"] += 1 if trace.has_errors else 0
+            entry["tokens_used"] += trace.tokens_used
+            entry["cost_usd"] += trace.cost_usd or 0.0
+        ordered = sorted(sessions.values(), key=lambda e: (e["last_us"], e["session_id"]))
+        return ordered[::-1][:limit]
+
+
+def sort_value(summary: TraceSummary, key: str) -> float:
+    """The value a trace list sorts on for order key `key` (`TRACE_ORDERS` without '-')."""
+    if key == "start_time":
+        return summary.start_us
+    if key == "duration":
+        return summary.duration or 0.0
+    if key == "tokens":
+        return summary.tokens_used
+    if key == "cost":
+        return summary.cost_usd or 0.0
+    raise ValueError(f"order_by must be one of {TRACE_ORDERS}, not {key!r}")

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import re
 import threading
+import unicodedata
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
+
+import orjson
 
 from myagent.trace.filters import TRACE_ORDERS, RunFilter, TraceFilter
 from myagent.trace.ids import datetime_to_us
 from myagent.trace.records import RunRecord, ThinkRecord, ToolRecord, Trace
+from myagent.trace.serialize import to_jsonable
 from myagent.trace.storage.base import TraceStorage
 
 
@@ -140,31 +145,63 @@ def trace_matches(trace: Trace, f: TraceFilter) -> bool:
         if not (wanted <= used if f.tools_match == "all" else wanted & used):
             return False
     if f.models:
-        models = {r.model for r in trace.runs if isinstance(r, ThinkRecord)}
+        models = {r.model for r in trace.runs if isinstance(r, ThinkRecord) and r.model}
         if not models & set(f.models):
             return False
     if f.metadata:
         for key, value in f.metadata.items():
-            if key not in trace.metadata or trace.metadata[key] != value:
+            if key not in trace.metadata or not _same_value(trace.metadata[key], value):
                 return False
     if f.text:
         return _text_matches(trace, f.text)
     return True
 
 
-_WORD = re.compile(r"\w+")
+def _same_value(stored: Any, wanted: Any) -> bool:
+    """Metadata equality: scalars by value (1 == 1.0 == True); lists and objects by their
+    JSON text, key order included (what SQL backends compare)."""
+    if isinstance(stored, dict | list | tuple) or isinstance(wanted, dict | list | tuple):
+        return orjson.dumps(to_jsonable(stored)) == orjson.dumps(to_jsonable(wanted))
+    if isinstance(stored, str) or isinstance(wanted, str):
+        return isinstance(stored, str) and isinstance(wanted, str) and stored == wanted
+    return bool(stored == wanted)
+
+
+_WORD = re.compile(r"[^\W_]+")
+
+
+def _fold(text: str) -> str:
+    """Lower-case and strip diacritics ('École' -> 'ecole'), as FTS5's unicode61 does."""
+    text = text.lower()
+    if text.isascii():
+        return text
+    decomposed = unicodedata.normalize("NFD", text)
+    return "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
 
 
 def search_words(text: str) -> list[str]:
-    """The words of a search: runs of letters and digits, lower-cased."""
-    return _WORD.findall(text.lower())
+    """The words of a search or a document: runs of letters and digits (not '_'),
+    lower-cased, diacritics removed; the same words SQLite's unicode61 tokenizer finds."""
+    return _WORD.findall(_fold(text))
+
+
+def search_body(trace: Trace) -> str:
+    """The text full-text search covers: input, output, the trace error and the errors of
+    failed records (non-string values as JSON)."""
+    errors = [str(to_jsonable(r.error)) for r in trace.runs if not r.success and r.error]
+    parts = [to_jsonable(trace.input), to_jsonable(trace.output), to_jsonable(trace.error)]
+    return "\n".join(
+        p if isinstance(p, str) else orjson.dumps(p).decode() for p in [*parts, *errors] if p
+    )
 
 
 def _text_matches(trace: Trace, text: str) -> bool:
-    """Every search word starts some word of the input, output or an error (like FTS5)."""
-    values = (trace.input, trace.output, trace.error, *(r.error for r in trace.runs))
-    tokens = set(search_words(" ".join(v if isinstance(v, str) else str(v) for v in values if v)))
-    return all(any(t.startswith(w) for t in tokens) for w in search_words(text))
+    """Every search word starts some word of the trace's search body (like FTS5)."""
+    words = search_words(text)
+    if not words:
+        return True
+    tokens = set(search_words(search_body(trace)))
+    return all(any(t.startswith(w) for t in tokens) for w in words)
 
 
 def run_matches(run: RunRecord, trace: Trace, f: RunFilter) -> bool:

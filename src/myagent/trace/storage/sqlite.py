@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import sqlite3
 import threading
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -20,12 +22,15 @@ from typing import Any
 import orjson
 
 from myagent.trace.filters import TRACE_ORDERS, RunFilter, TraceFilter
-from myagent.trace.ids import datetime_to_us
+from myagent.trace.ids import datetime_to_us, now_us
 from myagent.trace.records import RunRecord, ThinkRecord, ToolRecord, Trace, TraceStatus
 from myagent.trace.serialize import to_jsonable
+from myagent.trace.stats import ErrorGroup, TimeBucket, ToolStats, TraceStats
+from myagent.trace.storage import sqlite_analytics
 from myagent.trace.storage.base import TraceStorage
 from myagent.trace.storage.memory import search_words
 from myagent.trace.storage.sqlite_schema import INDEXABLE, migrate
+from myagent.trace.summary import TraceSummary
 
 PREVIEW_CHARS = 200
 
@@ -35,9 +40,14 @@ _TRACE_COLUMNS = (
     "output_preview, error, tags, metadata, tools, models, data"
 )
 _UPSERT_TRACE = (
-    f"INSERT INTO traces ({_TRACE_COLUMNS}) VALUES ({', '.join('?' * 23)}) "
+    f"INSERT INTO traces ({_TRACE_COLUMNS}, updated_us) VALUES ({', '.join('?' * 23)}, "
+    # change stamp (viewer live feed): the write time, kept above every earlier stamp
+    "(SELECT MAX(?, COALESCE(MAX(updated_us), 0) + 1) FROM traces)) "
     "ON CONFLICT (trace_id) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in _TRACE_COLUMNS.replace(" ", "").split(",")[1:])
+    + ", ".join(
+        f"{c} = excluded.{c}"
+        for c in [*_TRACE_COLUMNS.replace(" ", "").split(",")[1:], "updated_us"]
+    )
 )
 _UPSERT_RUN = (
     "INSERT OR REPLACE INTO runs (trace_id, run_id, parent_id, run_type, name, tool_name, model, "
@@ -70,8 +80,11 @@ def _trace_row(trace: Trace) -> tuple[tuple[Any, ...], list[tuple[Any, ...]], st
     cost = 0.0
     has_cost = False
     errors = []
+    trace_id = trace.trace_id
     for run in runs:
-        rd = run.to_dict()
+        name = run.name
+        if type(name) is not str or len(name) > PREVIEW_CHARS or not name.isascii():
+            name = to_jsonable(name)
         tool_name = model = None
         run_tokens = 0
         run_cost = None
@@ -93,25 +106,26 @@ def _trace_row(trace: Trace) -> tuple[tuple[Any, ...], list[tuple[Any, ...]], st
                 tools.append(tool_name)
         if not run.success:
             failed += 1
-            if rd["error"]:
-                errors.append(str(rd["error"]))
+            error = to_jsonable(run.error)
+            if error:
+                errors.append(str(error))
         run_rows.append(
             (
-                trace.trace_id,
+                trace_id,
                 run.run_id,
                 run.parent_id,
                 run.run_type,
-                rd["name"],
+                name,
                 tool_name,
                 model,
                 run.start_us,
                 run.end_us,
-                rd["duration"],
+                run.duration,
                 1 if run.success else 0,
                 run.error_type,
                 run_tokens,
                 run_cost,
-                orjson.dumps(rd),
+                run.to_json(),  # compact: derived values and defaults left out
             )
         )
     trace_failed = 1 if (trace.status == TraceStatus.ERROR or trace.error) else 0
@@ -139,7 +153,7 @@ def _trace_row(trace: Trace) -> tuple[tuple[Any, ...], list[tuple[Any, ...]], st
         orjson.dumps(data["metadata"]).decode(),
         orjson.dumps(tools).decode(),
         orjson.dumps(models).decode(),
-        orjson.dumps(data),
+        trace.to_json(data),
     )
     body_parts = [data["input"], data["output"], data["error"], *errors]
     body = "\n".join(p if isinstance(p, str) else orjson.dumps(p).decode() for p in body_parts if p)
@@ -149,6 +163,34 @@ def _trace_row(trace: Trace) -> tuple[tuple[Any, ...], list[tuple[Any, ...]], st
 def fts_query(text: str) -> str:
     """A safe FTS5 query: every word must appear, matched as a word prefix."""
     return " ".join(f'"{word}"*' for word in search_words(text))
+
+
+FTS_DIRECT_LIMIT = 1000
+"""A search matching at most this many traces reads those rows directly; a commoner one
+walks the query's order index and tests membership, stopping at the page's end."""
+
+
+def _text_clause(text: str, conn: sqlite3.Connection | None, params: list[Any]) -> str | None:
+    """The full-text condition, planned by how many traces the words match (given `conn`)."""
+    query = fts_query(text)
+    if not query:
+        return None
+    if conn is not None:
+        rowids = [
+            r[0]
+            for r in conn.execute(
+                "SELECT rowid FROM traces_fts WHERE traces_fts MATCH ? LIMIT ?",
+                (query, FTS_DIRECT_LIMIT + 1),
+            )
+        ]
+        if len(rowids) <= FTS_DIRECT_LIMIT:
+            params.append(orjson.dumps(rowids).decode())
+            return "rowid IN (SELECT value FROM json_each(?))"
+        params.append(query)
+        # unary + keeps the planner from driving the query off this (large) list
+        return "+rowid IN (SELECT rowid FROM traces_fts WHERE traces_fts MATCH ?)"
+    params.append(query)
+    return "rowid IN (SELECT rowid FROM traces_fts WHERE traces_fts MATCH ?)"
 
 
 class SQLiteTraceStorage(TraceStorage):
@@ -176,9 +218,13 @@ class SQLiteTraceStorage(TraceStorage):
             conn = sqlite3.connect(
                 self.path, timeout=30.0, isolation_level=None, check_same_thread=False
             )
+            # 16 KiB pages pack ~1 KB records with less slack (only a new file takes it);
+            # a 32 MiB cache keeps the random-key indexes of a large file in memory.
+            conn.execute("PRAGMA page_size = 16384")
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA busy_timeout = 30000")
+            conn.execute("PRAGMA cache_size = -32768")
             local.conn, local.pid = conn, pid
             with self._all_lock:
                 self._all.append(conn)
@@ -210,12 +256,13 @@ class SQLiteTraceStorage(TraceStorage):
 
     def write_traces(self, traces: Sequence[Trace], *, final: bool = True) -> None:
         """Upsert traces and their records in one transaction (sync; the writer calls it)."""
+        stamp = now_us()
         trace_rows = []
         run_rows: list[tuple[Any, ...]] = []
         bodies = []
         for trace in traces:
             row, runs, body = _trace_row(trace)
-            trace_rows.append(row)
+            trace_rows.append((*row, stamp))
             run_rows.extend(runs)
             bodies.append((body, trace.trace_id))
         statements = [(_UPSERT_TRACE, trace_rows), (_UPSERT_RUN, run_rows)]
@@ -232,22 +279,29 @@ class SQLiteTraceStorage(TraceStorage):
     # -- reads ---------------------------------------------------------------------
 
     def _load(self, conn: sqlite3.Connection, trace_ids: list[str]) -> list[Trace]:
-        if not trace_ids:
-            return []
+        """Whole traces in the order of `trace_ids` (missing ones skipped), two queries
+        per 500 ids."""
+        found: dict[str, Any] = {}
+        runs: dict[str, list[Any]] = {}
+        for at in range(0, len(trace_ids), 500):
+            chunk = trace_ids[at : at + 500]
+            marks = ", ".join("?" * len(chunk))
+            for trace_id, data in conn.execute(
+                f"SELECT trace_id, data FROM traces WHERE trace_id IN ({marks})", chunk
+            ):
+                found[trace_id] = data
+            for trace_id, data in conn.execute(
+                f"SELECT trace_id, data FROM runs WHERE trace_id IN ({marks}) "
+                "ORDER BY trace_id, start_us, rowid",
+                chunk,
+            ):
+                runs.setdefault(trace_id, []).append(orjson.loads(data))
         out = []
         for trace_id in trace_ids:
-            row = conn.execute("SELECT data FROM traces WHERE trace_id = ?", (trace_id,)).fetchone()
-            if row is None:
-                continue
-            data = orjson.loads(row[0])
-            data["runs"] = [
-                orjson.loads(r[0])
-                for r in conn.execute(
-                    "SELECT data FROM runs WHERE trace_id = ? ORDER BY start_us, rowid",
-                    (trace_id,),
-                )
-            ]
-            out.append(Trace.from_dict(data))
+            if trace_id in found:
+                data = orjson.loads(found[trace_id])
+                data["runs"] = runs.get(trace_id, [])
+                out.append(Trace.from_dict(data))
         return out
 
     def get_trace_sync(self, trace_id: str) -> Trace | None:
@@ -269,7 +323,8 @@ class SQLiteTraceStorage(TraceStorage):
         """Ids of matching traces in order, computed in SQL (sync)."""
         if order_by not in TRACE_ORDERS:
             raise ValueError(f"order_by must be one of {TRACE_ORDERS}, not {order_by!r}")
-        where, params = trace_where(filter)
+        conn = self._conn()
+        where, params = trace_where(filter, conn)
         direction = "DESC" if order_by.startswith("-") else "ASC"
         column = _ORDER_SQL[order_by.lstrip("-")]
         sql = (
@@ -279,7 +334,7 @@ class SQLiteTraceStorage(TraceStorage):
         if limit is not None or offset:
             sql += " LIMIT ? OFFSET ?"
             params += [-1 if limit is None else limit, offset]
-        return [r[0] for r in self._conn().execute(sql, params)]
+        return [r[0] for r in conn.execute(sql, params)]
 
     def query_traces_sync(
         self,
@@ -307,8 +362,14 @@ class SQLiteTraceStorage(TraceStorage):
 
     def count_traces_sync(self, filter: TraceFilter | None = None) -> int:
         """How many traces match (sync)."""
-        where, params = trace_where(filter)
-        row = self._conn().execute(f"SELECT COUNT(*) FROM traces WHERE {where}", params).fetchone()
+        conn = self._conn()
+        if filter is not None and filter.text and replace(filter, text=None) == TraceFilter():
+            query = fts_query(filter.text)  # a search alone: count in the search index
+            if query:
+                sql = "SELECT COUNT(*) FROM traces_fts WHERE traces_fts MATCH ?"
+                return int(conn.execute(sql, (query,)).fetchone()[0])
+        where, params = trace_where(filter, conn)
+        row = conn.execute(f"SELECT COUNT(*) FROM traces WHERE {where}", params).fetchone()
         return int(row[0])
 
     async def count_traces(self, filter: TraceFilter | None = None) -> int:
@@ -338,6 +399,55 @@ class SQLiteTraceStorage(TraceStorage):
 
     async def count_runs(self, filter: RunFilter | None = None) -> int:
         return await asyncio.to_thread(self.count_runs_sync, filter)
+
+    # -- aggregates in SQL (issue #4; definitions in myagent.trace.stats) ----------
+
+    def trace_stats_sync(self, filter: TraceFilter | None = None) -> TraceStats:
+        """`TraceStats` of the finished traces matching `filter` (sync)."""
+        conn = self._conn()
+        where, params = trace_where(filter, conn)
+        return sqlite_analytics.trace_stats(conn, where, params)
+
+    async def trace_stats(self, filter: TraceFilter | None = None) -> TraceStats:
+        return await asyncio.to_thread(self.trace_stats_sync, filter)
+
+    def tool_stats_sync(self, filter: RunFilter | None = None) -> dict[str, ToolStats]:
+        """`ToolStats` per tool over the tool records matching `filter` (sync)."""
+        where, params = run_where(filter)
+        return sqlite_analytics.tool_stats(self._conn(), where, params)
+
+    async def tool_stats(self, filter: RunFilter | None = None) -> dict[str, ToolStats]:
+        return await asyncio.to_thread(self.tool_stats_sync, filter)
+
+    def time_series_sync(
+        self, filter: TraceFilter | None = None, *, interval_us: int
+    ) -> list[TimeBucket]:
+        """Figures per epoch-aligned interval of start times (sync)."""
+        conn = self._conn()
+        where, params = trace_where(filter, conn)
+        return sqlite_analytics.time_series(conn, where, params, interval_us)
+
+    async def time_series(
+        self, filter: TraceFilter | None = None, *, interval_us: int
+    ) -> list[TimeBucket]:
+        return await asyncio.to_thread(self.time_series_sync, filter, interval_us=interval_us)
+
+    def error_groups_sync(
+        self, filter: TraceFilter | None = None, *, limit: int = 50, examples: int = 5
+    ) -> list[ErrorGroup]:
+        """Failures of the matching traces with errors, by error type and message (sync)."""
+        if filter is not None and filter.has_errors is False:
+            return []
+        conn = self._conn()
+        where, params = trace_where(filter, conn)
+        return sqlite_analytics.error_groups(conn, where, params, limit=limit, examples=examples)
+
+    async def error_groups(
+        self, filter: TraceFilter | None = None, *, limit: int = 50, examples: int = 5
+    ) -> list[ErrorGroup]:
+        return await asyncio.to_thread(
+            self.error_groups_sync, filter, limit=limit, examples=examples
+        )
 
     # -- deletion and retention ----------------------------------------------------
 
@@ -436,14 +546,222 @@ class SQLiteTraceStorage(TraceStorage):
                 conn.close()
         self._local = threading.local()
 
+    # -- viewer support: summaries, keyset pages, change feed (issue #7) -------------
+
+    def query_summaries_sync(
+        self,
+        filter: TraceFilter | None = None,
+        *,
+        limit: int = 50,
+        after: tuple[float, str] | None = None,
+        order_by: str = "-start_time",
+    ) -> list[TraceSummary]:
+        """One keyset page of summaries from the stored roll-ups (sync; no records read)."""
+        if order_by not in TRACE_ORDERS:
+            raise ValueError(f"order_by must be one of {TRACE_ORDERS}, not {order_by!r}")
+        match = fts_query(filter.text) if filter is not None and filter.text else ""
+        if filter is not None and match and self._common_search(match):
+            page = self._search_page(filter, limit, after, order_by)
+            if page is not None:
+                return page
+        where, params = trace_where(filter)
+        direction, op = ("DESC", "<") if order_by.startswith("-") else ("ASC", ">")
+        column = _ORDER_SQL[order_by.lstrip("-")]
+        if after is not None:
+            where += f" AND ({column}, trace_id) {op} (?, ?)"
+            params += [after[0], after[1]]
+        sql = (
+            f"SELECT {_SUMMARY_COLUMNS} FROM traces WHERE {where} "
+            f"ORDER BY {column} {direction}, trace_id {direction} LIMIT ?"
+        )
+        return [_summary(row) for row in self._conn().execute(sql, [*params, limit])]
+
+    async def query_summaries(
+        self,
+        filter: TraceFilter | None = None,
+        *,
+        limit: int = 50,
+        after: tuple[float, str] | None = None,
+        order_by: str = "-start_time",
+    ) -> list[TraceSummary]:
+        return await asyncio.to_thread(
+            self.query_summaries_sync, filter, limit=limit, after=after, order_by=order_by
+        )
+
+    _SEARCH_CHUNK = 4000
+
+    def _common_search(self, match: str) -> bool:
+        """True when a search matches so many traces that listing them all to sort them
+        would cost more than walking the list's order and checking chunks."""
+        sql = "SELECT COUNT(*) FROM (SELECT 1 FROM traces_fts WHERE traces_fts MATCH ? LIMIT ?)"
+        found = self._conn().execute(sql, (match, self._SEARCH_CHUNK + 1)).fetchone()[0]
+        return bool(found > self._SEARCH_CHUNK)
+
+    def _search_page(
+        self,
+        filter: TraceFilter,
+        limit: int,
+        after: tuple[float, str] | None,
+        order_by: str,
+    ) -> list[TraceSummary] | None:
+        """A search page for a common term: walk the other filters in list order a chunk at
+        a time and keep the rows the full-text index matches within the chunk's rowids.
+        None when two chunks did not fill the page (matches are sparse there: the plain
+        plan is cheaper)."""
+        conn = self._conn()
+        match = fts_query(filter.text or "")
+        where, base_params = trace_where(dataclasses.replace(filter, text=None))
+        direction, op = ("DESC", "<") if order_by.startswith("-") else ("ASC", ">")
+        column = _ORDER_SQL[order_by.lstrip("-")]
+        found: list[int] = []
+        cursor = after
+        for attempt in range(3):
+            if len(found) >= limit:
+                break
+            if attempt == 2:
+                return None
+            clause, params = where, list(base_params)
+            if cursor is not None:
+                clause += f" AND ({column}, trace_id) {op} (?, ?)"
+                params += [cursor[0], cursor[1]]
+            chunk = conn.execute(
+                f"SELECT rowid, {column}, trace_id FROM traces WHERE {clause} "
+                f"ORDER BY {column} {direction}, trace_id {direction} LIMIT ?",
+                [*params, self._SEARCH_CHUNK],
+            ).fetchall()
+            if not chunk:
+                break
+            rowids = [r[0] for r in chunk]
+            hits = {
+                r[0]
+                for r in conn.execute(
+                    "SELECT rowid FROM traces_fts WHERE traces_fts MATCH ? "
+                    "AND rowid BETWEEN ? AND ?",
+                    (match, min(rowids), max(rowids)),
+                )
+            }
+            found += [rowid for rowid in rowids if rowid in hits][: limit - len(found)]
+            cursor = (chunk[-1][1], chunk[-1][2])
+            if len(chunk) < self._SEARCH_CHUNK:
+                break
+        if not found:
+            return []
+        rows = conn.execute(
+            f"SELECT rowid, {_SUMMARY_COLUMNS} FROM traces "
+            f"WHERE rowid IN ({', '.join('?' * len(found))})",
+            found,
+        ).fetchall()
+        by_rowid = {row[0]: _summary(row[1:]) for row in rows}
+        return [by_rowid[r] for r in found if r in by_rowid]
+
+    def summaries_changed_since_sync(
+        self, since: int, *, limit: int = 500
+    ) -> list[tuple[int, TraceSummary]]:
+        """(stamp, summary) of rows changed after stamp `since`, oldest first (sync)."""
+        sql = (
+            f"SELECT {_SUMMARY_COLUMNS}, updated_us FROM traces WHERE updated_us > ? "
+            "ORDER BY updated_us LIMIT ?"
+        )
+        return [(row[-1], _summary(row)) for row in self._conn().execute(sql, (since, limit))]
+
+    async def summaries_changed_since(
+        self, since: int, *, limit: int = 500
+    ) -> list[tuple[int, TraceSummary]] | None:
+        return await asyncio.to_thread(self.summaries_changed_since_sync, since, limit=limit)
+
+    def get_record_sync(self, trace_id: str, run_id: str) -> RunRecord | None:
+        """One record with its full payload, read alone (sync)."""
+        row = (
+            self._conn()
+            .execute("SELECT data FROM runs WHERE trace_id = ? AND run_id = ?", (trace_id, run_id))
+            .fetchone()
+        )
+        return None if row is None else RunRecord.from_dict(orjson.loads(row[0]))
+
+    async def get_record(self, trace_id: str, run_id: str) -> RunRecord | None:
+        return await asyncio.to_thread(self.get_record_sync, trace_id, run_id)
+
+    def agent_names_sync(self, limit: int = 200) -> list[str]:
+        """Distinct agent names, sorted, from the agent index (sync)."""
+        sql = (
+            "SELECT DISTINCT agent_name FROM traces WHERE agent_name IS NOT NULL "
+            "ORDER BY agent_name LIMIT ?"
+        )
+        return [r[0] for r in self._conn().execute(sql, (limit,))]
+
+    async def agent_names(self, limit: int = 200) -> list[str]:
+        return await asyncio.to_thread(self.agent_names_sync, limit)
+
+    def query_sessions_sync(self, *, limit: int = 100) -> list[dict[str, Any]]:
+        """Sessions by latest activity, summed from trace roll-ups on the session index."""
+        sql = (
+            "SELECT session_id, COUNT(*), MIN(start_us), MAX(start_us), SUM(has_errors), "
+            "SUM(tokens_used), COALESCE(SUM(cost_usd), 0) FROM traces "
+            "WHERE session_id IS NOT NULL GROUP BY session_id "
+            "ORDER BY MAX(start_us) DESC, session_id DESC LIMIT ?"
+        )
+        keys = (
+            "session_id",
+            "trace_count",
+            "first_us",
+            "last_us",
+            "error_traces",
+            "tokens_used",
+            "cost_usd",
+        )
+        return [dict(zip(keys, row, strict=True)) for row in self._conn().execute(sql, (limit,))]
+
+    async def query_sessions(self, *, limit: int = 100) -> list[dict[str, Any]]:
+        return await asyncio.to_thread(self.query_sessions_sync, limit=limit)
+
+
+_SUMMARY_COLUMNS = (
+    "trace_id, name, agent_name, session_id, status, start_us, end_us, duration, has_errors, "
+    "error_count, run_count, think_count, tool_count, tokens_used, cost_usd, input_preview, "
+    "output_preview, error, tags, metadata, tools, models"
+)
+
+
+def _summary(row: Sequence[Any]) -> TraceSummary:
+    """A TraceSummary from a row of `_SUMMARY_COLUMNS`."""
+    return TraceSummary(
+        trace_id=row[0],
+        name=row[1],
+        agent_name=row[2],
+        session_id=row[3],
+        status=row[4],
+        start_us=row[5],
+        end_us=row[6],
+        duration=row[7],
+        has_errors=bool(row[8]),
+        error_count=row[9],
+        run_count=row[10],
+        think_count=row[11],
+        tool_count=row[12],
+        tokens_used=row[13],
+        cost_usd=row[14],
+        input_preview=row[15],
+        output_preview=row[16],
+        error=row[17],
+        tags=orjson.loads(row[18]),
+        metadata=orjson.loads(row[19]),
+        tools=orjson.loads(row[20]),
+        models=orjson.loads(row[21]),
+    )
+
 
 def _in(column: str, values: Sequence[Any], params: list[Any]) -> str:
     params.extend(values)
     return f"{column} IN ({', '.join('?' * len(values))})" if values else "0"
 
 
-def trace_where(f: TraceFilter | None) -> tuple[str, list[Any]]:
-    """SQL WHERE clause and parameters for a TraceFilter over the `traces` table."""
+def trace_where(
+    f: TraceFilter | None, conn: sqlite3.Connection | None = None
+) -> tuple[str, list[Any]]:
+    """SQL WHERE clause and parameters for a TraceFilter over the `traces` table.
+
+    With `conn`, a text search is planned by how many traces its words match.
+    """
     params: list[Any] = []
     if f is None:
         return "1", params
@@ -491,9 +809,10 @@ def trace_where(f: TraceFilter | None) -> tuple[str, list[Any]]:
         params.append(tag)
     for key, value in (f.metadata or {}).items():
         clauses.append(_metadata_clause(key, value, params))
-    if f.text and fts_query(f.text):
-        clauses.append("rowid IN (SELECT rowid FROM traces_fts WHERE traces_fts MATCH ?)")
-        params.append(fts_query(f.text))
+    if f.text:
+        text = _text_clause(f.text, conn, params)
+        if text is not None:
+            clauses.append(text)
     return (" AND ".join(clauses) or "1"), params
 
 

@@ -63,6 +63,32 @@ MIGRATIONS: list[str] = [
 
     CREATE VIRTUAL TABLE traces_fts USING fts5 (body, tokenize = 'unicode61');
     """,
+    # 2 (viewer live feed): a change stamp per trace row, strictly increasing in commit
+    # order, so a viewer in another process polls `updated_us > last seen` on an index.
+    """
+    ALTER TABLE traces ADD COLUMN updated_us INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX ix_traces_updated ON traces (updated_us);
+    """,
+    # 3 (analytics): covering indexes, so one agent's stats and the tool usage table
+    # read an index instead of every row: ordered by duration for percentile walks.
+    """
+    CREATE INDEX ix_traces_agent_stats ON traces (
+        agent_name, duration, status, has_errors, tokens_used, cost_usd, start_us, tools
+    );
+    CREATE INDEX ix_runs_tool_stats ON runs (tool_name, duration, success, start_us)
+        WHERE tool_name IS NOT NULL;
+    """,
+    # 4 (viewer list pages): the filter indexes end with the list's keyset order (start,
+    # id), so a filtered page walks one index in order instead of sorting every match.
+    """
+    DROP INDEX ix_traces_agent;
+    CREATE INDEX ix_traces_agent ON traces (agent_name, start_us, trace_id);
+    DROP INDEX ix_traces_session;
+    CREATE INDEX ix_traces_session ON traces (session_id, start_us, trace_id);
+    DROP INDEX ix_traces_errors;
+    CREATE INDEX ix_traces_errors ON traces (has_errors, start_us, trace_id);
+    CREATE INDEX IF NOT EXISTS ix_traces_status ON traces (status, start_us, trace_id);
+    """,
 ]
 
 INDEXABLE = {

@@ -1,0 +1,274 @@
+"""Aggregates in SQL for the SQLite backend: trace stats, tool stats, time series, errors.
+
+Each function takes a connection and a WHERE clause with its parameters (built by
+`trace_where` over `traces`, or `run_where` over `runs r`) and returns the result types
+of `myagent.trace.stats`, agreeing exactly with its Python definitions: durations are
+summed in integer microseconds and percentiles use the same nearest-rank ranks.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+
+from myagent.trace.stats import (
+    PERCENTILES,
+    ErrorGroup,
+    TimeBucket,
+    ToolStats,
+    TraceStats,
+    most_used,
+    percentile_rank,
+    rate,
+    us_mean_seconds,
+)
+
+FINISHED = "status != 'running'"
+"""Analysis covers finished traces (see `myagent.trace.stats.is_finished`)."""
+
+# `duration` is (end_us - start_us) / 1e6 as a float; this recovers the exact integer
+# microseconds for any duration under ~35 years, so sums do not depend on row order.
+DURATION_US = "CAST(ROUND({col} * 1000000) AS INTEGER)"
+
+_RANKS = ", ".join(f"MAX(1, ({p} * n + 99) / 100)" for p in PERCENTILES)
+"""SQL for the nearest-rank ranks of PERCENTILES among `n` values (as in `percentile_rank`)."""
+
+
+def _percentiles(count: int, by_rank: dict[int, float]) -> tuple[float, ...]:
+    """p50, p95, p99 from the values at the nearest ranks (0.0 each when `count` is 0)."""
+    if not count:
+        return tuple(0.0 for _ in PERCENTILES)
+    return tuple(by_rank[percentile_rank(count, p)] for p in PERCENTILES)
+
+
+def _ranked(
+    conn: sqlite3.Connection, source: str, params: Sequence[Any], count: int
+) -> dict[int, float]:
+    """{rank: value} at the percentile ranks of `source` (one `value` column, no NULLs).
+
+    Ranks in the lower half walk up from the smallest value, the others down from the
+    largest, so an index ordered by the value serves each with a short walk.
+    """
+    out: dict[int, float] = {}
+    for p in PERCENTILES:
+        rank = percentile_rank(count, p)
+        if rank in out:
+            continue
+        if rank * 2 <= count:
+            sql = f"SELECT value FROM ({source}) ORDER BY value LIMIT 1 OFFSET ?"
+            offset = rank - 1
+        else:
+            sql = f"SELECT value FROM ({source}) ORDER BY value DESC LIMIT 1 OFFSET ?"
+            offset = count - rank
+        row = conn.execute(sql, [*params, offset]).fetchone()
+        out[rank] = float(row[0])
+    return out
+
+
+def trace_stats(conn: sqlite3.Connection, where: str, params: Sequence[Any]) -> TraceStats:
+    """`TraceStats` over the finished traces matching `where` (over `traces`)."""
+    base = f"FROM traces WHERE ({where}) AND {FINISHED}"
+    row = conn.execute(
+        "SELECT COUNT(*), COALESCE(SUM(status = 'success'), 0), COALESCE(SUM(has_errors), 0), "
+        f"COUNT(duration), COALESCE(SUM({DURATION_US.format(col='duration')}), 0), "
+        f"COALESCE(SUM(tokens_used), 0), COALESCE(SUM(cost_usd), 0.0) {base}",
+        params,
+    ).fetchone()
+    count, success, errors, timed, total_us, tokens, cost = row
+    by_rank = (
+        _ranked(conn, f"SELECT duration AS value {base} AND duration IS NOT NULL", params, timed)
+        if timed
+        else {}
+    )
+    # The `tools` roll-up lists each trace's distinct tools; few distinct lists exist.
+    tool_usage: dict[str, int] = {}
+    for tools, traces in conn.execute(f"SELECT tools, COUNT(*) {base} GROUP BY tools", params):
+        for name in set(orjson.loads(tools)):
+            tool_usage[name] = tool_usage.get(name, 0) + traces
+    p50, p95, p99 = _percentiles(timed, by_rank)
+    return TraceStats(
+        trace_count=count,
+        success_count=success,
+        error_count=errors,
+        success_rate=rate(success, count),
+        avg_response_time=us_mean_seconds(total_us, timed),
+        p50_response_time=p50,
+        p95_response_time=p95,
+        p99_response_time=p99,
+        total_tokens=tokens,
+        tokens_per_trace=tokens / count if count else 0.0,
+        total_cost=float(cost),
+        cost_per_trace=float(cost) / count if count else 0.0,
+        tool_usage=dict(sorted(tool_usage.items())),
+        most_used_tool=most_used(tool_usage),
+    )
+
+
+def tool_stats(conn: sqlite3.Connection, where: str, params: Sequence[Any]) -> dict[str, ToolStats]:
+    """`ToolStats` per tool name over the tool records matching `where` (over `runs r`)."""
+    base = f"FROM runs r WHERE ({where}) AND r.tool_name IS NOT NULL"
+    rows = conn.execute(
+        f"SELECT r.tool_name, COUNT(*), COALESCE(SUM(r.success), 0), COUNT(r.duration), "
+        f"COALESCE(SUM({DURATION_US.format(col='r.duration')}), 0) {base} "
+        "GROUP BY r.tool_name ORDER BY r.tool_name",
+        params,
+    ).fetchall()
+    out: dict[str, ToolStats] = {}
+    for name, calls, success, timed, total_us in rows:
+        by_rank = (
+            _ranked(
+                conn,
+                f"SELECT r.duration AS value {base} AND r.tool_name = ? AND r.duration IS NOT NULL",
+                [*params, name],
+                timed,
+            )
+            if timed
+            else {}
+        )
+        p50, p95, p99 = _percentiles(timed, by_rank)
+        out[name] = ToolStats(
+            tool_name=name,
+            call_count=calls,
+            success_count=success,
+            error_count=calls - success,
+            success_rate=rate(success, calls),
+            avg_duration=us_mean_seconds(total_us, timed),
+            p50_duration=p50,
+            p95_duration=p95,
+            p99_duration=p99,
+            total_duration=total_us / 1_000_000,
+        )
+    return out
+
+
+def _bucket_sql(interval_us: int) -> str:
+    """Epoch-aligned bucket start of `start_us`, flooring like Python's `//`."""
+    n = int(interval_us)
+    return f"((start_us - (((start_us % {n}) + {n}) % {n})))"
+
+
+def time_series(
+    conn: sqlite3.Connection, where: str, params: Sequence[Any], interval_us: int
+) -> list[TimeBucket]:
+    """One `TimeBucket` per interval holding finished traces matching `where`, oldest first."""
+    if interval_us < 1:
+        raise ValueError("interval must be at least one microsecond")
+    bucket = _bucket_sql(interval_us)
+    base = f"FROM traces WHERE ({where}) AND {FINISHED}"
+    rows = conn.execute(
+        f"SELECT {bucket} AS b, COUNT(*), COALESCE(SUM(status = 'success'), 0), "
+        f"COALESCE(SUM(has_errors), 0), COUNT(duration), "
+        f"COALESCE(SUM({DURATION_US.format(col='duration')}), 0), "
+        f"COALESCE(SUM(tokens_used), 0), COALESCE(SUM(cost_usd), 0.0) {base} "
+        "GROUP BY b ORDER BY b",
+        params,
+    ).fetchall()
+    ranked: dict[int, dict[int, float]] = {}
+    for b, rank, value in conn.execute(
+        "SELECT b, rn, value FROM ("
+        f"SELECT {bucket} AS b, duration AS value, "
+        "ROW_NUMBER() OVER (PARTITION BY " + bucket + " ORDER BY duration) AS rn, "
+        "COUNT(*) OVER (PARTITION BY " + bucket + ") AS n "
+        f"{base} AND duration IS NOT NULL) WHERE rn IN ({_RANKS})",
+        params,
+    ):
+        ranked.setdefault(b, {})[rank] = float(value)
+    out = []
+    for b, count, success, errors, timed, total_us, tokens, cost in rows:
+        p50, p95, p99 = _percentiles(timed, ranked.get(b, {}))
+        out.append(
+            TimeBucket(
+                start_us=b,
+                trace_count=count,
+                success_count=success,
+                error_count=errors,
+                success_rate=rate(success, count),
+                avg_response_time=us_mean_seconds(total_us, timed),
+                p50_response_time=p50,
+                p95_response_time=p95,
+                p99_response_time=p99,
+                total_tokens=tokens,
+                total_cost=float(cost),
+            )
+        )
+    return out
+
+
+# The type of a trace-level error, parsed from its message like `stats.trace_error_type`:
+# the text before the first ': ' when it is an identifier (letters, digits, '_', '.').
+_TRACE_ERROR_TYPE = (
+    "CASE WHEN instr(e, ': ') > 1 "
+    "AND substr(e, 1, 1) GLOB '[A-Za-z_]' "
+    "AND substr(e, 1, instr(e, ': ') - 1) NOT GLOB '*[^A-Za-z0-9_.]*' "
+    "THEN substr(e, 1, instr(e, ': ') - 1) ELSE 'Error' END"
+)
+
+
+def error_groups(
+    conn: sqlite3.Connection,
+    where: str,
+    params: Sequence[Any],
+    *,
+    limit: int = 50,
+    examples: int = 5,
+) -> list[ErrorGroup]:
+    """Failures of the finished traces with errors matching `where`, grouped by (error
+    type, message); ordered and sampled as `stats.error_groups_of` defines."""
+    events = (
+        "WITH t AS MATERIALIZED (SELECT trace_id, name, status, COALESCE(error, '') AS e, "
+        f"start_us FROM traces WHERE ({where}) AND {FINISHED} AND has_errors = 1), "
+        "ev AS ("
+        "SELECT COALESCE(NULLIF(r.error_type, ''), 'Error') AS etype, "
+        "COALESCE(json_extract(CAST(r.data AS TEXT), '$.error'), '') AS msg, "
+        "r.run_type AS kind, COALESCE(r.tool_name, r.name, '') AS name, "
+        "r.trace_id AS trace_id, r.start_us AS at "
+        "FROM t JOIN runs r ON r.trace_id = t.trace_id WHERE r.success = 0 "
+        "UNION ALL "
+        f"SELECT {_TRACE_ERROR_TYPE}, e, 'trace', COALESCE(name, ''), trace_id, start_us "
+        "FROM t WHERE status = 'error' OR e != '') "
+    )
+    groups = [
+        ErrorGroup(
+            error_type=etype,
+            message=msg,
+            count=count,
+            trace_count=traces,
+            first_seen_us=first,
+            last_seen_us=last,
+        )
+        for etype, msg, count, traces, first, last in conn.execute(
+            events + "SELECT etype, msg, COUNT(*) AS c, COUNT(DISTINCT trace_id), MIN(at), "
+            "MAX(at) AS last FROM ev GROUP BY etype, msg "
+            "ORDER BY c DESC, last DESC, etype, msg LIMIT ?",
+            [*params, limit],
+        )
+    ]
+    if not groups:
+        return []
+    wanted = {(g.error_type, g.message): g for g in groups}
+    for etype, msg, kind, name in conn.execute(
+        events + "SELECT DISTINCT etype, msg, kind, name FROM ev", params
+    ):
+        group = wanted.get((etype, msg))
+        if group is not None:
+            if kind not in group.kinds:
+                group.kinds.append(kind)
+            if name not in group.names:
+                group.names.append(name)
+    for etype, msg, trace_id in conn.execute(
+        events + "SELECT etype, msg, trace_id FROM ("
+        "SELECT etype, msg, trace_id, ROW_NUMBER() OVER ("
+        "PARTITION BY etype, msg ORDER BY MAX(at) DESC, trace_id DESC) AS rn "
+        "FROM ev GROUP BY etype, msg, trace_id) WHERE rn <= ? ORDER BY etype, msg, rn",
+        [*params, examples],
+    ):
+        group = wanted.get((etype, msg))
+        if group is not None:
+            group.example_trace_ids.append(trace_id)
+    for group in groups:
+        group.kinds.sort()
+        group.names.sort()
+    return groups
