@@ -1,13 +1,36 @@
-"""Shared fixtures that start real servers for the tests."""
+"""Shared fixtures: a fresh global trace manager, and fixtures that start real servers."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from myagent.trace import InMemoryTraceStorage, SQLiteTraceStorage, TraceManager, set_trace_manager
+from myagent.trace.setup import reset_trace_manager
 from tests.support.openai_server import OpenAITestServer
+
+
+@pytest.fixture
+def manager() -> Iterator[TraceManager]:
+    """The global TraceManager over in-memory storage, closed afterwards."""
+    m = TraceManager(InMemoryTraceStorage())
+    set_trace_manager(m)
+    yield m
+    m.close(timeout=5)
+    reset_trace_manager()
+
+
+@pytest.fixture
+def sqlite_manager(tmp_path: Path) -> Iterator[TraceManager]:
+    """The global TraceManager over a real SQLite file in tmp_path."""
+    m = TraceManager(SQLiteTraceStorage(tmp_path / "traces.db"))
+    set_trace_manager(m)
+    yield m
+    m.close(timeout=5)
+    reset_trace_manager()
 
 
 @pytest.fixture

@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from myagent.trace import InMemoryTraceStorage, TraceManager, set_trace_manager
-from myagent.trace.setup import reset_trace_manager
+from myagent.trace import TraceManager
 from tests.support.ws import DeleteFileTool, Gate
 
 
 @pytest.fixture(autouse=True)
-def manager() -> Iterator[TraceManager]:
-    """A global TraceManager over in-memory storage, closed afterwards."""
-    m = TraceManager(InMemoryTraceStorage())
-    set_trace_manager(m)
+def _fresh_manager(manager: TraceManager) -> TraceManager:
+    """Every server test gets the shared fresh global manager and a clean tool log."""
     DeleteFileTool.deleted.clear()
-    yield m
-    m.close(timeout=5)
-    reset_trace_manager()
+    return manager
 
 
 @pytest.fixture
