@@ -30,6 +30,7 @@ class TraceConfig:
     max_value_size: int = DEFAULT_MAX_VALUE_SIZE
     shutdown_timeout: float = 5.0
     write_retries: int = 3
+    redact: bool = True
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> TraceConfig:
@@ -61,6 +62,8 @@ class TraceConfig:
                     setattr(config, name, kind(env[var]))
                 except ValueError:
                     raise ValueError(f"{var}={env[var]!r} is not a valid {kind.__name__}") from None
+        if "TRACE_REDACT" in env:
+            config.redact = _parse_bool("TRACE_REDACT", env["TRACE_REDACT"])
         if "TRACE_AUTO_CLEANUP" in env:
             config.auto_cleanup = _parse_bool("TRACE_AUTO_CLEANUP", env["TRACE_AUTO_CLEANUP"])
         config.validate()

@@ -29,6 +29,7 @@ from myagent.trace.records import (
     Trace,
     TraceStatus,
 )
+from myagent.trace.redaction import Redactor
 from myagent.trace.serialize import set_max_value_size
 from myagent.trace.storage.base import TraceStorage
 from myagent.trace.storage.writer import BackgroundWriter, set_shutdown_timeout
@@ -62,6 +63,7 @@ class TraceManager:
         *,
         enabled: bool | None = None,
         config: TraceConfig | None = None,
+        redactor: Redactor | None = None,
         **options: Any,
     ) -> None:
         self.config = config if config is not None else TraceConfig()
@@ -79,6 +81,7 @@ class TraceManager:
             write_retries=self.config.write_retries,
         )
         self._sinks: dict[str, BackgroundWriter] = {}
+        self._redactor = redactor if redactor is not None else Redactor()
         self._active: dict[str, Trace] = {}
         self._tokens: dict[str, tuple[Token[Trace | None], Token[RunRecord | None]]] = {}
         self._started = itertools.count()
@@ -109,7 +112,19 @@ class TraceManager:
             flush_interval=config.flush_interval,
             write_retries=config.write_retries,
         )
+        self._apply_config()
         return key
+
+    @property
+    def redactor(self) -> Redactor:
+        """The redactor applied before storage and sinks (when `config.redact` is on)."""
+        return self._redactor
+
+    def set_redactor(self, redactor: Redactor | None) -> None:
+        """Use another redactor; None turns redaction off (`configure(redact=False)`)."""
+        if redactor is not None:
+            self._redactor = redactor
+        self.configure(redact=redactor is not None)
 
     def remove_sink(self, name: str, timeout: float = 5.0) -> bool:
         """Flush and detach a sink; True when everything reached it in time."""
@@ -129,7 +144,9 @@ class TraceManager:
 
     def _apply_config(self) -> None:
         config = self.config
+        transform = self._redactor.redact_trace if config.redact else None
         for writer in (self._writer, *self._sinks.values()):
+            writer.transform = transform
             writer.buffer_size = config.buffer_size
             writer.batch_size = config.batch_size
             writer.flush_interval = config.flush_interval

@@ -88,6 +88,8 @@ class BackgroundWriter:
         self._logged: set[str] = set()
         self._closed = False
         self._periodic: dict[str, list[Any]] = {}
+        self.transform: Callable[[Trace], Trace] | None = None
+        """Applied to each trace on this thread before storage sees it (redaction)."""
         self._busy = False
         self._reset_runtime()
         _WRITERS.add(self)
@@ -275,8 +277,21 @@ class BackgroundWriter:
         finally:
             self._busy = False
 
+    def _prepare(self, traces: list[Trace]) -> list[Trace]:
+        transform = self.transform
+        if transform is None:
+            return traces
+        prepared = []
+        for trace in traces:
+            try:
+                prepared.append(transform(trace))
+            except Exception as exc:  # fail closed: a trace that cannot be cleaned is dropped
+                self._note("transform", exc)
+                self._drop("transform_failed", 1)
+        return prepared
+
     def _write_pending(self, batch: list[Trace]) -> None:
-        pending = self._retry + batch
+        pending = self._retry + self._prepare(batch)
         self._retry = []
         for trace in batch:
             self._live.pop(trace.trace_id, None)
@@ -313,7 +328,7 @@ class BackgroundWriter:
                 changed.append(trace)
         if changed:
             try:
-                self._call(self.storage.store_partial(changed))
+                self._call(self.storage.store_partial(self._prepare(changed)))
                 self._stats.partial_writes += len(changed)
             except Exception as exc:
                 self._note("partial_write", exc)

@@ -1,0 +1,226 @@
+"""Secret redaction: applied by the writers before anything is stored or exported.
+
+Values under secret-looking keys (password, token, api_key, authorization, cookie,
+...) are replaced whole; secret-looking text (API keys, bearer tokens, JWTs,
+`user:pass@` in URLs, `?key=` query secrets) is replaced inside any string, including
+JSON held in strings. A redactor that raises fails closed: the value is replaced,
+never stored raw.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import orjson
+
+from myagent.trace.records import LogEntry, RunRecord, Trace
+
+REDACTED = "[REDACTED]"
+FAILED = "[REDACTED: redaction failed]"
+
+DEFAULT_KEYS = (
+    "password",
+    "passwd",
+    "pwd",
+    "secret",
+    "token",
+    "api_key",
+    "apikey",
+    "auth",
+    "authorization",
+    "credential",
+    "private_key",
+    "cookie",
+    "session",
+    "access_key",
+    "signature",
+)
+"""Key-name fragments: a mapping key containing one (case and -/_ ignored) is secret.
+
+`session_id`, `token_count`-style counters and similar harmless keys are exempt (see
+`SAFE_KEYS`)."""
+
+SAFE_KEYS = frozenset(
+    {
+        "session_id",
+        "sessionid",
+        "tokens",
+        "tokens_used",
+        "prompt_tokens",
+        "completion_tokens",
+        "total_tokens",
+        "max_tokens",
+        "input_tokens",
+        "output_tokens",
+        "token_count",
+        "author",
+        "authors",
+        "authored",
+    }
+)
+
+DEFAULT_PATTERNS = (
+    r"sk-(?:proj-|ant-(?:api\d+-)?)?[A-Za-z0-9_\-]{16,}",  # OpenAI / Anthropic keys
+    r"(?:AKIA|ASIA)[0-9A-Z]{16}",  # AWS access key ids
+    r"gh[pousr]_[A-Za-z0-9]{30,}",  # GitHub tokens
+    r"github_pat_[A-Za-z0-9_]{30,}",
+    r"AIza[0-9A-Za-z_\-]{35}",  # Google API keys
+    r"xox[abprs]-[A-Za-z0-9\-]{10,}",  # Slack tokens
+    r"(?i:bearer|basic)\s+[A-Za-z0-9._~+/\-]{8,}=*",  # Authorization header values
+    r"eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}",  # JWTs
+    r"(?<=://)[^\s/:@]+:[^\s/@]+(?=@)",  # user:pass@ in URLs
+    r"(?<=[?&])(?i:api[_-]?key|key|token|access_token|secret|password|sig)=[^&\s\"']+",
+    r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----",
+)
+"""Text patterns redacted inside every string."""
+
+Callback = Callable[[Any, str], Any]
+
+
+class Redactor:
+    """Replaces secrets in trace values; `redact_trace` returns a redacted copy.
+
+    `extra_keys` / `extra_patterns` add to the defaults (`keys` / `patterns` replace
+    them); `callback(value, path)` sees every string after the built-in rules and
+    returns the value to keep.
+    """
+
+    def __init__(
+        self,
+        *,
+        keys: Iterable[str] = DEFAULT_KEYS,
+        patterns: Iterable[str] = DEFAULT_PATTERNS,
+        extra_keys: Iterable[str] = (),
+        extra_patterns: Iterable[str] = (),
+        callback: Callback | None = None,
+    ) -> None:
+        fragments = [_norm(k) for k in (*keys, *extra_keys) if k]
+        self._key_re = re.compile("|".join(re.escape(f) for f in fragments)) if fragments else None
+        sources = [*patterns, *extra_patterns]
+        self._text_re = re.compile("|".join(f"(?:{p})" for p in sources)) if sources else None
+        self._callback = callback
+
+    # -- values --------------------------------------------------------------------
+
+    def is_secret_key(self, key: str) -> bool:
+        """Whether a mapping key names a secret."""
+        norm = _norm(key)
+        return (
+            norm not in SAFE_KEYS and self._key_re is not None and bool(self._key_re.search(norm))
+        )
+
+    def value(self, value: Any, path: str = "$") -> Any:
+        """A redacted copy of `value` (the input is never modified); fails closed."""
+        try:
+            return self._value(value, path, 0, set())
+        except Exception:
+            return FAILED
+
+    def _value(self, value: Any, path: str, depth: int, seen: set[int]) -> Any:
+        if isinstance(value, Mapping | list | tuple | set | frozenset):
+            ident = id(value)
+            if ident in seen:
+                return "<cycle>"
+            seen.add(ident)
+            try:
+                return self._container(value, path, depth, seen)
+            finally:
+                seen.discard(ident)
+        return self._scalar(value, path, depth, seen)
+
+    def _container(self, value: Any, path: str, depth: int, seen: set[int]) -> Any:
+        if depth > 64:
+            return "<max depth>"
+        if isinstance(value, Mapping):
+            out = {}
+            for key, item in value.items():
+                if isinstance(key, str) and self.is_secret_key(key) and item not in (None, ""):
+                    out[key] = REDACTED
+                else:
+                    out[key] = self._value(item, f"{path}.{key}", depth + 1, seen)
+            return out
+        if isinstance(value, list | tuple):
+            return [
+                self._value(item, f"{path}[{i}]", depth + 1, seen) for i, item in enumerate(value)
+            ]
+        return [self._value(item, path, depth + 1, seen) for item in sorted(value, key=repr)]
+
+    def _scalar(self, value: Any, path: str, depth: int, seen: set[int]) -> Any:
+        if value is None or isinstance(value, bool | int | float):
+            return value
+        if isinstance(value, str):
+            return self._text(value, path, depth, seen)
+        if isinstance(value, bytes | bytearray):
+            try:
+                return self._text(bytes(value).decode("utf-8"), path, depth, seen)
+            except UnicodeDecodeError:
+                return value
+        try:  # foreign objects: fail closed one value at a time, not the whole trace
+            dump = getattr(value, "model_dump", None)
+            if callable(dump) and not isinstance(value, type):
+                return self._value(dump(mode="json"), path, depth + 1, seen)
+            text = repr(value)
+        except Exception:
+            return FAILED
+        return self._text(text, path, depth, seen) if self._looks_secret(text) else value
+
+    def _looks_secret(self, text: str) -> bool:
+        return self._text_re is not None and bool(self._text_re.search(text))
+
+    def _text(self, text: str, path: str, depth: int, seen: set[int]) -> Any:
+        stripped = text.lstrip()
+        if stripped[:1] in ("{", "[") and depth < 64:
+            try:
+                parsed = orjson.loads(text)
+            except orjson.JSONDecodeError:
+                parsed = None
+            if isinstance(parsed, dict | list):
+                redacted = self._value(parsed, path, depth + 1, seen)
+                if redacted != parsed:
+                    text = orjson.dumps(redacted).decode()
+        if self._text_re is not None:
+            text = self._text_re.sub(REDACTED, text)
+        if self._callback is not None:
+            return self._callback(text, path)
+        return text
+
+    # -- traces --------------------------------------------------------------------
+
+    def redact_trace(self, trace: Trace) -> Trace:
+        """A copy of `trace` whose every user-supplied value is redacted."""
+        out = copy.copy(trace)
+        out.input = self.value(trace.input, "$.input")
+        out.output = self.value(trace.output, "$.output")
+        out.error = self._field(trace.error, "$.error")
+        out.metadata = self.value(trace.metadata, "$.metadata")
+        out.runs = [self.redact_record(run) for run in list(trace.runs)]
+        out.logs = [
+            LogEntry(
+                level=log.level,
+                message=self._field(log.message, "$.logs") or "",
+                timestamp_us=log.timestamp_us,
+                run_id=log.run_id,
+            )
+            for log in list(trace.logs)
+        ]
+        return out
+
+    def redact_record(self, record: RunRecord) -> RunRecord:
+        """A copy of one record with its payload, errors and metadata redacted."""
+        out = copy.copy(record)
+        out.error = self._field(record.error, "$.error")
+        out.stacktrace = self._field(record.stacktrace, "$.stacktrace")
+        out.metadata = self.value(record.metadata, "$.metadata")
+        for name in record._payload_fields:
+            setattr(out, name, self.value(getattr(record, name), f"$.{name}"))
+        return out
+
+    def _field(self, value: str | None, path: str) -> Any:
+        return None if value is None else self.value(value, path)
+
+
+def _norm(key: str) -> str:
+    return key.lower().replace("-", "_").replace(" ", "_")

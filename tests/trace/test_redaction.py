@@ -1,0 +1,170 @@
+"""Redaction: secrets never reach storage or sinks, in any field; it fails closed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from myagent.trace import (
+    InMemoryTraceStorage,
+    SQLiteTraceStorage,
+    ThinkRecord,
+    ToolRecord,
+    TraceManager,
+)
+from myagent.trace.redaction import FAILED, REDACTED, Redactor
+
+OPENAI_KEY = "sk-proj-CANARYabcdefghijklmnopqrstuvwxyz0123"
+ANTHROPIC_KEY = "sk-ant-api03-CANARYabcdefghijklmnopqrstuv"
+AWS_KEY = "AKIACANARY0123456789"
+GITHUB_TOKEN = "ghp_CANARYabcdefghijklmnopqrstuvwxyz012345"
+GOOGLE_KEY = "AIzaCANARY0123456789abcdefghijklmnopqrs"
+JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJDQU5BUlkifQ.c2lnbmF0dXJlQ0FOQVJZ"
+PASSWORD = "hunter2-CANARY-pw"
+URL = "postgresql://admin:CANARY-db-pass@db.internal:5432/app"
+QUERY_URL = "https://api.example.com/v1?api_key=CANARY-query-secret&q=1"
+BEARER = "Bearer CANARYbearertoken123456"
+SECRETS = [
+    OPENAI_KEY,
+    ANTHROPIC_KEY,
+    AWS_KEY,
+    GITHUB_TOKEN,
+    GOOGLE_KEY,
+    JWT,
+    PASSWORD,
+    "CANARY-db-pass",
+    "CANARY-query-secret",
+    "CANARYbearertoken123456",
+]
+
+
+def test_text_patterns_are_replaced_inside_strings() -> None:
+    redactor = Redactor()
+    text = f"use {OPENAI_KEY} or {AWS_KEY}, auth {BEARER}, jwt {JWT}, {URL} and {QUERY_URL}"
+    out = redactor.value(text)
+    for secret in SECRETS:
+        assert secret not in out
+    assert "use [REDACTED] or [REDACTED]" in out
+    assert "postgresql://[REDACTED]@db.internal:5432/app" in out
+    assert "q=1" in out  # the rest of the URL stays readable
+
+
+def test_secret_keys_are_replaced_whole_and_counters_are_not() -> None:
+    out = Redactor().value(
+        {
+            "password": PASSWORD,
+            "Api-Key": "x" * 10,
+            "headers": {"Authorization": "whatever", "Cookie": "c=1"},
+            "client_secret": "s",
+            "session_id": "s-1",
+            "tokens_used": 150,
+            "author": "ann",
+            "note": "hello",
+        }
+    )
+    assert out["password"] == REDACTED and out["Api-Key"] == REDACTED
+    assert out["headers"] == {"Authorization": REDACTED, "Cookie": REDACTED}
+    assert out["client_secret"] == REDACTED
+    assert out["session_id"] == "s-1" and out["tokens_used"] == 150 and out["author"] == "ann"
+    assert out["note"] == "hello"
+
+
+def test_json_inside_strings_is_redacted() -> None:
+    args = json.dumps({"location": "NYC", "api_key": "CANARY-in-json"})
+    out = Redactor().value(args)
+    assert "CANARY-in-json" not in out
+    assert json.loads(out) == {"location": "NYC", "api_key": REDACTED}
+
+
+def test_configurable_keys_patterns_and_callback() -> None:
+    redactor = Redactor(
+        extra_keys=["ssn"],
+        extra_patterns=[r"ACME-\d{4}"],
+        callback=lambda value, path: value.replace("internal", "[x]"),
+    )
+    out = redactor.value({"ssn": "123", "msg": "code ACME-1234 internal"})
+    assert out == {"ssn": REDACTED, "msg": "code [REDACTED] [x]"}
+
+
+def test_a_failing_callback_fails_closed() -> None:
+    def boom(value: Any, path: str) -> Any:
+        raise RuntimeError("bug in user callback")
+
+    assert Redactor(callback=boom).value(f"key {OPENAI_KEY}") == FAILED
+
+
+def _record_everywhere(manager: TraceManager) -> str:
+    secret_args = json.dumps({"city": "NYC", "token": GITHUB_TOKEN})
+    with manager.trace(
+        "canary",
+        agent_name="a",
+        input=f"my key is {OPENAI_KEY}",
+        metadata={"password": PASSWORD, "url": URL},
+        session_id="s1",
+    ) as trace:
+        think = manager.start_run(
+            ThinkRecord,
+            "think",
+            input=f"key {ANTHROPIC_KEY}",
+            system_prompts=[f"Use {GOOGLE_KEY}"],
+            messages=[{"role": "user", "content": f"jwt {JWT}"}],
+        )
+        manager.end_run(
+            think,
+            llm_response=f"calling with {BEARER}",
+            tool_calls=[{"id": "c1", "name": "get_weather", "arguments": secret_args}],
+        )
+        try:
+            with manager.run(
+                "get_weather", ToolRecord, parent=think, input_params={"api_key": AWS_KEY}
+            ) as tool:
+                tool.output = QUERY_URL  # type: ignore[attr-defined]
+                manager.add_log_entry(level="INFO", message=f"connecting to {URL}")
+                raise ValueError(f"failed with key {OPENAI_KEY}")
+        except ValueError:
+            pass
+        trace.output = {"answer": "ok", "secret": "CANARY-db-pass"}
+    return trace.trace_id
+
+
+def test_no_canary_reaches_sqlite_file_wal_or_sinks(tmp_path: Path) -> None:
+    db = tmp_path / "canary.db"
+    sink = InMemoryTraceStorage()
+    manager = TraceManager(SQLiteTraceStorage(db))
+    manager.add_sink(sink, "collector")
+    trace_id = _record_everywhere(manager)
+    assert manager.flush(10)
+    stored = manager.storage
+    assert isinstance(stored, SQLiteTraceStorage)
+    trace = stored.get_trace_sync(trace_id)
+    assert trace is not None
+    assert len(trace.runs) == 2 and trace.tool_records[0].success is False
+    raw_files = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.is_file())
+    in_sink = json.dumps(sink._traces[trace_id].to_dict())
+    for secret in SECRETS:
+        assert secret.encode() not in raw_files, secret
+        assert secret not in in_sink, secret
+    manager.close()
+
+
+def test_redaction_can_be_turned_off(tmp_path: Path) -> None:
+    manager = TraceManager(InMemoryTraceStorage())
+    manager.configure(redact=False)
+    with manager.trace("t", input=f"key {OPENAI_KEY}") as trace:
+        pass
+    stored = manager.get_trace(trace.trace_id)
+    assert stored is not None and OPENAI_KEY in str(stored.to_dict())
+    manager.close()
+
+
+def test_redaction_copies_and_leaves_the_callers_objects_alone() -> None:
+    storage = InMemoryTraceStorage()
+    manager = TraceManager(storage)
+    params = {"password": PASSWORD}
+    with manager.trace("t", input=params) as trace:
+        pass
+    assert manager.flush(5)
+    assert params == {"password": PASSWORD}  # the program's own dict is untouched
+    assert storage._traces[trace.trace_id].input == {"password": REDACTED}
+    manager.close()
