@@ -86,7 +86,8 @@ def records(draw: st.DrawFn, trace_id: str, start: int, end: int | None) -> list
     for i in range(draw(st.integers(0, 4))):
         kind = draw(st.sampled_from(["think", "tool", "tool", "step"]))
         r_start = start + draw(grid_us)
-        r_end = None if end is None and draw(st.booleans()) else r_start + draw(grid_us)
+        took = draw(st.one_of(grid_us, grid_us, st.integers(-1_500_000, -1)))  # clock steps
+        r_end = None if end is None and draw(st.booleans()) else r_start + took
         success = draw(st.booleans()) if kind != "think" else draw(st.integers(0, 4)) > 0
         common: dict[str, Any] = {
             "run_id": f"{i:02x}{trace_id[-14:]}",  # unique within a trace set
@@ -205,6 +206,20 @@ def sparse(draw: st.DrawFn, cls: type[Any], fields: dict[str, st.SearchStrategy[
     if "tools_used" in values:
         values["tools_match"] = draw(st.sampled_from(["all", "any"]))
     return cls(**values)
+
+
+@st.composite
+def each_field(draw: st.DrawFn, cls: type[Any], fields: dict[str, st.SearchStrategy[Any]]) -> Any:
+    """One filter per field with only that field set (tools_used: once per match mode),
+    then a few random two-field filters: every field is checked on every example."""
+    out = []
+    for name in sorted(fields):
+        value = draw(fields[name])
+        if name == "tools_used":
+            out += [cls(tools_used=value, tools_match=mode) for mode in ("all", "any")]
+        else:
+            out.append(cls(**{name: value}))
+    return out + draw(st.lists(sparse(cls, fields), max_size=4))
 
 
 trace_filters = sparse(TraceFilter, TRACE_FIELDS)
@@ -465,7 +480,7 @@ def ids(found: list[Any]) -> list[str]:
 @SETTINGS
 @given(
     items=trace_sets,
-    filters=st.lists(trace_filters, min_size=1, max_size=12),
+    filters=each_field(TraceFilter, TRACE_FIELDS),
     order_by=st.sampled_from(TRACE_ORDERS),
     page=st.tuples(st.one_of(st.none(), st.integers(0, 5)), st.integers(0, 4)),
 )
@@ -506,7 +521,7 @@ def test_search_matches_the_oracle_on_every_backend(items: list[Trace], text: st
 @SETTINGS
 @given(
     items=trace_sets,
-    filters=st.lists(run_filters, min_size=1, max_size=12),
+    filters=each_field(RunFilter, RUN_FIELDS),
     page=st.tuples(st.one_of(st.none(), st.integers(0, 5)), st.integers(0, 4)),
 )
 def test_run_filters_match_the_oracle_on_every_backend(

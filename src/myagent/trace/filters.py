@@ -26,7 +26,8 @@ class TraceFilter:
     `tools_used` matches traces that called every listed tool (`tools_match="all"`,
     the default) or at least one of them (`tools_match="any"`). `tags` must all be
     present. `metadata` is key-by-key equality on top-level metadata values. `text`
-    is a full-text search over inputs, outputs and errors.
+    is a full-text search over inputs, outputs and errors. `start_time`/`end_time`
+    bound the trace's start time, inclusively. Full semantics: docs/query.md.
     """
 
     agent_names: list[str] | None = None

@@ -13,6 +13,8 @@ import dataclasses
 import os
 import sqlite3
 import threading
+import time
+import weakref
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -33,6 +35,32 @@ from myagent.trace.storage.sqlite_schema import INDEXABLE, migrate
 from myagent.trace.summary import TraceSummary
 
 PREVIEW_CHARS = 200
+
+_STORAGES: weakref.WeakSet[SQLiteTraceStorage] = weakref.WeakSet()
+_HELD_FOR_FORK: list[SQLiteTraceStorage] = []
+FORK_WAIT_SECONDS = 5.0
+"""How long fork() waits for a write in progress to commit."""
+
+
+def _hold_writes_for_fork() -> None:
+    # A child forked inside a write transaction inherits SQLite's in-process lock state
+    # and could never write to the file: let writes in progress commit first (bounded).
+    deadline = time.monotonic() + FORK_WAIT_SECONDS
+    for storage in list(_STORAGES):
+        if storage._write_lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            _HELD_FOR_FORK.append(storage)
+
+
+def _release_writes_after_fork() -> None:
+    while _HELD_FOR_FORK:
+        _HELD_FOR_FORK.pop()._write_lock.release()
+
+
+os.register_at_fork(
+    before=_hold_writes_for_fork,
+    after_in_parent=_release_writes_after_fork,
+    after_in_child=_release_writes_after_fork,
+)
 
 _TRACE_COLUMNS = (
     "trace_id, name, agent_name, session_id, status, start_us, end_us, duration, has_errors, "
@@ -169,6 +197,13 @@ FTS_DIRECT_LIMIT = 1000
 """A search matching at most this many traces reads those rows directly; a commoner one
 walks the query's order index and tests membership, stopping at the page's end."""
 
+FTS_COMMON = 20_000
+"""A page of a search matching more traces than this walks the list order a chunk of
+`FTS_CHUNK` rows at a time, asking the search index only about each chunk's rowid range
+(listing every match of a very common word costs more than the page)."""
+FTS_CHUNK = 4000
+FTS_MAX_CHUNKS = 8
+
 
 def _text_clause(text: str, conn: sqlite3.Connection | None, params: list[Any]) -> str | None:
     """The full-text condition, planned by how many traces the words match (given `conn`)."""
@@ -206,6 +241,10 @@ class SQLiteTraceStorage(TraceStorage):
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
+        self._writing: set[sqlite3.Connection] = set()
+        self._closing: set[sqlite3.Connection] = set()
+        self._write_lock = threading.Lock()
+        _STORAGES.add(self)
         migrate(self._conn())
 
     # -- connections ---------------------------------------------------------------
@@ -233,15 +272,26 @@ class SQLiteTraceStorage(TraceStorage):
 
     def _write(self, statements: list[tuple[str, list[tuple[Any, ...]]]]) -> None:
         conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
+        with self._all_lock:
+            self._writing.add(conn)
         try:
-            for sql, rows in statements:
-                if rows:
-                    conn.executemany(sql, rows)
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for sql, rows in statements:
+                    if rows:
+                        conn.executemany(sql, rows)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        finally:
+            with self._all_lock:
+                self._writing.discard(conn)
+                closing = conn in self._closing
+                self._closing.discard(conn)
+            if closing:  # close_sync ran meanwhile: closing it there would crash SQLite
+                conn.close()
 
     # -- writes --------------------------------------------------------------------
 
@@ -274,7 +324,8 @@ class SQLiteTraceStorage(TraceStorage):
                     bodies,
                 )
             )
-        self._write(statements)
+        with self._write_lock:  # a fork waits for it (see _hold_writes_for_fork)
+            self._write(statements)
 
     # -- reads ---------------------------------------------------------------------
 
@@ -324,6 +375,10 @@ class SQLiteTraceStorage(TraceStorage):
         if order_by not in TRACE_ORDERS:
             raise ValueError(f"order_by must be one of {TRACE_ORDERS}, not {order_by!r}")
         conn = self._conn()
+        if filter is not None and filter.text and limit is not None:
+            found = self._common_search_ids(conn, filter, offset + limit, order_by)
+            if found is not None:
+                return found[offset : offset + limit]
         where, params = trace_where(filter, conn)
         direction = "DESC" if order_by.startswith("-") else "ASC"
         column = _ORDER_SQL[order_by.lstrip("-")]
@@ -335,6 +390,50 @@ class SQLiteTraceStorage(TraceStorage):
             sql += " LIMIT ? OFFSET ?"
             params += [-1 if limit is None else limit, offset]
         return [r[0] for r in conn.execute(sql, params)]
+
+    def _common_search_ids(
+        self, conn: sqlite3.Connection, filter: TraceFilter, wanted: int, order_by: str
+    ) -> list[str] | None:
+        """The first `wanted` ids of a search for a very common word (see `FTS_COMMON`),
+        or None when the word is not that common, or matches are sparse or scattered
+        along this order (the set-based plan is cheaper then)."""
+        query = fts_query(filter.text or "")
+        if not query:
+            return None
+        sql = "SELECT COUNT(*) FROM (SELECT 1 FROM traces_fts WHERE traces_fts MATCH ? LIMIT ?)"
+        if conn.execute(sql, (query, FTS_COMMON + 1)).fetchone()[0] <= FTS_COMMON:
+            return None
+        where, params = trace_where(replace(filter, text=None), conn)
+        direction, op = ("DESC", "<") if order_by.startswith("-") else ("ASC", ">")
+        column = _ORDER_SQL[order_by.lstrip("-")]
+        found: list[str] = []
+        cursor: list[Any] = []
+        for _ in range(FTS_MAX_CHUNKS):
+            clause = where + (f" AND ({column}, trace_id) {op} (?, ?)" if cursor else "")
+            chunk = conn.execute(
+                f"SELECT rowid, {column}, trace_id FROM traces WHERE {clause} "
+                f"ORDER BY {column} {direction}, trace_id {direction} LIMIT ?",
+                [*params, *cursor, FTS_CHUNK],
+            ).fetchall()
+            if not chunk:
+                return found
+            rowids = [r[0] for r in chunk]
+            low, high = min(rowids), max(rowids)
+            if high - low > 16 * FTS_CHUNK:
+                return None  # this order is not the storage order: ranges would be wide
+            hits = {
+                r[0]
+                for r in conn.execute(
+                    "SELECT rowid FROM traces_fts WHERE traces_fts MATCH ? "
+                    "AND rowid BETWEEN ? AND ?",
+                    (query, low, high),
+                )
+            }
+            found += [r[2] for r in chunk if r[0] in hits]
+            if len(found) >= wanted or len(chunk) < FTS_CHUNK:
+                return found
+            cursor = [chunk[-1][1], chunk[-1][2]]
+        return None
 
     def query_traces_sync(
         self,
@@ -413,8 +512,23 @@ class SQLiteTraceStorage(TraceStorage):
 
     def tool_stats_sync(self, filter: RunFilter | None = None) -> dict[str, ToolStats]:
         """`ToolStats` per tool over the tool records matching `filter` (sync)."""
-        where, params = run_where(filter)
-        return sqlite_analytics.tool_stats(self._conn(), where, params)
+        f = filter or RunFilter()
+        if f.tool_names == []:
+            return {}
+        if f.run_types is not None:  # only tool records count: drop the redundant test
+            if "tool" not in f.run_types:
+                return {}
+            f = replace(f, run_types=None)
+        where, params = run_where(f)
+        plan = "all"
+        if f.agent_names is not None or f.trace_ids is not None:
+            plan = "traces"
+        elif f.start_time is not None or f.end_time is not None:
+            low = None if f.start_time is None else datetime_to_us(f.start_time)
+            high = None if f.end_time is None else datetime_to_us(f.end_time)
+            share = sqlite_analytics.window_share(self._conn(), low, high)
+            plan = "window" if share <= sqlite_analytics.NARROW_WINDOW else "all"
+        return sqlite_analytics.tool_stats(self._conn(), where, params, plan=plan)
 
     async def tool_stats(self, filter: RunFilter | None = None) -> dict[str, ToolStats]:
         return await asyncio.to_thread(self.tool_stats_sync, filter)
@@ -541,9 +655,14 @@ class SQLiteTraceStorage(TraceStorage):
         """Close every connection this storage opened in this process."""
         with self._all_lock:
             conns, self._all = self._all, []
+            busy = self._writing & set(conns)
+            self._closing |= busy
         for conn in conns:
             with contextlib.suppress(sqlite3.Error):
-                conn.close()
+                if conn in busy:
+                    conn.interrupt()  # a write in progress (e.g. waiting on a lock): abort it
+                else:
+                    conn.close()
         self._local = threading.local()
 
     # -- viewer support: summaries, keyset pages, change feed (issue #7) -------------

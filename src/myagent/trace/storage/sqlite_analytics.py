@@ -45,9 +45,10 @@ def _percentiles(count: int, by_rank: dict[int, float]) -> tuple[float, ...]:
 
 
 def _ranked(
-    conn: sqlite3.Connection, source: str, params: Sequence[Any], count: int
+    conn: sqlite3.Connection, source: str, params: Sequence[Any], count: int, scale: int = 1
 ) -> dict[int, float]:
-    """{rank: value} at the percentile ranks of `source` (one `value` column, no NULLs).
+    """{rank: value / scale} at the percentile ranks of `source` (one `value` column, no
+    NULLs).
 
     Ranks in the lower half walk up from the smallest value, the others down from the
     largest, so an index ordered by the value serves each with a short walk.
@@ -64,7 +65,7 @@ def _ranked(
             sql = f"SELECT value FROM ({source}) ORDER BY value DESC LIMIT 1 OFFSET ?"
             offset = count - rank
         row = conn.execute(sql, [*params, offset]).fetchone()
-        out[rank] = float(row[0])
+        out[rank] = row[0] / scale
     return out
 
 
@@ -107,40 +108,128 @@ def trace_stats(conn: sqlite3.Connection, where: str, params: Sequence[Any]) -> 
     )
 
 
-def tool_stats(conn: sqlite3.Connection, where: str, params: Sequence[Any]) -> dict[str, ToolStats]:
-    """`ToolStats` per tool name over the tool records matching `where` (over `runs r`)."""
-    base = f"FROM runs r WHERE ({where}) AND r.tool_name IS NOT NULL"
+def _tool_row(
+    name: str, calls: int, success: int, timed: int, total_us: int, by_rank: dict[int, float]
+) -> ToolStats:
+    p50, p95, p99 = _percentiles(timed, by_rank)
+    return ToolStats(
+        tool_name=name,
+        call_count=calls,
+        success_count=success,
+        error_count=calls - success,
+        success_rate=rate(success, calls),
+        avg_duration=us_mean_seconds(total_us, timed),
+        p50_duration=p50,
+        p95_duration=p95,
+        p99_duration=p99,
+        total_duration=total_us / 1_000_000,
+    )
+
+
+def _sorted_tool_stats(
+    conn: sqlite3.Connection, base: str, params: Sequence[Any]
+) -> dict[str, ToolStats]:
+    """Tool stats over a selective set of records (`base`: FROM ... WHERE ...): one
+    grouped pass, then one sort per tool for the percentile ranks."""
     rows = conn.execute(
-        f"SELECT r.tool_name, COUNT(*), COALESCE(SUM(r.success), 0), COUNT(r.duration), "
-        f"COALESCE(SUM({DURATION_US.format(col='r.duration')}), 0) {base} "
-        "GROUP BY r.tool_name ORDER BY r.tool_name",
+        "SELECT r.tool_name, COUNT(*), COALESCE(SUM(r.success), 0), COUNT(r.duration_us), "
+        f"COALESCE(SUM(r.duration_us), 0) {base} GROUP BY r.tool_name ORDER BY r.tool_name",
+        params,
+    ).fetchall()
+    ranked: dict[str, dict[int, float]] = {}
+    if rows:
+        for name, rank, value in conn.execute(
+            "SELECT g, rn, value FROM (SELECT r.tool_name AS g, r.duration_us AS value, "
+            "ROW_NUMBER() OVER (PARTITION BY r.tool_name ORDER BY r.duration_us) AS rn, "
+            "COUNT(*) OVER (PARTITION BY r.tool_name) AS n "
+            f"{base} AND r.duration_us IS NOT NULL) WHERE rn IN ({_RANKS})",
+            params,
+        ):
+            ranked.setdefault(name, {})[rank] = value / 1_000_000
+    return {
+        name: _tool_row(name, calls, success, timed, total_us, ranked.get(name, {}))
+        for name, calls, success, timed, total_us in rows
+    }
+
+
+_TOOL_NAMES = (
+    "WITH RECURSIVE t(name) AS ("
+    "SELECT (SELECT MIN(tool_name) FROM runs WHERE tool_name IS NOT NULL) UNION ALL "
+    "SELECT (SELECT MIN(tool_name) FROM runs WHERE tool_name IS NOT NULL AND tool_name > t.name) "
+    "FROM t WHERE t.name IS NOT NULL) SELECT name FROM t WHERE name IS NOT NULL"
+)
+"""Every distinct tool name, one index seek each (a skip scan)."""
+
+
+NARROW_WINDOW = 0.1
+"""A time window holding at most this share of all traces is read range by range (and
+sorted); a wider one is cheaper to read along the duration-ordered index."""
+
+
+def window_share(conn: sqlite3.Connection, low_us: int | None, high_us: int | None) -> float:
+    """The share of traces that started in [low_us, high_us] (both ends optional)."""
+    total = conn.execute("SELECT COUNT(*) FROM traces").fetchone()[0]
+    if not total:
+        return 0.0
+    inside = conn.execute(
+        "SELECT COUNT(*) FROM traces WHERE start_us >= ? AND start_us <= ?",
+        (-(2**63) if low_us is None else low_us, 2**63 - 1 if high_us is None else high_us),
+    ).fetchone()[0]
+    return float(inside / total)
+
+
+def tool_stats(
+    conn: sqlite3.Connection, where: str, params: Sequence[Any], *, plan: str = "all"
+) -> dict[str, ToolStats]:
+    """`ToolStats` per tool name over the tool records matching `where` (over `runs r`).
+
+    `plan` says which access is cheapest: "all" scans the duration-ordered covering
+    index once (percentiles are index walks); "window" (a narrow time window) reads each
+    tool's time range of `ix_runs_tool`; "traces" (agents or trace ids set) starts from
+    those traces' records.
+    """
+    if plan == "window":
+        found: dict[str, ToolStats] = {}
+        for (name,) in conn.execute(_TOOL_NAMES).fetchall():
+            base = (
+                f"FROM runs r INDEXED BY ix_runs_tool WHERE ({where}) "
+                "AND r.tool_name IS NOT NULL AND r.tool_name = ?"
+            )
+            found.update(_sorted_tool_stats(conn, base, [*params, name]))
+        return found
+    if plan == "traces":
+        return _sorted_tool_stats(
+            conn, f"FROM runs r WHERE ({where}) AND +r.tool_name IS NOT NULL", params
+        )
+    base = f"FROM runs r WHERE ({where}) AND r.tool_name IS NOT NULL"
+    # One pass over the covering index (integer microseconds: exact sums); the running
+    # calls (NULL duration) are counted from the short range where the index keeps them.
+    rows = conn.execute(
+        f"SELECT r.tool_name, COUNT(*), COALESCE(SUM(r.success), 0), "
+        f"COALESCE(SUM(r.duration_us), 0) {base} GROUP BY r.tool_name ORDER BY r.tool_name",
         params,
     ).fetchall()
     out: dict[str, ToolStats] = {}
-    for name, calls, success, timed, total_us in rows:
+    for name, calls, success, total_us in rows:
+        named = [*params, name]
+        running = conn.execute(
+            f"SELECT COUNT(*) {base} AND r.tool_name = ? AND r.duration_us IS NULL", named
+        ).fetchone()[0]
+        timed = calls - running
+        walk = base.replace("FROM runs r", "FROM runs r INDEXED BY ix_runs_tool_stats", 1)
         by_rank = (
             _ranked(
                 conn,
-                f"SELECT r.duration AS value {base} AND r.tool_name = ? AND r.duration IS NOT NULL",
-                [*params, name],
+                f"SELECT r.duration_us AS value {walk} AND r.tool_name = ? "
+                "AND r.duration_us IS NOT NULL",
+                named,
                 timed,
+                scale=1_000_000,
             )
             if timed
             else {}
         )
-        p50, p95, p99 = _percentiles(timed, by_rank)
-        out[name] = ToolStats(
-            tool_name=name,
-            call_count=calls,
-            success_count=success,
-            error_count=calls - success,
-            success_rate=rate(success, calls),
-            avg_duration=us_mean_seconds(total_us, timed),
-            p50_duration=p50,
-            p95_duration=p95,
-            p99_duration=p99,
-            total_duration=total_us / 1_000_000,
-        )
+        out[name] = _tool_row(name, calls, success, timed, total_us, by_rank)
     return out
 
 

@@ -89,6 +89,25 @@ MIGRATIONS: list[str] = [
     CREATE INDEX ix_traces_errors ON traces (has_errors, start_us, trace_id);
     CREATE INDEX IF NOT EXISTS ix_traces_status ON traces (status, start_us, trace_id);
     """,
+    # 5 (analytics over a time window): the tool index also carries duration and success,
+    # so the tool table of a window reads one short index range per tool.
+    """
+    DROP INDEX ix_runs_tool;
+    CREATE INDEX ix_runs_tool ON runs (tool_name, start_us, duration, success)
+        WHERE tool_name IS NOT NULL;
+    """,
+    # 6 (analytics): a record's duration as exact integer microseconds (a virtual column,
+    # end_us - start_us), in the tool indexes: the tool table sums it with no rounding.
+    """
+    ALTER TABLE runs ADD COLUMN duration_us INTEGER
+        GENERATED ALWAYS AS (end_us - start_us) VIRTUAL;
+    DROP INDEX ix_runs_tool_stats;
+    CREATE INDEX ix_runs_tool_stats ON runs (tool_name, duration_us, success, start_us)
+        WHERE tool_name IS NOT NULL;
+    DROP INDEX ix_runs_tool;
+    CREATE INDEX ix_runs_tool ON runs (tool_name, start_us, duration_us, success)
+        WHERE tool_name IS NOT NULL;
+    """,
 ]
 
 INDEXABLE = {

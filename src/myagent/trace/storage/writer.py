@@ -57,11 +57,12 @@ class WriterStats:
 class _FlushMarker:
     """Put in the queue by `flush`; set once everything queued before it was handled."""
 
-    __slots__ = ("done", "ok")
+    __slots__ = ("done", "failed", "ok")
 
-    def __init__(self) -> None:
+    def __init__(self, failed: int = 0) -> None:
         self.done = threading.Event()
         self.ok = True
+        self.failed = failed  # write_failed drops when queued: more later means not ok
 
 
 class BackgroundWriter:
@@ -114,10 +115,15 @@ class BackgroundWriter:
         """Queue a finished trace for storage; drops and counts when the buffer is full."""
         queue = self._queue
         if len(queue) >= self.buffer_size:
+            self._live.pop(trace.trace_id, None)  # or every dropped trace stays referenced
             self._drop("buffer_full", 1)
             return
         queue.append(trace)
-        if self._thread is None:
+        if self._closed:
+            # After close (e.g. ended in a late atexit handler): no thread will come, so
+            # write it from here, within the shutdown budget.
+            self.flush(_SHUTDOWN_TIMEOUT["seconds"])
+        elif self._thread is None:
             self._start()
         elif len(queue) >= self.batch_size:
             self._wake.set()
@@ -153,7 +159,7 @@ class BackgroundWriter:
         """Write everything queued so far; True when all of it reached storage in time."""
         if os.getpid() != self._pid:
             self._after_fork()
-        marker = _FlushMarker()
+        marker = _FlushMarker(self._stats.dropped.get("write_failed", 0))
         self._queue.append(marker)
         thread = self._thread
         if thread is None or not thread.is_alive():
@@ -248,7 +254,8 @@ class BackgroundWriter:
                     self._write_batch(batch)
                 self._busy = False
                 for marker in markers:
-                    marker.ok = not self._retry
+                    failed = self._stats.dropped.get("write_failed", 0)
+                    marker.ok = not self._retry and failed == marker.failed
                     marker.done.set()
             self._write_partials()
             self._run_periodic()

@@ -15,6 +15,13 @@ from myagent.trace.filters import TRACE_ORDERS, TraceFilter
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$"
 """Trace and record ids the API accepts (hex ids, and imported ids of the same alphabet)."""
 
+MAX_COUNT = 2**62
+"""Largest token count or offset accepted: beyond it SQLite integers overflow (a 500)."""
+MAX_SECONDS = 1e9
+"""Largest duration filter (about 31 years): beyond it microseconds overflow."""
+MAX_COST = 1e12
+"""Largest cost filter in USD."""
+
 OrderBy = Literal["start_time", "-start_time", "duration", "-duration", "tokens", "-tokens",
                   "cost", "-cost"]  # fmt: skip
 assert set(OrderBy.__args__) == set(TRACE_ORDERS)  # type: ignore[attr-defined]
@@ -51,13 +58,17 @@ def trace_filter(
     start: Annotated[datetime | None, Query(description="started at or after (ISO 8601)")] = None,
     end: Annotated[datetime | None, Query(description="started at or before (ISO 8601)")] = None,
     has_errors: Annotated[bool | None, Query(description="the trace or a record failed")] = None,
-    min_duration: Annotated[float | None, Query(ge=0, description="seconds")] = None,
-    max_duration: Annotated[float | None, Query(ge=0, description="seconds")] = None,
+    min_duration: Annotated[
+        float | None, Query(ge=0, le=MAX_SECONDS, description="seconds")
+    ] = None,
+    max_duration: Annotated[
+        float | None, Query(ge=0, le=MAX_SECONDS, description="seconds")
+    ] = None,
     tool: Annotated[list[str] | None, Query(description="tool used (repeatable)")] = None,
     tools_match: Annotated[Literal["all", "any"], Query()] = "all",
-    min_tokens: Annotated[int | None, Query(ge=0)] = None,
-    max_tokens: Annotated[int | None, Query(ge=0)] = None,
-    min_cost: Annotated[float | None, Query(ge=0, description="USD")] = None,
+    min_tokens: Annotated[int | None, Query(ge=0, le=MAX_COUNT)] = None,
+    max_tokens: Annotated[int | None, Query(ge=0, le=MAX_COUNT)] = None,
+    min_cost: Annotated[float | None, Query(ge=0, le=MAX_COST, description="USD")] = None,
     model: Annotated[list[str] | None, Query(description="model used (repeatable)")] = None,
     q: Annotated[
         str | None, Query(max_length=500, description="full-text search of inputs, outputs, errors")

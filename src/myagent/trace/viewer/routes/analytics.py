@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 
 from myagent.trace.filters import RunFilter, TraceFilter
+from myagent.trace.viewer.params import MAX_COUNT, MAX_SECONDS
 from myagent.trace.viewer.payloads import json_response, record_outline
 from myagent.trace.viewer.routes.traces import Filter, Settings, Source
 
@@ -113,12 +114,12 @@ async def list_runs(
     trace_id: Annotated[list[str] | None, Query()] = None,
     start: datetime | None = None,
     end: datetime | None = None,
-    min_duration: Annotated[float | None, Query(ge=0)] = None,
-    max_duration: Annotated[float | None, Query(ge=0)] = None,
+    min_duration: Annotated[float | None, Query(ge=0, le=MAX_SECONDS)] = None,
+    max_duration: Annotated[float | None, Query(ge=0, le=MAX_SECONDS)] = None,
     errors_only: bool = False,
     success_only: bool = False,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_COUNT)] = 0,
 ) -> Any:
     """Records (tool runs by default filter: `run_type=tool`) matching every RunFilter
     field, oldest first, as outlines with payload previews."""
