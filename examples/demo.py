@@ -86,7 +86,7 @@ class StockPriceTool(BaseTool):
 
 QUESTIONS = {
     "weather-agent": ["What's the weather in NYC?", "What's the weather in Paris?"],
-    "calculator-agent": ["Calculate 12 * (3 + 4)", "Calculate 2 ** 10"],
+    "calculator-agent": ["Calculate 12 * (3 + 4)", "Calculate 7 * 6"],
     "stocks-agent": ["Get the stock price for ACME"],
 }
 TOOLS = {
