@@ -39,6 +39,7 @@ FAULTS: dict[str, Callable[[], BaseException]] = {
     "disk-io": lambda: sqlite3.OperationalError("disk I/O error"),
     "locked": lambda: sqlite3.OperationalError("database is locked"),
     "enospc": lambda: OSError(errno.ENOSPC, "No space left on device"),
+    "read-only": lambda: sqlite3.OperationalError("attempt to write a readonly database"),
 }
 
 
