@@ -23,6 +23,7 @@ from myagent.trace import (
 )
 from myagent.trace.setup import reset_trace_manager
 from myagent.trace.storage import sqlite as sqlite_module
+from myagent.trace.storage import sqlite_sql
 
 
 @pytest.fixture(params=["memory", "sqlite"])
@@ -330,10 +331,10 @@ def test_sqlite_search_plans_give_the_in_memory_answers(
     """Few matches are read directly, more by walking the order index with a membership
     test, very many by asking the search index about one chunk of the order at a time
     (each forced here by lowering its threshold); all return the in-memory answers."""
-    monkeypatch.setattr(sqlite_module, "FTS_DIRECT_LIMIT", direct)
-    monkeypatch.setattr(sqlite_module, "FTS_COMMON", common)
-    monkeypatch.setattr(sqlite_module, "FTS_CHUNK", chunk)
-    monkeypatch.setattr(sqlite_module, "FTS_MAX_CHUNKS", chunks)
+    monkeypatch.setattr(sqlite_sql, "FTS_DIRECT_LIMIT", direct)
+    monkeypatch.setattr(sqlite_sql, "FTS_COMMON", common)
+    monkeypatch.setattr(sqlite_sql, "FTS_CHUNK", chunk)
+    monkeypatch.setattr(sqlite_sql, "FTS_MAX_CHUNKS", chunks)
     sqlite = SQLiteTraceStorage(tmp_path / "t.db")
     memory = InMemoryTraceStorage()
     for storage in (sqlite, memory):
