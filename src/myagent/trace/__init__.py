@@ -10,7 +10,7 @@ from myagent.trace.decorators import trace_run
 from myagent.trace.export import TraceExporter
 from myagent.trace.filters import RunFilter, TraceFilter
 from myagent.trace.log_handler import TraceLogHandler
-from myagent.trace.manager import RunScope, TraceManager, TraceScope
+from myagent.trace.manager import TraceManager
 from myagent.trace.query import TraceQueryEngine
 from myagent.trace.records import (
     LogEntry,
@@ -22,6 +22,7 @@ from myagent.trace.records import (
     Trace,
     TraceStatus,
 )
+from myagent.trace.scopes import RunScope, TraceScope
 from myagent.trace.setup import get_trace_manager, set_trace_manager
 from myagent.trace.stats import AgentStats, ErrorGroup, TimeBucket, ToolStats, TraceStats
 from myagent.trace.storage import InMemoryTraceStorage, SQLiteTraceStorage, TraceStorage
