@@ -4,6 +4,7 @@ Importing this package starts no thread and touches no file; the background writ
 starts with the first trace.
 """
 
+from myagent.trace import apm as _apm
 from myagent.trace.analysis import TraceAnalyzer
 from myagent.trace.config import TraceConfig
 from myagent.trace.decorators import trace_run
@@ -27,6 +28,9 @@ from myagent.trace.setup import get_trace_manager, set_trace_manager
 from myagent.trace.stats import AgentStats, ErrorGroup, TimeBucket, ToolStats, TraceStats
 from myagent.trace.storage import InMemoryTraceStorage, SQLiteTraceStorage, TraceStorage
 from myagent.trace.summary import TraceSummary
+
+# The spec's APM example decorates with `opentelemetry.trace.instrument` (see apm.py).
+_apm.alias_into_opentelemetry()
 
 __all__ = [
     "AgentStats",
