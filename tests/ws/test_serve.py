@@ -188,3 +188,26 @@ async def test_serve_a_target_without_an_agent_exits_with_an_error(tmp_path: Pat
     _, stderr = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 2
     assert b"create_agent" in stderr
+
+
+async def test_serve_on_a_public_address_without_a_token_exits_with_an_error(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "agent_file.py").write_text(textwrap.dedent(FACTORY_FILE))
+    env = {k: v for k, v in os.environ.items() if k != "MYAGENT_SERVE_TOKEN"}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "myagent.cli",
+        "serve",
+        str(tmp_path / "agent_file.py"),
+        "--host",
+        "0.0.0.0",
+        "--port",
+        "0",
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+    )
+    _, stderr = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 2
+    assert b"MYAGENT_SERVE_TOKEN" in stderr

@@ -20,6 +20,7 @@ from typing import Any
 
 import orjson
 
+from myagent import access
 from myagent.ws.agui_events import AguiEventMapper
 from myagent.ws.factory import AgentFactory, AgentFactoryFunc
 from myagent.ws.runner import AgentDriver, MessageHandler
@@ -75,8 +76,10 @@ class AguiApp:
         max_threads: int = 1000,
         thread_idle_timeout: float = 3600.0,
         max_body_size: int = 1024 * 1024,
+        token: str | None = None,
     ) -> None:
         self.factory = AgentFactory(create_agent)
+        self.token = token
         self.handlers: Sequence[MessageHandler] = handlers if handlers is not None else []
         self.confirm_tools = confirm_tools
         self.max_threads = max_threads
@@ -96,6 +99,8 @@ class AguiApp:
         path = scope.get("path", "/").rstrip("/") or "/"
         method = scope.get("method", "GET")
         try:
+            if self.token is not None and path != "/health":
+                self._check_token(scope)
             if path == "/health" and method == "GET":
                 await _send_json(send, 200, {"status": "ok", "threads": len(self.threads)})
             elif path in ("/", "/agent", "/run"):
@@ -109,6 +114,15 @@ class AguiApp:
                 raise RequestError(404, "Not found")
         except RequestError as error:
             await _send_json(send, error.status, {"error": error.message})
+
+    def _check_token(self, scope: Scope) -> None:
+        """Every request but /health must carry the token (bearer header or ?token=)."""
+        assert self.token is not None
+        headers = dict(scope.get("headers") or [])
+        authorization = headers.get(b"authorization", b"").decode("latin-1")
+        query = scope.get("query_string", b"").decode("latin-1")
+        if not access.token_matches(access.bearer_or_query_token(authorization, query), self.token):
+            raise RequestError(401, "Missing or wrong access token")
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:

@@ -29,7 +29,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "target",
         help="FILE.py or module[:name] with a create_agent function or an agent object",
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind (default 127.0.0.1; any other address needs MYAGENT_SERVE_TOKEN)",
+    )
     parser.add_argument(
         "--port", type=int, default=8765, help="WebSocket port (default 8765; 0 = any free port)"
     )
@@ -72,6 +76,9 @@ def main(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"myagent serve: {exc}", file=sys.stderr)
         return 1
+    except ValueError as exc:  # a non-loopback address without MYAGENT_SERVE_TOKEN
+        print(f"myagent serve: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -86,12 +93,6 @@ async def serve(
 ) -> None:
     """Serve until `stop` is set (or SIGINT/SIGTERM): WebSocket on `port`, AG-UI on `agui_port`."""
     stop = stop or asyncio.Event()
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        print(
-            f"warning: serving on {host} without authentication: anyone who can reach it "
-            "can run the agent",
-            file=sys.stderr,
-        )
     server = AgentWebSocketServer(factory, host, port, reconnect_grace=reconnect_grace)
     await server.start()
     print(f"myagent WebSocket protocol: ws://{host}:{server.port}", flush=True)

@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import secrets
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
 
+from myagent import access
 from myagent.trace.setup import get_trace_manager
 from myagent.ws.factory import AgentFactory, AgentFactoryFunc, agent_name
 from myagent.ws.frames import FrameMapper
@@ -62,6 +66,10 @@ class _SessionState:
         self.mapper = mapper
 
 
+TOKEN_ENV = "MYAGENT_SERVE_TOKEN"
+"""Environment variable holding the access token of the agent servers (WebSocket, AG-UI)."""
+
+
 class AgentWebSocketServer:
     """Serves agents from `create_agent` over the agent WebSocket protocol.
 
@@ -88,6 +96,7 @@ class AgentWebSocketServer:
         ping_timeout: float | None = 20.0,
         shutdown_timeout: float = 10.0,
         compression: str | None = "deflate",
+        token: str | None = None,
     ) -> None:
         factory = create_agent or agent_factory_func or agent_factory
         if factory is None:
@@ -111,6 +120,7 @@ class AgentWebSocketServer:
         self.ping_timeout = ping_timeout
         self.shutdown_timeout = shutdown_timeout
         self.compression = compression
+        self.token = token if token is not None else os.environ.get(TOKEN_ENV) or None
         self.sessions = SessionRegistry(reconnect_grace)
         self.connections: dict[str, Connection] = {}
         self.message_handlers: list[MessageHandler] = []
@@ -160,6 +170,7 @@ class AgentWebSocketServer:
         """Start listening; returns once the server accepts connections."""
         if self._server is not None:
             return
+        access.check_bind(self.host, self.token, env_var=TOKEN_ENV, serves="agents")
         self._stopping = False
         self._stopped = asyncio.Event()
         self._started_at = time.monotonic()
@@ -167,6 +178,7 @@ class AgentWebSocketServer:
             self._handle_connection,
             self.host,
             self.port,
+            process_request=self._check_token,
             max_size=self.transport_max_size,
             ping_interval=self.ping_interval,
             ping_timeout=self.ping_timeout,
@@ -178,6 +190,16 @@ class AgentWebSocketServer:
         if self.heartbeat_interval:
             self._heartbeat = asyncio.create_task(self._heartbeat_loop())
         logger.info("myagent WebSocket server listening on %s", self.url)
+
+    def _check_token(self, connection: ServerConnection, request: Request) -> Response | None:
+        """Refuse the handshake (401) when a token is set and the request lacks it."""
+        if self.token is None:
+            return None
+        query = request.path.partition("?")[2]
+        given = access.bearer_or_query_token(request.headers.get("Authorization"), query)
+        if access.token_matches(given, self.token):
+            return None
+        return connection.respond(HTTPStatus.UNAUTHORIZED, "Missing or wrong access token\n")
 
     async def serve(self) -> None:
         """Start (if needed) and run until `stop()` is called."""
@@ -243,6 +265,7 @@ class AgentWebSocketServer:
         """An AG-UI (HTTP + SSE) ASGI app over the same agent factory and message handlers."""
         from myagent.ws.agui import AguiApp
 
+        options.setdefault("token", self.token)
         return AguiApp(self.factory.factory, handlers=self.message_handlers, **options)
 
     def get_status(self) -> dict[str, Any]:

@@ -6,14 +6,14 @@ untouched.
 
 from __future__ import annotations
 
-import hmac
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qs
 
-from myagent.trace.viewer.settings import ViewerSettings, is_loopback
+from myagent.access import is_loopback, token_matches
+from myagent.trace.viewer.settings import ViewerSettings
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -71,11 +71,6 @@ def request_token(scope: Scope) -> str | None:
     query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
     values = query.get("token")
     return values[0] if values else None
-
-
-def token_matches(given: str | None, expected: str) -> bool:
-    """Constant-time comparison of a presented token with the expected one."""
-    return given is not None and hmac.compare_digest(given.encode(), expected.encode())
 
 
 async def _reply(send: Send, status: int, detail: str, extra: list[tuple[bytes, bytes]]) -> None:

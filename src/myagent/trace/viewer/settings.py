@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from myagent import access
 
 STATIC_DIR = Path(__file__).parent / "static"
 """Where the built UI lives inside the package (`make web-build` writes it)."""
@@ -30,20 +31,6 @@ class ViewerSettings:
     static_dir: Path = STATIC_DIR
 
 
-def is_loopback(host: str) -> bool:
-    """True for 127.0.0.0/8, ::1 and localhost: addresses only this machine can reach."""
-    if host.strip("[]").lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 def check_bind(host: str, token: str | None) -> None:
     """Refuse to listen beyond this machine without a token (raises ValueError)."""
-    if not is_loopback(host) and not token:
-        raise ValueError(
-            f"refusing to bind {host!r} without a token: set TRACE_VIEWER_TOKEN "
-            "(or pass token=...) to serve traces beyond this machine"
-        )
+    access.check_bind(host, token, env_var="TRACE_VIEWER_TOKEN", serves="traces")

@@ -9,8 +9,9 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
+from myagent.access import token_matches
 from myagent.trace.viewer.routes.traces import Settings, Source
-from myagent.trace.viewer.security import TOKEN_COOKIE, token_matches
+from myagent.trace.viewer.security import TOKEN_COOKIE
 
 router = APIRouter(tags=["meta"])
 
