@@ -323,7 +323,7 @@ def _plan(storage: SQLiteTraceStorage, sql: str, params: Sequence[object]) -> st
 def test_sqlite_aggregates_read_covering_indexes(tmp_path: Path) -> None:
     storage = SQLiteTraceStorage(tmp_path / "t.db")
     store(storage, [trace(i, "a", seconds=i, tools=[("calc", 1, True)]) for i in range(1, 5)])
-    where, params = sqlite_module.trace_where(TraceFilter(agent_names=["a"]))
+    where, params = sqlite_module.trace_where(TraceFilter(agent_names=["a"]), storage._conn())
     agent = _plan(
         storage,
         f"SELECT COUNT(*), SUM(tokens_used), SUM(cost_usd), SUM(has_errors) FROM traces "

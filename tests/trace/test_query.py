@@ -316,23 +316,29 @@ def _word_traces() -> list[Trace]:
 
 
 @pytest.mark.parametrize(
-    ("direct", "common", "chunk", "chunks"),
-    [(1000, 20_000, 4000, 8), (2, 20_000, 4000, 8), (2, 3, 4, 8), (2, 3, 2, 1)],
-    ids=["direct", "membership", "chunked", "chunked-gives-up"],
+    ("direct", "batches", "chunk", "chunks"),
+    [
+        (1000, (256,), 4000, 8),
+        (2, (2, 3), 4000, 8),
+        (2, (), 4, 8),
+        (2, (), 2, 1),
+    ],
+    ids=["direct", "newest-first", "chunked", "chunked-gives-up"],
 )
 def test_sqlite_search_plans_give_the_in_memory_answers(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     direct: int,
-    common: int,
+    batches: tuple[int, ...],
     chunk: int,
     chunks: int,
 ) -> None:
-    """Few matches are read directly, more by walking the order index with a membership
-    test, very many by asking the search index about one chunk of the order at a time
-    (each forced here by lowering its threshold); all return the in-memory answers."""
+    """Few matches are read directly; more are walked newest-first through the search
+    index (start-time orders), else a chunk of the order index at a time, else tested for
+    membership along the order index (each forced here by lowering its threshold); all
+    return the in-memory answers."""
     monkeypatch.setattr(sqlite_sql, "FTS_DIRECT_LIMIT", direct)
-    monkeypatch.setattr(sqlite_sql, "FTS_COMMON", common)
+    monkeypatch.setattr(sqlite_sql, "WALK_BATCHES", batches)
     monkeypatch.setattr(sqlite_sql, "FTS_CHUNK", chunk)
     monkeypatch.setattr(sqlite_sql, "FTS_MAX_CHUNKS", chunks)
     sqlite = SQLiteTraceStorage(tmp_path / "t.db")
@@ -344,6 +350,8 @@ def test_sqlite_search_plans_give_the_in_memory_answers(
         TraceFilter(text="rare"),
         TraceFilter(text="common", agent_names=["odd"]),
         TraceFilter(text="comm rar"),
+        TraceFilter(text="commo"),  # expanded to the terms it begins: "common"
+        TraceFilter(text="nosuchword"),
     ):
         for order, limit, offset in (
             ("-start_time", 5, 1),

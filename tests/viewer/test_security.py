@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -105,3 +106,45 @@ def test_request_bodies_over_the_limit_are_refused(tmp_path: Path, viewer_factor
 
         assert client.post("/api/import", content=chunks()).status_code == 413
         assert client.post("/api/import", content=b"[]").json()["imported"] == 0
+
+
+class _Refs(HTMLParser):
+    """The src/href addresses of a page, and whether any script has inline code."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refs: list[str] = []
+        self.inline_script = False
+        self._in_script = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.refs += [v for k, v in attrs if k in ("src", "href") and v]
+        self._in_script = tag == "script"
+
+    def handle_data(self, data: str) -> None:
+        self.inline_script |= self._in_script and bool(data.strip())
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_script = False
+
+
+def test_api_docs_load_only_same_origin_assets_under_the_csp(
+    tmp_path: Path, viewer_factory: Any
+) -> None:
+    viewer = viewer_factory(SQLiteTraceStorage(tmp_path / "t.db"))
+    with httpx.Client(base_url=viewer.url, timeout=10) as client:
+        docs = client.get("/api/docs")
+        assert docs.status_code == 200
+        assert docs.headers["content-security-policy"] == CSP
+        refs = _Refs()
+        refs.feed(docs.text)
+        assert not refs.inline_script  # script-src 'self' would block it
+        assert any(r.endswith("swagger-ui-bundle.js") for r in refs.refs)
+        assert any(r.endswith("swagger-ui.css") for r in refs.refs)
+        for ref in refs.refs:
+            assert ref.startswith("/") and not ref.startswith("//"), ref  # same origin
+            asset = client.get(ref)
+            assert asset.status_code == 200, ref
+            assert len(asset.content) > 0, ref
+        assert client.get("/api/openapi.json").json()["paths"]
+        assert client.get("/api/redoc").status_code == 404  # ReDoc is not served

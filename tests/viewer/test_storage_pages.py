@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from myagent.trace import SQLiteTraceStorage, Trace
 from myagent.trace.filters import TraceFilter
+from myagent.trace.storage import sqlite_sql
 from myagent.trace.storage.memory import InMemoryTraceStorage
 
 
@@ -37,18 +40,28 @@ def _walk(storage: SQLiteTraceStorage | InMemoryTraceStorage, f: TraceFilter | N
         after = (page[-1].start_us, page[-1].trace_id)
 
 
-def test_search_pages_walked_in_chunks_equal_the_plain_plan(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("batches", "chunk"), [((3, 5), 4000), ((), 3)], ids=["newest-first", "list-order chunks"]
+)
+def test_search_pages_walked_equal_the_plain_plan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, batches: tuple[int, ...], chunk: int
+) -> None:
+    """Keyset pages of a search walked (every search is "common" here) equal the pages
+    of the set-based plan."""
     storage = SQLiteTraceStorage(tmp_path / "t.db")
     storage.write_traces(_traces(60))
     for text in ("alpha", "question", "bravo 1", "nothing"):
         f = TraceFilter(text=text)
         plain = [s.trace_id for s in storage.query_summaries_sync(f, limit=100)]
-        storage._SEARCH_CHUNK = 3  # every term is now "common": the chunked walk runs
-        assert storage._common_search(f"{text.split()[0]}*") or text == "nothing"
-        assert _walk(storage, f) == plain, text
-        del storage._SEARCH_CHUNK
+        with monkeypatch.context() as patch:
+            patch.setattr(sqlite_sql, "FTS_DIRECT_LIMIT", 2)
+            patch.setattr(sqlite_sql, "WALK_BATCHES", batches)
+            patch.setattr(sqlite_sql, "FTS_CHUNK", chunk)
+            assert _walk(storage, f) == plain, text
     agent = TraceFilter(text="question", agent_names=["agent_1"])
-    storage._SEARCH_CHUNK = 3
+    monkeypatch.setattr(sqlite_sql, "FTS_DIRECT_LIMIT", 2)
+    monkeypatch.setattr(sqlite_sql, "WALK_BATCHES", batches)
+    monkeypatch.setattr(sqlite_sql, "FTS_CHUNK", chunk)
     assert _walk(storage, agent) == [f"t{i:04d}" for i in range(58, -1, -1) if i % 3 == 1]
     storage.close_sync()
 

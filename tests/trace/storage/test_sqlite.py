@@ -175,7 +175,7 @@ def test_filter_uses_an_index(tmp_path: Path) -> None:
     from myagent.trace import TraceFilter
     from myagent.trace.storage.sqlite import trace_where
 
-    where, params = trace_where(TraceFilter(agent_names=["a"]))
+    where, params = trace_where(TraceFilter(agent_names=["a"]), conn)
     plan = " ".join(
         str(r[-1])
         for r in conn.execute(
@@ -184,3 +184,51 @@ def test_filter_uses_an_index(tmp_path: Path) -> None:
         )
     )
     assert "ix_traces_agent" in plan
+
+
+def test_a_file_at_schema_6_upgrades_with_its_traces_searchable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Migration 7 rebuilds the search index (prefix indexes) and fills `trace_blocks`
+    from the rows already there; old and new traces are found alike."""
+    from myagent.trace import Trace, TraceFilter, TraceQueryEngine
+    from myagent.trace.storage import sqlite_schema
+    from myagent.trace.storage.sqlite import _UPSERT_TRACE, _trace_row
+
+    path = tmp_path / "old.db"
+    base = 1_767_225_600_000_000
+    traces = [
+        Trace(trace_id=f"t{i}", input=f"tango {i}", status="success", start_us=base + i)
+        for i in range(30)
+    ]
+    with monkeypatch.context() as patch:
+        patch.setattr(sqlite_schema, "MIGRATIONS", MIGRATIONS[:6])
+        old = SQLiteTraceStorage(path)
+        conn = old._conn()  # what that version wrote: trace rows and search entries
+        for trace in traces:
+            row, _, body = _trace_row(trace)
+            conn.execute(_UPSERT_TRACE, (*row, 1))
+            conn.execute(
+                "INSERT INTO traces_fts (rowid, body) SELECT rowid, ? FROM traces "
+                "WHERE trace_id = ?",
+                (body, trace.trace_id),
+            )
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 6
+        old.close_sync()
+
+    storage = SQLiteTraceStorage(path)
+    conn = storage._conn()
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'traces_fts'").fetchone()[0]
+    assert "prefix = '2 3 4'" in sql
+    assert conn.execute("SELECT block, lo, hi FROM trace_blocks").fetchall() == [
+        (0, base, base + 29)
+    ]
+    storage.write_traces([Trace(trace_id="new", input="tangos", status="success", start_us=1)])
+    assert conn.execute("SELECT lo FROM trace_blocks").fetchone()[0] == 1
+    engine = TraceQueryEngine(storage)
+    found = [t.trace_id for t in engine.search("tango 2", limit=20)]
+    assert found == [f"t{i}" for i in range(29, 19, -1)] + ["t2"]
+    assert engine.count_traces(TraceFilter(text="tang")) == 31
+    assert engine.count_traces(TraceFilter(text="tangos")) == 1
+    storage.close_sync()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import os
 import sqlite3
 import threading
@@ -30,7 +29,7 @@ from myagent.trace.serialize import to_jsonable
 from myagent.trace.stats import ErrorGroup, TimeBucket, ToolStats, TraceStats
 from myagent.trace.storage import sqlite_analytics, sqlite_sql
 from myagent.trace.storage.base import TraceStorage
-from myagent.trace.storage.sqlite_schema import INDEXABLE, migrate
+from myagent.trace.storage.sqlite_schema import BLOCK_BITS, INDEXABLE, migrate
 from myagent.trace.storage.sqlite_sql import fts_query, run_where, trace_where
 from myagent.trace.summary import TraceSummary
 
@@ -76,6 +75,12 @@ _UPSERT_TRACE = (
         f"{c} = excluded.{c}"
         for c in [*_TRACE_COLUMNS.replace(" ", "").split(",")[1:], "updated_us"]
     )
+)
+_MARK_BLOCKS = (
+    # the start-time range of each block of rowids written (see sqlite_schema, migration 7)
+    f"INSERT INTO trace_blocks (block, lo, hi) SELECT rowid >> {BLOCK_BITS}, MIN(start_us), "
+    "MAX(start_us) FROM traces WHERE trace_id IN (SELECT value FROM json_each(?)) GROUP BY 1 "
+    "ON CONFLICT (block) DO UPDATE SET lo = MIN(lo, excluded.lo), hi = MAX(hi, excluded.hi)"
 )
 _UPSERT_RUN = (
     "INSERT OR REPLACE INTO runs (trace_id, run_id, parent_id, run_type, name, tool_name, model, "
@@ -275,7 +280,12 @@ class SQLiteTraceStorage(TraceStorage):
             trace_rows.append((*row, stamp))
             run_rows.extend(runs)
             bodies.append((body, trace.trace_id))
-        statements = [(_UPSERT_TRACE, trace_rows), (_UPSERT_RUN, run_rows)]
+        ids = orjson.dumps([trace.trace_id for trace in traces]).decode()
+        statements = [
+            (_UPSERT_TRACE, trace_rows),
+            (_UPSERT_RUN, run_rows),
+            (_MARK_BLOCKS, [(ids,)] if traces else []),
+        ]
         if final:
             statements.append(
                 (
@@ -335,13 +345,15 @@ class SQLiteTraceStorage(TraceStorage):
         if order_by not in TRACE_ORDERS:
             raise ValueError(f"order_by must be one of {TRACE_ORDERS}, not {order_by!r}")
         conn = self._conn()
-        if filter is not None and filter.text and limit is not None:
-            found = self._common_search_ids(conn, filter, offset + limit, order_by)
-            if found is not None:
-                return found[offset : offset + limit]
-        where, params = trace_where(filter, conn)
         direction = "DESC" if order_by.startswith("-") else "ASC"
         column = _ORDER_SQL[order_by.lstrip("-")]
+        if filter is not None and filter.text and limit is not None:
+            page = sqlite_sql.search_page(
+                conn, filter, offset + limit, None, column, direction == "DESC"
+            )
+            if page is not None:
+                return [trace_id for _, trace_id in page[offset : offset + limit]]
+        where, params = trace_where(filter, conn)
         sql = (
             f"SELECT trace_id FROM traces WHERE {where} "
             f"ORDER BY {column} {direction}, trace_id {direction}"
@@ -350,53 +362,6 @@ class SQLiteTraceStorage(TraceStorage):
             sql += " LIMIT ? OFFSET ?"
             params += [-1 if limit is None else limit, offset]
         return [r[0] for r in conn.execute(sql, params)]
-
-    def _common_search_ids(
-        self, conn: sqlite3.Connection, filter: TraceFilter, wanted: int, order_by: str
-    ) -> list[str] | None:
-        """The first `wanted` ids of a search for a very common word (see `FTS_COMMON`),
-        or None when the word is not that common, or matches are sparse or scattered
-        along this order (the set-based plan is cheaper then)."""
-        query = fts_query(filter.text or "")
-        if not query:
-            return None
-        sql = "SELECT COUNT(*) FROM (SELECT 1 FROM traces_fts WHERE traces_fts MATCH ? LIMIT ?)"
-        if (
-            conn.execute(sql, (query, sqlite_sql.FTS_COMMON + 1)).fetchone()[0]
-            <= sqlite_sql.FTS_COMMON
-        ):
-            return None
-        where, params = trace_where(replace(filter, text=None), conn)
-        direction, op = ("DESC", "<") if order_by.startswith("-") else ("ASC", ">")
-        column = _ORDER_SQL[order_by.lstrip("-")]
-        found: list[str] = []
-        cursor: list[Any] = []
-        for _ in range(sqlite_sql.FTS_MAX_CHUNKS):
-            clause = where + (f" AND ({column}, trace_id) {op} (?, ?)" if cursor else "")
-            chunk = conn.execute(
-                f"SELECT rowid, {column}, trace_id FROM traces WHERE {clause} "
-                f"ORDER BY {column} {direction}, trace_id {direction} LIMIT ?",
-                [*params, *cursor, sqlite_sql.FTS_CHUNK],
-            ).fetchall()
-            if not chunk:
-                return found
-            rowids = [r[0] for r in chunk]
-            low, high = min(rowids), max(rowids)
-            if high - low > 16 * sqlite_sql.FTS_CHUNK:
-                return None  # this order is not the storage order: ranges would be wide
-            hits = {
-                r[0]
-                for r in conn.execute(
-                    "SELECT rowid FROM traces_fts WHERE traces_fts MATCH ? "
-                    "AND rowid BETWEEN ? AND ?",
-                    (query, low, high),
-                )
-            }
-            found += [r[2] for r in chunk if r[0] in hits]
-            if len(found) >= wanted or len(chunk) < sqlite_sql.FTS_CHUNK:
-                return found
-            cursor = [chunk[-1][1], chunk[-1][2]]
-        return None
 
     def query_traces_sync(
         self,
@@ -426,7 +391,7 @@ class SQLiteTraceStorage(TraceStorage):
         """How many traces match (sync)."""
         conn = self._conn()
         if filter is not None and filter.text and replace(filter, text=None) == TraceFilter():
-            query = fts_query(filter.text)  # a search alone: count in the search index
+            query = fts_query(filter.text, conn)  # a search alone: count in the search index
             if query:
                 sql = "SELECT COUNT(*) FROM traces_fts WHERE traces_fts MATCH ?"
                 return int(conn.execute(sql, (query,)).fetchone()[0])
@@ -641,14 +606,14 @@ class SQLiteTraceStorage(TraceStorage):
         """One keyset page of summaries from the stored roll-ups (sync; no records read)."""
         if order_by not in TRACE_ORDERS:
             raise ValueError(f"order_by must be one of {TRACE_ORDERS}, not {order_by!r}")
-        match = fts_query(filter.text) if filter is not None and filter.text else ""
-        if filter is not None and match and self._common_search(match):
-            page = self._search_page(filter, limit, after, order_by)
-            if page is not None:
-                return page
-        where, params = trace_where(filter)
+        conn = self._conn()
         direction, op = ("DESC", "<") if order_by.startswith("-") else ("ASC", ">")
         column = _ORDER_SQL[order_by.lstrip("-")]
+        if filter is not None and filter.text:
+            page = sqlite_sql.search_page(conn, filter, limit, after, column, direction == "DESC")
+            if page is not None:
+                return self._summaries_by_rowid(conn, [rowid for rowid, _ in page])
+        where, params = trace_where(filter, conn)
         if after is not None:
             where += f" AND ({column}, trace_id) {op} (?, ?)"
             params += [after[0], after[1]]
@@ -656,7 +621,20 @@ class SQLiteTraceStorage(TraceStorage):
             f"SELECT {_SUMMARY_COLUMNS} FROM traces WHERE {where} "
             f"ORDER BY {column} {direction}, trace_id {direction} LIMIT ?"
         )
-        return [_summary(row) for row in self._conn().execute(sql, [*params, limit])]
+        return [_summary(row) for row in conn.execute(sql, [*params, limit])]
+
+    @staticmethod
+    def _summaries_by_rowid(conn: sqlite3.Connection, rowids: list[int]) -> list[TraceSummary]:
+        """Summaries of the rows `rowids`, in that order."""
+        if not rowids:
+            return []
+        rows = conn.execute(
+            f"SELECT rowid, {_SUMMARY_COLUMNS} FROM traces "
+            f"WHERE rowid IN ({', '.join('?' * len(rowids))})",
+            rowids,
+        ).fetchall()
+        by_rowid = {row[0]: _summary(row[1:]) for row in rows}
+        return [by_rowid[r] for r in rowids if r in by_rowid]
 
     async def query_summaries(
         self,
@@ -669,72 +647,6 @@ class SQLiteTraceStorage(TraceStorage):
         return await asyncio.to_thread(
             self.query_summaries_sync, filter, limit=limit, after=after, order_by=order_by
         )
-
-    _SEARCH_CHUNK = 4000
-
-    def _common_search(self, match: str) -> bool:
-        """True when a search matches so many traces that listing them all to sort them
-        would cost more than walking the list's order and checking chunks."""
-        sql = "SELECT COUNT(*) FROM (SELECT 1 FROM traces_fts WHERE traces_fts MATCH ? LIMIT ?)"
-        found = self._conn().execute(sql, (match, self._SEARCH_CHUNK + 1)).fetchone()[0]
-        return bool(found > self._SEARCH_CHUNK)
-
-    def _search_page(
-        self,
-        filter: TraceFilter,
-        limit: int,
-        after: tuple[float, str] | None,
-        order_by: str,
-    ) -> list[TraceSummary] | None:
-        """A search page for a common term: walk the other filters in list order a chunk at
-        a time and keep the rows the full-text index matches within the chunk's rowids.
-        None when two chunks did not fill the page (matches are sparse there: the plain
-        plan is cheaper)."""
-        conn = self._conn()
-        match = fts_query(filter.text or "")
-        where, base_params = trace_where(dataclasses.replace(filter, text=None))
-        direction, op = ("DESC", "<") if order_by.startswith("-") else ("ASC", ">")
-        column = _ORDER_SQL[order_by.lstrip("-")]
-        found: list[int] = []
-        cursor = after
-        for attempt in range(3):
-            if len(found) >= limit:
-                break
-            if attempt == 2:
-                return None
-            clause, params = where, list(base_params)
-            if cursor is not None:
-                clause += f" AND ({column}, trace_id) {op} (?, ?)"
-                params += [cursor[0], cursor[1]]
-            chunk = conn.execute(
-                f"SELECT rowid, {column}, trace_id FROM traces WHERE {clause} "
-                f"ORDER BY {column} {direction}, trace_id {direction} LIMIT ?",
-                [*params, self._SEARCH_CHUNK],
-            ).fetchall()
-            if not chunk:
-                break
-            rowids = [r[0] for r in chunk]
-            hits = {
-                r[0]
-                for r in conn.execute(
-                    "SELECT rowid FROM traces_fts WHERE traces_fts MATCH ? "
-                    "AND rowid BETWEEN ? AND ?",
-                    (match, min(rowids), max(rowids)),
-                )
-            }
-            found += [rowid for rowid in rowids if rowid in hits][: limit - len(found)]
-            cursor = (chunk[-1][1], chunk[-1][2])
-            if len(chunk) < self._SEARCH_CHUNK:
-                break
-        if not found:
-            return []
-        rows = conn.execute(
-            f"SELECT rowid, {_SUMMARY_COLUMNS} FROM traces "
-            f"WHERE rowid IN ({', '.join('?' * len(found))})",
-            found,
-        ).fetchall()
-        by_rowid = {row[0]: _summary(row[1:]) for row in rows}
-        return [by_rowid[r] for r in found if r in by_rowid]
 
     def summaries_changed_since_sync(
         self, since: int, *, limit: int = 500

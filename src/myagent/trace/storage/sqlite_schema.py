@@ -108,7 +108,32 @@ MIGRATIONS: list[str] = [
     CREATE INDEX ix_runs_tool ON runs (tool_name, start_us, duration_us, success)
         WHERE tool_name IS NOT NULL;
     """,
+    # 7 (search at scale): the search index gains prefix indexes for 2-4 characters (a
+    # short search word reads one entry instead of merging every term it begins), a
+    # vocabulary view (a longer word is expanded to the few terms it begins), and
+    # `trace_blocks`: the start-time range of each block of 1024 rowids, so a search
+    # walking the index newest-first knows when no older row can still come first.
+    """
+    CREATE VIRTUAL TABLE traces_fts_new USING fts5 (
+        body, tokenize = 'unicode61', prefix = '2 3 4'
+    );
+    INSERT INTO traces_fts_new (rowid, body) SELECT rowid, body FROM traces_fts;
+    DROP TABLE traces_fts;
+    ALTER TABLE traces_fts_new RENAME TO traces_fts;
+    CREATE VIRTUAL TABLE traces_fts_terms USING fts5vocab (traces_fts, instance);
+    CREATE TABLE trace_blocks (
+        block INTEGER PRIMARY KEY, lo INTEGER NOT NULL, hi INTEGER NOT NULL
+    );
+    INSERT INTO trace_blocks SELECT rowid >> 10, MIN(start_us), MAX(start_us)
+        FROM traces GROUP BY 1;
+    """,
 ]
+
+BLOCK_BITS = 10
+"""`trace_blocks` keys: rowid >> BLOCK_BITS (blocks of 1024 rowids)."""
+
+PREFIX_LENGTHS = (2, 3, 4)
+"""Search words of these lengths have their own prefix index in `traces_fts`."""
 
 INDEXABLE = {
     "trace_id": None,  # the primary key

@@ -11,7 +11,7 @@ from myagent.trace.manager import TraceManager
 from myagent.trace.storage.base import TraceStorage
 from myagent.trace.viewer.live import LiveHub
 from myagent.trace.viewer.routes import analytics, compare, live, meta, traces, transfer
-from myagent.trace.viewer.security import DOCS_PATH, SecurityMiddleware
+from myagent.trace.viewer.security import SecurityMiddleware
 from myagent.trace.viewer.settings import ViewerSettings
 from myagent.trace.viewer.source import TraceSource
 
@@ -38,7 +38,7 @@ def create_app(
     app = FastAPI(
         title="myagent trace viewer",
         summary="Traces of agent runs: list, detail, live feed, analytics, export.",
-        docs_url=DOCS_PATH,
+        docs_url=None,  # served by routes/meta.py from local files (no CDN), see DOCS_PATH
         redoc_url=None,
         openapi_url="/api/openapi.json",
         lifespan=lifespan,

@@ -31,14 +31,8 @@ CSP = (
 )
 """Scripts only from this server; trace content can add no script, frame or remote image."""
 
-# The API docs page loads Swagger UI from its CDN; only that page may.
-_DOCS_CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: "
-    "https://fastapi.tiangolo.com; connect-src 'self'; object-src 'none'; base-uri 'none'; "
-    "frame-ancestors 'none'"
-)
 DOCS_PATH = "/api/docs"
+"""The API docs (Swagger UI from the package's own files, under the same CSP)."""
 
 
 def _headers(scope: Scope) -> dict[str, str]:
@@ -87,10 +81,9 @@ class SecurityMiddleware:
         self.app = app
         self.settings = settings
 
-    def _security_headers(self, path: str) -> list[tuple[bytes, bytes]]:
-        csp = _DOCS_CSP if path == DOCS_PATH else CSP
+    def _security_headers(self) -> list[tuple[bytes, bytes]]:
         return [
-            (b"content-security-policy", csp.encode()),
+            (b"content-security-policy", CSP.encode()),
             (b"x-content-type-options", b"nosniff"),
             (b"referrer-policy", b"no-referrer"),
             (b"x-frame-options", b"DENY"),
@@ -103,7 +96,7 @@ class SecurityMiddleware:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        extra = self._security_headers(path)
+        extra = self._security_headers()
         host = host_name(_headers(scope).get("host", ""))
         if not self.settings.token and host and not is_loopback(host):
             # Without a token only this machine's own names are served (DNS rebinding).

@@ -11,13 +11,26 @@ from pydantic import BaseModel, Field
 
 from myagent.access import token_matches
 from myagent.trace.viewer.routes.traces import Settings, Source
-from myagent.trace.viewer.security import TOKEN_COOKIE
+from myagent.trace.viewer.security import DOCS_PATH, TOKEN_COOKIE
 
 router = APIRouter(tags=["meta"])
 
 _NOT_BUILT = """<!doctype html><meta charset="utf-8"><title>myagent traces</title>
 <p>The viewer UI is not built. Run <code>make web-build</code> (Node 20+), or use the
 JSON API at <a href="/api/docs">/api/docs</a>.</p>"""
+
+
+_DOCS = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>myagent trace viewer API</title>
+<link rel="icon" type="image/png" href="/api-docs/favicon-32x32.png">
+<link rel="stylesheet" href="/api-docs/swagger-ui.css"></head>
+<body><div id="swagger-ui" data-openapi-url="{openapi}"></div>
+<script src="/api-docs/swagger-ui-bundle.js"></script>
+<script src="/api-docs/init.js"></script></body></html>"""
+
+_DOCS_NOT_BUILT = """<!doctype html><meta charset="utf-8"><title>myagent trace viewer API</title>
+<p>The API docs UI is not built (<code>make web-build</code>); the OpenAPI schema is at
+<a href="{openapi}">{openapi}</a>.</p>"""
 
 
 class TokenIn(BaseModel):
@@ -56,6 +69,15 @@ async def sign_in(body: TokenIn, request: Request, cfg: Settings) -> Response:
     response = Response(status_code=204)
     _set_cookie(response, body.token, request)
     return response
+
+
+@router.get(DOCS_PATH, include_in_schema=False)
+async def api_docs(request: Request, cfg: Settings) -> HTMLResponse:
+    """Swagger UI from the package's static files (built from swagger-ui-dist), started by
+    a script file of its own: it works offline and under the viewer's strict CSP."""
+    built = (cfg.static_dir / "api-docs" / "swagger-ui-bundle.js").is_file()
+    page = _DOCS if built else _DOCS_NOT_BUILT
+    return HTMLResponse(page.format(openapi=request.app.openapi_url))
 
 
 def _index(static: Path) -> Response:
