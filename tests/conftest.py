@@ -91,6 +91,22 @@ def postgres_url() -> Iterator[str]:
 
 
 @pytest.fixture
+def private_postgres() -> Iterator[Any]:
+    """A throwaway PostgreSQL server of this test's own (initdb in a temporary directory,
+    a free port) that the test may stop and restart; the shared server is never touched.
+    Stopped and removed afterwards, even when the test fails."""
+    from tests.support.postgres import PrivateServer
+
+    server = PrivateServer()
+    try:
+        server.init()
+        server.start()
+        yield server
+    finally:
+        server.destroy()
+
+
+@pytest.fixture
 def postgres_storage(postgres_url: str) -> Iterator[Any]:
     """A PostgresTraceStorage in a schema of its own inside the run's database."""
     from tests.support.postgres import fresh_storage

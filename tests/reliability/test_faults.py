@@ -1,4 +1,5 @@
-"""Faults and overload: I/O errors at the k-th write, hanging sinks, and 100x bursts.
+"""Faults and overload: I/O errors at the k-th write, hanging and restarting backends,
+and 100x bursts.
 
 Raising, hanging and flaky storage in general and a full buffer are covered by
 tests/trace/storage/test_writer.py; this module injects real error kinds into a real
@@ -15,8 +16,11 @@ import sys
 import threading
 import time
 import tracemalloc
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,6 +30,7 @@ from myagent.trace import (
     InMemoryTraceStorage,
     SQLiteTraceStorage,
     ToolRecord,
+    TraceFilter,
     TraceManager,
     set_trace_manager,
 )
@@ -33,7 +38,9 @@ from myagent.trace.otel import enable_otlp_export
 from myagent.trace.records import Trace
 from myagent.trace.setup import reset_trace_manager
 from myagent.trace.storage.base import TraceStorage
+from myagent.trace.storage.postgres import PostgresTraceStorage
 from tests.support.otlp_receiver import Answer, OTLPReceiver
+from tests.support.postgres import PrivateServer
 
 FAULTS: dict[str, Callable[[], BaseException]] = {
     "disk-io": lambda: sqlite3.OperationalError("disk I/O error"),
@@ -138,8 +145,11 @@ time.sleep(60)
 """
 
 
-async def _agent_runs_with_lag_probe(seconds: float) -> tuple[int, float]:
-    """Run scripted agents for `seconds` beside a probe; return (runs, max loop lag)."""
+async def _agent_runs_with_lag_probe(
+    seconds: float, during: Coroutine[Any, Any, None] | None = None
+) -> tuple[int, float]:
+    """Run scripted agents for `seconds` beside a probe (and `during`, e.g. an outage of
+    the backend); return (runs, max loop lag)."""
     lags: list[float] = []
     stop = asyncio.Event()
 
@@ -163,27 +173,35 @@ async def _agent_runs_with_lag_probe(seconds: float) -> tuple[int, float]:
         return runs
 
     probing = asyncio.create_task(probe())
+    disturbing = asyncio.create_task(during) if during is not None else None
     runs = await agents()
     stop.set()
     await probing
+    if disturbing is not None:
+        await disturbing
     return runs, max(lags)
 
 
-def _close_in_thread(manager: TraceManager, timeout: float) -> float:
-    """Seconds `manager.close(timeout)` took, measured from a thread so a hang cannot
-    freeze the test (it fails at 10 s instead)."""
+def _seconds_in_thread(call: Callable[[], object]) -> float:
+    """Seconds `call()` took, measured from a thread so a hang cannot freeze the test (it
+    fails at 10 s instead)."""
     took: list[float] = []
 
-    def close() -> None:
+    def timed() -> None:
         start = time.monotonic()
-        manager.close(timeout=timeout)
+        call()
         took.append(time.monotonic() - start)
 
-    thread = threading.Thread(target=close, daemon=True)
+    thread = threading.Thread(target=timed, daemon=True)
     thread.start()
     thread.join(10)
-    assert took, "close() hung"
+    assert took, f"{call} hung"
     return took[0]
+
+
+def _close_in_thread(manager: TraceManager, timeout: float) -> float:
+    """Seconds `manager.close(timeout)` took (a hang fails the test at 10 s)."""
+    return _seconds_in_thread(lambda: manager.close(timeout=timeout))
 
 
 async def test_sqlite_locked_by_another_process_blocks_neither_loop_nor_close(
@@ -227,6 +245,58 @@ async def test_a_hanging_otlp_receiver_blocks_neither_loop_nor_close(
         assert manager._writer.flush(5)  # storage is not held up by the sink
         stored = _stored_ids(tmp_path / "t.db")
         assert len(stored) == manager.stats["traces_finished"] >= runs
+        assert _close_in_thread(manager, 1) < 5
+    finally:
+        reset_trace_manager()
+
+
+async def test_postgres_stopped_and_restarted_mid_run_blocks_neither_loop_nor_close(
+    private_postgres: PrivateServer,
+) -> None:
+    """Guarantee: PostgreSQL stopped (as if crashed) and restarted while agents run never
+    blocks their event loop; the writer reconnects, traces produced after the restart
+    land, drops (if any) are counted by reason and produced = stored + dropped; with the
+    server down, flush(1) and close(timeout=1) still return."""
+    server = private_postgres
+    storage = PostgresTraceStorage(server.url, connect_timeout=2)
+    manager = TraceManager(storage, flush_interval=0.05)
+    set_trace_manager(manager)
+    marks: dict[str, datetime] = {}
+
+    async def outage() -> None:
+        await asyncio.sleep(0.5)
+        await asyncio.to_thread(server.stop)
+        marks["stopped"] = datetime.now(UTC)
+        await asyncio.sleep(1.5)
+        marks["down_until"] = datetime.now(UTC)
+        await asyncio.to_thread(server.start)
+        marks["restarted"] = datetime.now(UTC)
+
+    try:
+        runs, lag = await _agent_runs_with_lag_probe(4.0, during=outage())
+        assert runs > 0 and lag < 0.5
+        assert manager.flush(30)  # the writer reconnected and caught up
+        stats = manager.stats
+        writer = stats["writer"]
+        assert writer["write_errors"] > 0  # the outage really hit the writer
+        assert set(writer["dropped"]) <= {"buffer_full", "write_failed"}
+        finished = TraceFilter(statuses=["success", "error", "cancelled"])
+        stored = storage.count_traces_sync(finished)
+        assert stored == writer["written"]
+        assert stats["traces_finished"] == stored + writer["dropped_total"]
+        # The agents ran on while the server was down, and what they traced then and
+        # after the restart was stored.
+        down = replace(finished, start_time=marks["stopped"], end_time=marks["down_until"])
+        assert storage.count_traces_sync(down) > 0
+        after_restart = replace(finished, start_time=marks["restarted"])
+        assert storage.count_traces_sync(after_restart) > 0
+
+        server.stop()  # down again, with traces queued: deadlines hold
+        for i in range(5):
+            _one(manager, i)
+        flushed: list[bool] = []
+        assert _seconds_in_thread(lambda: flushed.append(manager.flush(1))) < 5
+        assert flushed == [False] and manager.stats["writer"]["written"] == stored
         assert _close_in_thread(manager, 1) < 5
     finally:
         reset_trace_manager()

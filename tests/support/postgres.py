@@ -1,12 +1,20 @@
-"""The test run's own PostgreSQL database, and a fresh storage schema per test."""
+"""The test run's own PostgreSQL database, a fresh storage schema per test, and private
+throwaway servers for tests that stop and restart PostgreSQL."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import pwd
 import secrets
+import shutil
+import socket
+import subprocess
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 import psycopg
@@ -34,10 +42,7 @@ class RunDatabase:
         try:
             admin = psycopg.connect(SERVER, autocommit=True, connect_timeout=5)
         except psycopg.OperationalError as exc:
-            reason = f"PostgreSQL unreachable at {SERVER}: {exc}".strip()
-            if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-                pytest.fail(reason)
-            pytest.skip(reason)
+            _fail_or_skip(f"PostgreSQL unreachable at {SERVER}: {exc}".strip())
         name = f"myagent_test_{os.getpid()}_{secrets.token_hex(4)}"
         with admin:
             admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
@@ -103,3 +108,89 @@ class PropertyBackend:
 
 property_postgres = PropertyBackend()
 """The PostgreSQL backend the property tests add to their backends."""
+
+
+class PrivateServer:
+    """A throwaway PostgreSQL server of one test's own (initdb in a temporary directory,
+    trust auth, 127.0.0.1 on a free port) that the test may stop and restart at will.
+
+    Runs the server binaries as the `postgres` user when the tests run as root (initdb
+    refuses root). `url` points at its `postgres` database.
+    """
+
+    def __init__(self) -> None:
+        self.bin = _server_binaries()
+        self.port = _free_port()
+        self.run_as: list[str] = []
+        if os.geteuid() == 0:
+            try:
+                owner = pwd.getpwnam("postgres")
+            except KeyError:
+                _fail_or_skip("tests run as root and there is no `postgres` user for initdb")
+            self.run_as = ["runuser", "-u", "postgres", "--"]
+        self.dir = Path(tempfile.mkdtemp(prefix="myagent-pg-"))
+        if self.run_as:
+            os.chown(self.dir, owner.pw_uid, owner.pw_gid)
+        self.data = self.dir / "data"
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, tool: str, *args: str, timeout: float = 60) -> None:
+        done = subprocess.run(
+            [*self.run_as, str(self.bin / tool), *args],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"{tool} failed ({done.returncode}): {done.stdout}{done.stderr}")
+
+    def init(self) -> PrivateServer:
+        """Create the cluster (trust auth, no fsync: the data is thrown away)."""
+        self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync")
+        return self
+
+    def start(self) -> None:
+        """Start the server and wait until it accepts connections."""
+        options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off"
+        log = str(self.dir / "server.log")
+        self._run("pg_ctl", "-D", str(self.data), "-l", log, "-o", options, "-w", "start")
+
+    def stop(self) -> None:
+        """Stop it the hard way (`-m immediate`: as if it crashed), sessions cut."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+
+    def destroy(self) -> None:
+        """Stop the server if it runs and remove its files (never raises)."""
+        if (self.data / "postmaster.pid").exists():
+            with contextlib.suppress(Exception):
+                self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _server_binaries() -> Path:
+    """The newest installed PostgreSQL server's bin directory (Debian's layout), else
+    the one holding `initdb` on PATH."""
+    found = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parent.parent.name)
+    )
+    if found:
+        return found[-1].parent
+    initdb = shutil.which("initdb")
+    if initdb is None:
+        _fail_or_skip("no PostgreSQL server binaries (initdb) to start a private server")
+    return Path(initdb).parent
+
+
+def _fail_or_skip(reason: str) -> NoReturn:
+    """Fail under CI (CI=true), skip elsewhere."""
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port

@@ -5,6 +5,8 @@ import TraceList from "./pages/TraceList";
 import TraceDetailPage from "./pages/TraceDetail";
 import ErrorsPage from "./pages/Errors";
 import SessionsPage from "./pages/Sessions";
+import HealthPage from "./pages/Health";
+import { HealthBadge } from "./components/HealthBadge";
 
 const ComparePage = lazy(() => import("./pages/Compare"));
 const Dashboard = lazy(() => import("./pages/Dashboard"));
@@ -85,6 +87,7 @@ export default function App() {
           <NavLink to="/sessions">Sessions</NavLink>
           <NavLink to="/compare">Compare</NavLink>
         </nav>
+        <HealthBadge />
         <button className="link" onClick={() => setHelp(true)} title="Keyboard shortcuts (?)">
           ?
         </button>
@@ -107,6 +110,7 @@ export default function App() {
             <Route path="/errors" element={<ErrorsPage />} />
             <Route path="/sessions" element={<SessionsPage />} />
             <Route path="/sessions/:sessionId" element={<SessionsPage />} />
+            <Route path="/health" element={<HealthPage />} />
             <Route path="*" element={<p className="empty">No such page.</p>} />
           </Routes>
           </Suspense>

@@ -87,3 +87,34 @@ export interface Page<T> {
   items: T[];
   next_cursor: string | null;
 }
+
+export interface WriterHealth {
+  writer_id: string;
+  host: string;
+  pid: number;
+  started_us: number;
+  updated_us: number;
+  submitted: number;
+  written: number;
+  partial_writes: number;
+  write_errors: number;
+  dropped: Record<string, number>;
+  dropped_total: number;
+  buffer_depth: number;
+  last_error: string | null;
+  closed: boolean;
+  live: boolean;
+}
+
+export interface WritersReport {
+  writers: WriterHealth[];
+  totals: {
+    writers: number;
+    submitted: number;
+    written: number;
+    write_errors: number;
+    buffer_depth: number;
+    dropped: Record<string, number>;
+    dropped_total: number;
+  };
+}

@@ -18,6 +18,7 @@ from myagent.trace import (
     TraceFilter,
     TraceStorage,
 )
+from myagent.trace.storage.health import WriterHealth
 
 BASE = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -132,3 +133,17 @@ async def test_delete_and_retention(storage: TraceStorage) -> None:
     kept = await storage.query_traces(order_by="start_time")
     assert [t.trace_id for t in kept] == [t.trace_id for t in traces[-3:]]  # the newest stay
     assert await storage.count_runs() == 6
+
+
+async def test_writer_stats_are_upserted_by_writer_id(storage: TraceStorage) -> None:
+    first = WriterHealth("w1", "host-a", 10, 1_000, 2_000, submitted=5, written=3)
+    first.dropped = {"buffer_full": 2}
+    await storage.store_writer_stats(first)
+    other = WriterHealth("w2", "host-b", 11, 1_500, 2_500, write_errors=1, last_error="boom")
+    await storage.store_writer_stats(other)
+    first.updated_us, first.written, first.closed = 3_000, 5, True
+    first.dropped = {"buffer_full": 2, "write_failed": 4}
+    await storage.store_writer_stats(first)  # the same writer again: replaced, not added
+    found = await storage.writer_stats()
+    assert [h.as_dict() for h in found] == [first.as_dict(), other.as_dict()]  # newest first
+    assert [h.writer_id for h in await storage.writer_stats(limit=1)] == ["w1"]

@@ -25,6 +25,7 @@ from myagent.trace.stats import (
     tool_stats_of,
     trace_stats_of,
 )
+from myagent.trace.storage.health import WriterHealth
 from myagent.trace.summary import TraceSummary
 
 
@@ -88,6 +89,18 @@ class TraceStorage(ABC):
 
     async def close(self) -> None:
         """Release connections and files."""
+
+    # -- writer health: counters persisted for viewers in other processes -------------
+
+    async def store_writer_stats(self, health: WriterHealth) -> None:
+        """Upsert one writer's counters (keyed by `writer_id`); the default keeps nothing.
+
+        Called by the background writer after its batches, best effort: a failure is
+        ignored and the counters are written again with the next batch."""
+
+    async def writer_stats(self, *, limit: int = 1000) -> list[WriterHealth]:
+        """Persisted writer counters, most recently updated first (default: none)."""
+        return []
 
     # -- aggregates (issue #4): defaults compute in Python over query results; SQL
     # backends override them with aggregates in the database. `myagent.trace.stats`

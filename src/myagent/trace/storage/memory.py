@@ -16,6 +16,7 @@ from myagent.trace.ids import datetime_to_us
 from myagent.trace.records import RunRecord, ThinkRecord, ToolRecord, Trace
 from myagent.trace.serialize import to_jsonable
 from myagent.trace.storage.base import TraceStorage
+from myagent.trace.storage.health import WriterHealth
 
 
 class InMemoryTraceStorage(TraceStorage):
@@ -26,6 +27,7 @@ class InMemoryTraceStorage(TraceStorage):
     def __init__(self) -> None:
         self._traces: dict[str, Trace] = {}
         self._lock = threading.Lock()
+        self._health: dict[str, WriterHealth] = {}
 
     async def store_trace(self, trace: Trace) -> None:
         with self._lock:
@@ -41,6 +43,13 @@ class InMemoryTraceStorage(TraceStorage):
 
     async def get_trace(self, trace_id: str) -> Trace | None:
         return self._traces.get(trace_id)
+
+    async def store_writer_stats(self, health: WriterHealth) -> None:
+        self._health[health.writer_id] = WriterHealth.from_dict(health.as_dict())
+
+    async def writer_stats(self, *, limit: int = 1000) -> list[WriterHealth]:
+        rows = sorted(self._health.values(), key=lambda h: (h.updated_us, h.writer_id))
+        return rows[::-1][:limit]
 
     def _snapshot(self) -> list[Trace]:
         with self._lock:

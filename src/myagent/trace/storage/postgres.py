@@ -37,6 +37,8 @@ from myagent.trace.records import RunRecord, Trace
 from myagent.trace.stats import ErrorGroup, TimeBucket, ToolStats, TraceStats
 from myagent.trace.storage import postgres_analytics as analytics
 from myagent.trace.storage.base import TraceStorage
+from myagent.trace.storage.health import COLUMNS as HEALTH_COLUMNS
+from myagent.trace.storage.health import WriterHealth, health_from_row, health_row
 from myagent.trace.storage.postgres_rows import (
     RUN_COLUMNS,
     RUN_COPY_TYPES,
@@ -81,6 +83,13 @@ _INSERT_TRACE = (
 )
 _INSERT_RUN = (
     f"INSERT INTO runs ({', '.join(RUN_COLUMNS)}) VALUES ({', '.join(['%s'] * len(RUN_COLUMNS))})"
+)
+
+_UPSERT_HEALTH = (
+    f"INSERT INTO writer_health ({', '.join(HEALTH_COLUMNS)}) VALUES ("
+    + ", ".join("%s::jsonb" if c == "dropped" else "%s" for c in HEALTH_COLUMNS)
+    + ") ON CONFLICT (writer_id) DO UPDATE SET "
+    + ", ".join(f"{c} = EXCLUDED.{c}" for c in HEALTH_COLUMNS if c != "writer_id")
 )
 
 _INHERITED: list[Any] = []
@@ -289,6 +298,26 @@ class PostgresTraceStorage(TraceStorage):
                 cur.executemany(_INSERT_TRACE, rows)
             for payload in _chunks(ids):
                 cur.execute("SELECT pg_notify(%s, %s)", (self.channel, payload))
+
+    async def store_writer_stats(self, health: WriterHealth) -> None:
+        self.store_writer_stats_sync(health)
+
+    def store_writer_stats_sync(self, health: WriterHealth) -> None:
+        """Upsert one writer's counters (sync; inline on the writer's thread)."""
+        with self.pool().connection() as conn:
+            conn.execute(_UPSERT_HEALTH, health_row(health))
+
+    def writer_stats_sync(self, *, limit: int = 1000) -> list[WriterHealth]:
+        """Persisted writer counters, most recently updated first (sync)."""
+        rows = self._read(
+            f"SELECT {', '.join(HEALTH_COLUMNS)} FROM writer_health "
+            "ORDER BY updated_us DESC, writer_id DESC LIMIT %s",
+            [limit],
+        )
+        return [health_from_row(row) for row in rows]
+
+    async def writer_stats(self, *, limit: int = 1000) -> list[WriterHealth]:
+        return await asyncio.to_thread(self.writer_stats_sync, limit=limit)
 
     # -- reads ---------------------------------------------------------------------
 

@@ -90,6 +90,27 @@ MIGRATIONS: list[str] = [
     );
     INSERT INTO change_clock VALUES (1, 0);
     """,
+    # 2 (writer health): each writer process upserts its counters (submitted, written,
+    # dropped by reason) here, so a viewer in another process can show them.
+    """
+    CREATE TABLE writer_health (
+        writer_id TEXT PRIMARY KEY,
+        host TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        started_us BIGINT NOT NULL,
+        updated_us BIGINT NOT NULL,
+        submitted BIGINT NOT NULL DEFAULT 0,
+        written BIGINT NOT NULL DEFAULT 0,
+        partial_writes BIGINT NOT NULL DEFAULT 0,
+        write_errors BIGINT NOT NULL DEFAULT 0,
+        dropped_total BIGINT NOT NULL DEFAULT 0,
+        dropped JSONB NOT NULL DEFAULT '{}',
+        buffer_depth BIGINT NOT NULL DEFAULT 0,
+        last_error TEXT,
+        closed BOOLEAN NOT NULL DEFAULT FALSE
+    );
+    CREATE INDEX ix_writer_health_updated ON writer_health (updated_us);
+    """,
 ]
 
 INDEXABLE: dict[str, str | None] = {

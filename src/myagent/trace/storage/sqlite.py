@@ -29,6 +29,8 @@ from myagent.trace.serialize import to_jsonable
 from myagent.trace.stats import ErrorGroup, TimeBucket, ToolStats, TraceStats
 from myagent.trace.storage import sqlite_analytics, sqlite_sql
 from myagent.trace.storage.base import TraceStorage
+from myagent.trace.storage.health import COLUMNS as HEALTH_COLUMNS
+from myagent.trace.storage.health import WriterHealth, health_from_row, health_row
 from myagent.trace.storage.sqlite_schema import BLOCK_BITS, INDEXABLE, migrate
 from myagent.trace.storage.sqlite_sql import fts_query, run_where, trace_where
 from myagent.trace.summary import TraceSummary
@@ -81,6 +83,10 @@ _MARK_BLOCKS = (
     f"INSERT INTO trace_blocks (block, lo, hi) SELECT rowid >> {BLOCK_BITS}, MIN(start_us), "
     "MAX(start_us) FROM traces WHERE trace_id IN (SELECT value FROM json_each(?)) GROUP BY 1 "
     "ON CONFLICT (block) DO UPDATE SET lo = MIN(lo, excluded.lo), hi = MAX(hi, excluded.hi)"
+)
+_UPSERT_HEALTH = (
+    f"INSERT OR REPLACE INTO writer_health ({', '.join(HEALTH_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(HEALTH_COLUMNS))})"
 )
 _UPSERT_RUN = (
     "INSERT OR REPLACE INTO runs (trace_id, run_id, parent_id, run_type, name, tool_name, model, "
@@ -296,6 +302,26 @@ class SQLiteTraceStorage(TraceStorage):
             )
         with self._write_lock:  # a fork waits for it (see _hold_writes_for_fork)
             self._write(statements)
+
+    async def store_writer_stats(self, health: WriterHealth) -> None:
+        self.store_writer_stats_sync(health)
+
+    def store_writer_stats_sync(self, health: WriterHealth) -> None:
+        """Upsert one writer's counters in a transaction of its own (sync)."""
+        with self._write_lock:
+            self._write([(_UPSERT_HEALTH, [health_row(health)])])
+
+    def writer_stats_sync(self, *, limit: int = 1000) -> list[WriterHealth]:
+        """Persisted writer counters, most recently updated first (sync)."""
+        rows = self._conn().execute(
+            f"SELECT {', '.join(HEALTH_COLUMNS)} FROM writer_health "
+            "ORDER BY updated_us DESC, writer_id DESC LIMIT ?",
+            (limit,),
+        )
+        return [health_from_row(row) for row in rows]
+
+    async def writer_stats(self, *, limit: int = 1000) -> list[WriterHealth]:
+        return await asyncio.to_thread(self.writer_stats_sync, limit=limit)
 
     # -- reads ---------------------------------------------------------------------
 

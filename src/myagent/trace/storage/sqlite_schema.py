@@ -127,6 +127,27 @@ MIGRATIONS: list[str] = [
     INSERT INTO trace_blocks SELECT rowid >> 10, MIN(start_us), MAX(start_us)
         FROM traces GROUP BY 1;
     """,
+    # 8 (writer health): each writer process upserts its counters (submitted, written,
+    # dropped by reason) here, so a viewer in another process can show them.
+    """
+    CREATE TABLE writer_health (
+        writer_id TEXT PRIMARY KEY,
+        host TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        started_us INTEGER NOT NULL,
+        updated_us INTEGER NOT NULL,
+        submitted INTEGER NOT NULL DEFAULT 0,
+        written INTEGER NOT NULL DEFAULT 0,
+        partial_writes INTEGER NOT NULL DEFAULT 0,
+        write_errors INTEGER NOT NULL DEFAULT 0,
+        dropped_total INTEGER NOT NULL DEFAULT 0,
+        dropped TEXT NOT NULL DEFAULT '{}',
+        buffer_depth INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        closed INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX ix_writer_health_updated ON writer_health (updated_us);
+    """,
 ]
 
 BLOCK_BITS = 10

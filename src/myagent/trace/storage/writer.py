@@ -3,7 +3,8 @@
 The caller only appends to a bounded deque (no lock, no I/O, no JSON). One daemon
 thread wakes every `flush_interval` (or when a batch is full), hands batches to the
 storage, retries failures, and snapshots running traces for live views. A full
-buffer drops and counts; nothing grows without bound. The thread starts lazily (not
+buffer drops and counts; nothing grows without bound. The counters are persisted in
+the storage too (`WriterHealth`), for viewers in other processes. The thread starts lazily (not
 on import), is restarted in a forked child, and is drained at exit and on SIGTERM.
 """
 
@@ -14,8 +15,10 @@ import atexit
 import logging
 import os
 import signal
+import socket
 import threading
 import time
+import uuid
 import weakref
 from collections import deque
 from collections.abc import Callable
@@ -23,10 +26,18 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
+from myagent.trace.ids import now_us
 from myagent.trace.records import Trace
 from myagent.trace.storage.base import TraceStorage
+from myagent.trace.storage.health import WriterHealth
 
 logger = logging.getLogger("myagent.trace")
+
+
+HEALTH_INTERVAL = 1.0
+"""Seconds between persisted health snapshots while counters change (flush and close
+persist at once)."""
+_HEALTH_BACKOFF_MAX = 30.0
 
 
 @dataclass(slots=True)
@@ -39,19 +50,6 @@ class WriterStats:
     write_errors: int = 0
     dropped: dict[str, int] = field(default_factory=dict)
     last_error: str | None = None
-
-    def as_dict(self, buffer_depth: int) -> dict[str, Any]:
-        """A plain snapshot, with `dropped_total` and the current buffer depth."""
-        return {
-            "submitted": self.submitted,
-            "written": self.written,
-            "partial_writes": self.partial_writes,
-            "write_errors": self.write_errors,
-            "dropped": dict(self.dropped),
-            "dropped_total": sum(self.dropped.values()),
-            "buffer_depth": buffer_depth,
-            "last_error": self.last_error,
-        }
 
 
 class _FlushMarker:
@@ -92,6 +90,7 @@ class BackgroundWriter:
         self.transform: Callable[[Trace], Trace] | None = None
         """Applied to each trace on this thread before storage sees it (redaction)."""
         self._busy = False
+        self._keeps_health = type(storage).store_writer_stats is not TraceStorage.store_writer_stats
         self._reset_runtime()
         _WRITERS.add(self)
 
@@ -108,6 +107,13 @@ class BackgroundWriter:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pid = os.getpid()
         self._live.clear()
+        self.writer_id = uuid.uuid4().hex
+        """Identifies this writer (in this process) in the persisted `WriterHealth` rows."""
+        self._started_us = now_us()
+        self._host = socket.gethostname()
+        self._persisted: tuple[Any, ...] | None = None
+        self._health_due = 0.0
+        self._health_delay = HEALTH_INTERVAL
 
     # -- caller's path -------------------------------------------------------------
 
@@ -195,8 +201,29 @@ class BackgroundWriter:
 
     @property
     def stats(self) -> dict[str, Any]:
-        """Counters: submitted, written, dropped (by reason), write errors, buffer depth."""
-        return self._stats.as_dict(len(self._queue) + len(self._retry))
+        """Counters: submitted, written, dropped (by reason), write errors, buffer depth,
+        and who this writer is (`writer_id`, host, pid, started_us)."""
+        return self.health().as_dict()
+
+    def health(self) -> WriterHealth:
+        """A snapshot of this writer's counters, as persisted in its storage."""
+        stats = self._stats
+        thread = self._thread
+        return WriterHealth(
+            writer_id=self.writer_id,
+            host=self._host,
+            pid=self._pid,
+            started_us=self._started_us,
+            updated_us=now_us(),
+            submitted=stats.submitted,
+            written=stats.written,
+            partial_writes=stats.partial_writes,
+            write_errors=stats.write_errors,
+            dropped=dict(stats.dropped),
+            buffer_depth=len(self._queue) + len(self._retry),
+            last_error=stats.last_error,
+            closed=self._closed and (thread is None or not thread.is_alive()),
+        )
 
     # -- internals -----------------------------------------------------------------
 
@@ -221,6 +248,7 @@ class BackgroundWriter:
                 self._wake.clear()
                 self._drain()
             self._drain()
+            self._persist_health(force=True, closing=True)
         finally:
             self._loop.close()
 
@@ -256,9 +284,13 @@ class BackgroundWriter:
                 for marker in markers:
                     failed = self._stats.dropped.get("write_failed", 0)
                     marker.ok = not self._retry and failed == marker.failed
+                if markers:
+                    self._persist_health(force=True)  # a flush also flushes the counters
+                for marker in markers:
                     marker.done.set()
             self._write_partials()
             self._run_periodic()
+            self._persist_health()
         except Exception as exc:  # the worker must survive anything
             self._note("writer", exc)
 
@@ -340,6 +372,46 @@ class BackgroundWriter:
             except Exception as exc:
                 self._note("partial_write", exc)
 
+    def _persist_health(self, *, force: bool = False, closing: bool = False) -> None:
+        """Upsert this writer's counters into storage when they changed: at most every
+        `HEALTH_INTERVAL` unless forced, never while a batch awaits its retry. Best
+        effort: a failure backs off and the next successful write carries the counts."""
+        if not self._keeps_health or self._retry:
+            return
+        now = time.monotonic()
+        if not force and now < self._health_due:
+            return
+        health = self.health()
+        health.closed = closing or health.closed
+        signature = (
+            health.submitted,
+            health.written,
+            health.write_errors,
+            tuple(sorted(health.dropped.items())),
+            health.buffer_depth,
+            health.last_error,
+            health.closed,
+        )
+        if signature == self._persisted:
+            return
+        try:
+            self._call(self.storage.store_writer_stats(health))
+        except Exception as exc:
+            self._health_delay = min(self._health_delay * 2, _HEALTH_BACKOFF_MAX)
+            self._health_due = now + self._health_delay
+            if "health" not in self._logged:
+                self._logged.add("health")
+                logger.warning(
+                    "myagent tracing: persisting writer counters failed (%s: %s); "
+                    "retried later, logged once",
+                    type(exc).__name__,
+                    exc,
+                )
+            return
+        self._persisted = signature
+        self._health_delay = HEALTH_INTERVAL
+        self._health_due = now + HEALTH_INTERVAL
+
     def _drop(self, reason: str, count: int) -> None:
         with self._drop_lock:
             dropped = self._stats.dropped
@@ -364,7 +436,9 @@ class BackgroundWriter:
             )
 
     def _after_fork(self) -> None:
-        # The parent still owns what it queued; the child starts empty with a new thread.
+        # The parent still owns what it queued (and its counters); the child starts empty
+        # with a new thread, a new writer id and counters of its own.
+        self._stats = WriterStats()
         self._reset_runtime()
         self._closed = False
 

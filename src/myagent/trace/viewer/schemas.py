@@ -91,3 +91,45 @@ class ImportResult(BaseModel):
 
     imported: int
     trace_ids: list[str]
+
+
+class WriterHealthOut(BaseModel):
+    """One writer process's counters, as it last persisted them (or live, in-process)."""
+
+    writer_id: str
+    host: str
+    pid: int
+    started_us: int = Field(description="when the writer started, microseconds since the epoch")
+    updated_us: int = Field(description="when these counters were taken")
+    submitted: int = Field(description="traces handed to the writer thread")
+    written: int = Field(description="traces that reached storage")
+    partial_writes: int
+    write_errors: int = Field(description="failed write attempts, retried or not")
+    dropped: dict[str, int] = Field(
+        description="traces dropped, by reason: buffer_full, write_failed, transform_failed"
+    )
+    dropped_total: int
+    buffer_depth: int = Field(description="traces queued when the counters were taken")
+    last_error: str | None = Field(None, description="redacted, at most 500 characters")
+    closed: bool = Field(description="the writer shut down")
+    live: bool = Field(description="read from this process's running writer, not storage")
+
+
+class WriterTotals(BaseModel):
+    """Sums over every writer listed."""
+
+    writers: int
+    submitted: int
+    written: int
+    partial_writes: int
+    write_errors: int
+    buffer_depth: int
+    dropped: dict[str, int]
+    dropped_total: int
+
+
+class WritersReport(BaseModel):
+    """Tracing health: per-writer counters (newest first) and their totals."""
+
+    writers: list[WriterHealthOut]
+    totals: WriterTotals

@@ -14,6 +14,7 @@ from myagent.trace.ids import now_us
 from myagent.trace.manager import TraceManager
 from myagent.trace.records import RunRecord, Trace
 from myagent.trace.storage.base import TraceStorage
+from myagent.trace.storage.health import WriterHealth
 from myagent.trace.summary import TraceSummary
 
 Change = tuple[int, TraceSummary]
@@ -61,6 +62,19 @@ class TraceSource:
         if active is not None:
             return next((r for r in list(active.runs) if r.run_id == run_id), None)
         return await self.storage.get_record(trace_id, run_id)
+
+    async def writers(self) -> tuple[list[WriterHealth], set[str]]:
+        """Writers' counters, most recently updated first, and the ids of those read live:
+        the rows writers persisted in storage, with this process's own writer (when the
+        viewer serves a manager) read from memory instead."""
+        found = {h.writer_id: h for h in await self.storage.writer_stats()}
+        live: set[str] = set()
+        if self.manager is not None:
+            mine = WriterHealth.from_dict(self.manager.stats["writer"])
+            found[mine.writer_id] = mine
+            live.add(mine.writer_id)
+        ordered = sorted(found.values(), key=lambda h: (h.updated_us, h.writer_id), reverse=True)
+        return ordered, live
 
     # -- change feed ---------------------------------------------------------------
 

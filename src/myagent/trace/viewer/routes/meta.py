@@ -1,4 +1,4 @@
-"""Health, sign-in with the viewer token, and the single-page UI with its fallback."""
+"""Health, writers' counters, sign-in with the viewer token, and the UI with its fallback."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from pydantic import BaseModel, Field
 
 from myagent.access import token_matches
+from myagent.trace.storage.health import health_totals
 from myagent.trace.viewer.routes.traces import Settings, Source
+from myagent.trace.viewer.schemas import WritersReport
 from myagent.trace.viewer.security import DOCS_PATH, TOKEN_COOKIE
 
 router = APIRouter(tags=["meta"])
@@ -58,6 +60,17 @@ async def health(src: Source, cfg: Settings) -> dict[str, Any]:
         "storage": type(src.storage).__name__,
         "token_required": bool(cfg.token),
         "in_process": src.manager is not None,
+    }
+
+
+@router.get("/api/writers", response_model=WritersReport)
+async def writers(src: Source) -> dict[str, Any]:
+    """Tracing health: what each writer process submitted, wrote and dropped (by
+    reason), as persisted in storage; an in-process viewer shows its own writer live."""
+    found, live = await src.writers()
+    return {
+        "writers": [{**w.as_dict(), "live": w.writer_id in live} for w in found],
+        "totals": health_totals(found),
     }
 
 
