@@ -14,6 +14,7 @@ from myagent.trace import (
     TraceManager,
 )
 from myagent.trace.redaction import FAILED, REDACTED, Redactor
+from myagent.trace.sync_bridge import run_sync
 
 OPENAI_KEY = "sk-proj-CANARYabcdefghijklmnopqrstuvwxyz0123"
 ANTHROPIC_KEY = "sk-ant-api03-CANARYabcdefghijklmnopqrstuv"
@@ -141,7 +142,9 @@ def test_no_canary_reaches_sqlite_file_wal_or_sinks(tmp_path: Path) -> None:
     assert trace is not None
     assert len(trace.runs) == 2 and trace.tool_records[0].success is False
     raw_files = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.is_file())
-    in_sink = json.dumps(sink._traces[trace_id].to_dict())
+    in_sink_trace = run_sync(sink.get_trace(trace_id))
+    assert in_sink_trace is not None
+    in_sink = json.dumps(in_sink_trace.to_dict())
     for secret in SECRETS:
         assert secret.encode() not in raw_files, secret
         assert secret not in in_sink, secret
@@ -166,5 +169,6 @@ def test_redaction_copies_and_leaves_the_callers_objects_alone() -> None:
         pass
     assert manager.flush(5)
     assert params == {"password": PASSWORD}  # the program's own dict is untouched
-    assert storage._traces[trace.trace_id].input == {"password": REDACTED}
+    stored = run_sync(storage.get_trace(trace.trace_id))
+    assert stored is not None and stored.input == {"password": REDACTED}
     manager.close()

@@ -100,10 +100,8 @@ _JSON_SPECS: dict[type, _JsonSpec] = {}
 def _json_spec(cls: type) -> _JsonSpec:
     """(kind-specific field names, a getter of all their values, those kept when None)."""
     keys = tuple(cls._plain_fields + cls._payload_fields)  # type: ignore[attr-defined]
-    getter = operator.attrgetter(*keys) if keys else (lambda record: ())
-    values_of = getter if len(keys) != 1 else (lambda record: (getter(record),))
     keep_none = frozenset(keys) - _none_defaults(cls)
-    spec = (keys, values_of, keep_none)
+    spec = (keys, _getter(keys), keep_none)
     _JSON_SPECS[cls] = spec
     return spec
 
@@ -209,37 +207,7 @@ class RunRecord:
         """Compact JSON for storage: `to_dict()` less derived values and keys at their
         defaults, times as integer microseconds (`from_dict` rebuilds an equal record).
         One C call in the common case."""
-        cls = type(self)
-        keys, values_of, keep_none = _JSON_SPECS.get(cls) or _json_spec(cls)
-        data: dict[str, Any] = {
-            "run_id": self.run_id,
-            "trace_id": self.trace_id,
-            "run_type": self.run_type,
-            "name": self.name,
-            "start_us": self.start_us,
-        }
-        if self.parent_id is not None:
-            data["parent_id"] = self.parent_id
-        if self.end_us is not None:
-            data["end_us"] = self.end_us
-        if not self.success:
-            data["success"] = False
-        if self.error is not None:
-            data["error"] = self.error
-        if self.error_type is not None:
-            data["error_type"] = self.error_type
-        if self.stacktrace is not None:
-            data["stacktrace"] = self.stacktrace
-        if self.metadata:
-            data["metadata"] = self.metadata
-        for key, value in zip(keys, values_of(self), strict=True):
-            if value is not None or key in keep_none:
-                data[key] = value
-        encoded = dumps_plain(data)
-        if encoded is None:  # something needs converting: the slow, exact path
-            compact = _compact(self.to_dict(), type(self), _RUN_DERIVED)
-            encoded = orjson.dumps(_exact_times(compact, self.start_us, self.end_us))
-        return encoded
+        return _record_json(self, None)
 
     @staticmethod
     def from_dict(data: dict[str, Any]) -> RunRecord:
@@ -327,6 +295,144 @@ RECORD_TYPES: dict[str, type[RunRecord]] = {
     RunType.TOOL.value: ToolRecord,
     RunType.STEP.value: StepRecord,
 }
+
+
+COLUMN_FIELDS: dict[str, type] = {
+    "run_id": str,
+    "run_type": str,
+    "name": str,
+    "parent_id": str,
+    "start_us": int,
+    "end_us": int,
+    "error_type": str,
+    "tool_name": str,
+    "model": str,
+    "tokens_used": int,
+    "cost_usd": float,
+}
+"""Record fields a SQL backend keeps in columns of their own (besides its trace's id),
+with the one Python type a value must have to come back from its column unchanged."""
+
+
+def columns_json(record: RunRecord, trace_id: str) -> bytes:
+    """`record.to_json()` less the `COLUMN_FIELDS` whose value has the column's type, and
+    less its trace id if it is `trace_id`: what a backend keeping those columns stores as
+    the record's data (read back by adding the columns' values for the keys it lacks)."""
+    cls = type(record)
+    rest, rest_of, keep_none, kind_columns, kind_columns_of = _COLUMN_SPECS.get(
+        cls
+    ) or _column_spec(cls)
+    if (
+        type(record.run_id) is str
+        and type(record.run_type) is str
+        and type(record.name) is str
+        and record.trace_id == trace_id
+        and type(record.start_us) is int
+        and (record.parent_id is None or type(record.parent_id) is str)
+        and (record.end_us is None or type(record.end_us) is int)
+        and (record.error_type is None or type(record.error_type) is str)
+        and all(
+            type(value) is kind or (value is None and not must_keep)
+            for (kind, must_keep), value in zip(kind_columns, kind_columns_of(record), strict=True)
+        )
+    ):  # the common case: every column value leaves the data, nothing to test per key
+        data: dict[str, Any] = {}
+        if not record.success:
+            data["success"] = False
+        if record.error is not None:
+            data["error"] = record.error
+        if record.stacktrace is not None:
+            data["stacktrace"] = record.stacktrace
+        if record.metadata:
+            data["metadata"] = record.metadata
+        for key, value in zip(rest, rest_of(record), strict=True):
+            if value is not None or key in keep_none:
+                data[key] = value
+        encoded = dumps_plain(data)
+        if encoded is not None:
+            return encoded
+    return _record_json(record, COLUMN_FIELDS, trace_id)
+
+
+_ColumnSpec = tuple[
+    tuple[str, ...],
+    Callable[[Any], tuple[Any, ...]],
+    frozenset[str],
+    tuple[tuple[type, bool], ...],
+    Callable[[Any], tuple[Any, ...]],
+]
+_COLUMN_SPECS: dict[type, _ColumnSpec] = {}
+
+
+def _getter(keys: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
+    """A function returning the values of attributes `keys` of an object, as a tuple."""
+    if not keys:
+        return lambda record: ()
+    get = operator.attrgetter(*keys)
+    return get if len(keys) > 1 else (lambda record: (get(record),))
+
+
+def _column_spec(cls: type) -> _ColumnSpec:
+    """For `columns_json`: the kind-specific fields kept in data and a getter of them,
+    those kept when None, and the (type, kept-when-None) of the kind's column fields
+    with their getter."""
+    keys, _, keep_none = _JSON_SPECS.get(cls) or _json_spec(cls)
+    rest = tuple(k for k in keys if k not in COLUMN_FIELDS)
+    columns = tuple(k for k in keys if k in COLUMN_FIELDS)
+    kinds = tuple((COLUMN_FIELDS[k], k in keep_none) for k in columns)
+    spec = (rest, _getter(rest), keep_none, kinds, _getter(columns))
+    _COLUMN_SPECS[cls] = spec
+    return spec
+
+
+def _record_json(
+    record: RunRecord, apart: dict[str, type] | None, trace_id: str | None = None
+) -> bytes:
+    """Compact JSON of `record` (see `RunRecord.to_json`), less the `apart` fields whose
+    value has the type given there and the trace id when it is `trace_id`."""
+    cls = type(record)
+    keys, values_of, keep_none = _JSON_SPECS.get(cls) or _json_spec(cls)
+    data: dict[str, Any] = {
+        "run_id": record.run_id,
+        "trace_id": record.trace_id,
+        "run_type": record.run_type,
+        "name": record.name,
+        "start_us": record.start_us,
+    }
+    if record.parent_id is not None:
+        data["parent_id"] = record.parent_id
+    if record.end_us is not None:
+        data["end_us"] = record.end_us
+    if not record.success:
+        data["success"] = False
+    if record.error is not None:
+        data["error"] = record.error
+    if record.error_type is not None:
+        data["error_type"] = record.error_type
+    if record.stacktrace is not None:
+        data["stacktrace"] = record.stacktrace
+    if record.metadata:
+        data["metadata"] = record.metadata
+    for key, value in zip(keys, values_of(record), strict=True):
+        if value is not None or key in keep_none:
+            data[key] = value
+    encoded = dumps_plain(data if apart is None else _without(data, apart, trace_id))
+    if encoded is None:  # something needs converting: the slow, exact path
+        compact = _compact(record.to_dict(), cls, _RUN_DERIVED)
+        exact = _exact_times(compact, record.start_us, record.end_us)
+        encoded = orjson.dumps(exact if apart is None else _without(exact, apart, trace_id))
+    return encoded
+
+
+def _without(data: dict[str, Any], apart: dict[str, type], trace_id: str | None) -> dict[str, Any]:
+    """`data` less the keys of `apart` whose value has exactly the type given there, and
+    less "trace_id" when it is `trace_id`."""
+    for key, kind in apart.items():
+        if type(data.get(key)) is kind:
+            del data[key]
+    if trace_id is not None and data.get("trace_id") == trace_id:
+        del data["trace_id"]
+    return data
 
 
 @dataclass(slots=True, kw_only=True, eq=False)

@@ -12,7 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from myagent.trace import SQLiteTraceStorage, TraceManager
+from myagent.trace import (
+    SQLiteTraceStorage,
+    StepRecord,
+    ThinkRecord,
+    ToolRecord,
+    Trace,
+    TraceManager,
+)
 from myagent.trace.storage.sqlite_schema import MIGRATIONS
 
 WRITER = textwrap.dedent(
@@ -231,4 +238,48 @@ def test_a_file_at_schema_6_upgrades_with_its_traces_searchable(
     assert found == [f"t{i}" for i in range(29, 19, -1)] + ["t2"]
     assert engine.count_traces(TraceFilter(text="tang")) == 31
     assert engine.count_traces(TraceFilter(text="tangos")) == 1
+
+
+def _odd_trace() -> Trace:
+    """Records whose column values come in unusual types or differ from the trace's."""
+    trace = Trace(name="odd", status="success")
+    think = ThinkRecord(
+        name="", trace_id=trace.trace_id, cost_usd=1, tokens_used=7, model=None, end_us=None
+    )
+    tool = ToolRecord(trace_id=trace.trace_id, parent_id=think.run_id, tool_name=None)  # type: ignore[arg-type]
+    step = StepRecord(name="step", trace_id="", error_type="E", success=False, error="bad")
+    trace.runs += [think, tool, step]
+    trace.end_us = trace.start_us + 1
+    return trace
+
+
+def test_record_data_leaves_out_its_columns_and_reads_back_equal(tmp_path: Path) -> None:
+    storage = SQLiteTraceStorage(tmp_path / "c.db")
+    trace = _odd_trace()
+    storage.write_traces([trace])
+    datas = [row[0] for row in storage._conn().execute("SELECT data FROM runs")]
+    assert not any(b'"run_id"' in data or b'"start_us"' in data for data in datas)
+    got = storage.get_trace_sync(trace.trace_id)
+    assert got is not None
+    assert [r.to_dict() for r in got.runs] == [r.to_dict() for r in trace.runs]
+    assert [r.to_dict() for r in storage.query_runs_sync()] == [
+        r.to_dict() for r in sorted(trace.runs, key=lambda r: (r.start_us, r.run_id))
+    ]
+    storage.close_sync()
+
+
+def test_rows_with_whole_record_data_still_read(tmp_path: Path) -> None:
+    """Files written before the data column left out the columns' values."""
+    storage = SQLiteTraceStorage(tmp_path / "c.db")
+    trace = _odd_trace()
+    storage.write_traces([trace])
+    conn = storage._conn()
+    with conn:
+        for run in trace.runs:
+            conn.execute("UPDATE runs SET data = ? WHERE run_id = ?", (run.to_json(), run.run_id))
+    got = storage.get_trace_sync(trace.trace_id)
+    assert got is not None
+    assert [r.to_dict() for r in got.runs] == [r.to_dict() for r in trace.runs]
+    record = storage.get_record_sync(trace.trace_id, trace.runs[2].run_id)
+    assert record is not None and record.to_dict() == trace.runs[2].to_dict()
     storage.close_sync()

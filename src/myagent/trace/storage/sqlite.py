@@ -24,7 +24,15 @@ import orjson
 
 from myagent.trace.filters import TRACE_ORDERS, RunFilter, TraceFilter
 from myagent.trace.ids import datetime_to_us, now_us
-from myagent.trace.records import RunRecord, ThinkRecord, ToolRecord, Trace, TraceStatus
+from myagent.trace.records import (
+    COLUMN_FIELDS,
+    RunRecord,
+    ThinkRecord,
+    ToolRecord,
+    Trace,
+    TraceStatus,
+    columns_json,
+)
 from myagent.trace.serialize import to_jsonable
 from myagent.trace.stats import ErrorGroup, TimeBucket, ToolStats, TraceStats
 from myagent.trace.storage import sqlite_analytics, sqlite_sql
@@ -93,6 +101,21 @@ _UPSERT_RUN = (
     "start_us, end_us, duration, success, error_type, tokens_used, cost_usd, data) "
     f"VALUES ({', '.join('?' * 15)})"
 )
+_RUN_KEYS = ("trace_id", *COLUMN_FIELDS)
+_RUN_READ = ", ".join(f"r.{key}" for key in _RUN_KEYS) + ", r.data"
+"""A record's columns and data, as `_run_data` reads them (`r` is the runs table)."""
+
+
+def _run_data(row: Sequence[Any]) -> dict[str, Any]:
+    """A record's stored data with the values its columns hold added where left out
+    (`columns_json`); rows written before data left them out have every key already."""
+    data: dict[str, Any] = orjson.loads(row[-1])
+    for key, value in zip(_RUN_KEYS, row, strict=False):
+        if value is not None and key not in data:
+            data[key] = value
+    return data
+
+
 _ORDER_SQL = {
     "start_time": "start_us",
     "duration": "COALESCE(duration, 0)",
@@ -164,7 +187,7 @@ def _trace_row(trace: Trace) -> tuple[tuple[Any, ...], list[tuple[Any, ...]], st
                 run.error_type,
                 run_tokens,
                 run_cost,
-                run.to_json(),  # compact: derived values and defaults left out
+                columns_json(run, trace_id),  # compact, and less what the columns hold
             )
         )
     trace_failed = 1 if (trace.status == TraceStatus.ERROR or trace.error) else 0
@@ -337,12 +360,12 @@ class SQLiteTraceStorage(TraceStorage):
                 f"SELECT trace_id, data FROM traces WHERE trace_id IN ({marks})", chunk
             ):
                 found[trace_id] = data
-            for trace_id, data in conn.execute(
-                f"SELECT trace_id, data FROM runs WHERE trace_id IN ({marks}) "
+            for row in conn.execute(
+                f"SELECT {_RUN_READ} FROM runs r WHERE trace_id IN ({marks}) "
                 "ORDER BY trace_id, start_us, rowid",
                 chunk,
             ):
-                runs.setdefault(trace_id, []).append(orjson.loads(data))
+                runs.setdefault(row[0], []).append(_run_data(row))
         out = []
         for trace_id in trace_ids:
             if trace_id in found:
@@ -433,11 +456,11 @@ class SQLiteTraceStorage(TraceStorage):
     ) -> list[RunRecord]:
         """Records matching `filter`, oldest first (sync)."""
         where, params = run_where(filter)
-        sql = f"SELECT r.data FROM runs r WHERE {where} ORDER BY r.start_us, r.run_id"
+        sql = f"SELECT {_RUN_READ} FROM runs r WHERE {where} ORDER BY r.start_us, r.run_id"
         if limit is not None or offset:
             sql += " LIMIT ? OFFSET ?"
             params += [-1 if limit is None else limit, offset]
-        return [RunRecord.from_dict(orjson.loads(r[0])) for r in self._conn().execute(sql, params)]
+        return [RunRecord.from_dict(_run_data(r)) for r in self._conn().execute(sql, params)]
 
     async def query_runs(
         self, filter: RunFilter | None = None, *, limit: int | None = None, offset: int = 0
@@ -693,10 +716,13 @@ class SQLiteTraceStorage(TraceStorage):
         """One record with its full payload, read alone (sync)."""
         row = (
             self._conn()
-            .execute("SELECT data FROM runs WHERE trace_id = ? AND run_id = ?", (trace_id, run_id))
+            .execute(
+                f"SELECT {_RUN_READ} FROM runs r WHERE trace_id = ? AND run_id = ?",
+                (trace_id, run_id),
+            )
             .fetchone()
         )
-        return None if row is None else RunRecord.from_dict(orjson.loads(row[0]))
+        return None if row is None else RunRecord.from_dict(_run_data(row))
 
     async def get_record(self, trace_id: str, run_id: str) -> RunRecord | None:
         return await asyncio.to_thread(self.get_record_sync, trace_id, run_id)
