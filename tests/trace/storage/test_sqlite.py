@@ -283,3 +283,49 @@ def test_rows_with_whole_record_data_still_read(tmp_path: Path) -> None:
     record = storage.get_record_sync(trace.trace_id, trace.runs[2].run_id)
     assert record is not None and record.to_dict() == trace.runs[2].to_dict()
     storage.close_sync()
+
+
+_CLOSE_WHILE_WRITING = """
+import sys, threading, time
+from myagent.trace import Trace
+from myagent.trace.storage import SQLiteTraceStorage
+
+storage = SQLiteTraceStorage(sys.argv[1])
+stop = time.monotonic() + float(sys.argv[2])
+
+def write():
+    while time.monotonic() < stop:
+        try:
+            storage.write_traces([Trace(name="t", status="success")])
+        except Exception:
+            pass  # a write aborted by close is an error, never a crash
+
+writers = [threading.Thread(target=write) for _ in range(3)]
+for thread in writers:
+    thread.start()
+while time.monotonic() < stop:
+    storage.close_sync()
+for thread in writers:
+    thread.join()
+print("survived")
+"""
+
+
+def test_close_while_other_threads_write_never_crashes_the_process(tmp_path: Path) -> None:
+    """The manager closes storage while the writer thread may still be writing (its last
+    counters, a final batch): SQLite must not see a connection closed under a write. A
+    stress run in a child process, so a crash fails this test instead of the whole run."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "race.py"
+    script.write_text(_CLOSE_WHILE_WRITING)
+    done = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "race.db"), "3"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, f"exit {done.returncode}: {done.stderr[-2000:]}"
+    assert done.stdout.strip() == "survived"

@@ -264,10 +264,19 @@ class SQLiteTraceStorage(TraceStorage):
         conn_: sqlite3.Connection = local.conn
         return conn_
 
+    def _writing_conn(self) -> sqlite3.Connection:
+        """This thread's connection, marked as writing, so close_sync will not close it
+        under the write (closing a connection another thread is using crashes SQLite)."""
+        while True:
+            conn = self._conn()
+            with self._all_lock:
+                if any(c is conn for c in self._all):
+                    self._writing.add(conn)
+                    return conn
+            # close_sync took it meanwhile: the next _conn() opens a fresh one
+
     def _write(self, statements: list[tuple[str, list[tuple[Any, ...]]]]) -> None:
-        conn = self._conn()
-        with self._all_lock:
-            self._writing.add(conn)
+        conn = self._writing_conn()
         try:
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -630,17 +639,17 @@ class SQLiteTraceStorage(TraceStorage):
 
     def close_sync(self) -> None:
         """Close every connection this storage opened in this process."""
-        with self._all_lock:
+        with self._all_lock:  # held while closing: a writer cannot pick up a closing conn
             conns, self._all = self._all, []
             busy = self._writing & set(conns)
             self._closing |= busy
-        for conn in conns:
-            with contextlib.suppress(sqlite3.Error):
-                if conn in busy:
-                    conn.interrupt()  # a write in progress (e.g. waiting on a lock): abort it
-                else:
-                    conn.close()
-        self._local = threading.local()
+            self._local = threading.local()
+            for conn in conns:
+                with contextlib.suppress(sqlite3.Error):
+                    if conn in busy:
+                        conn.interrupt()  # a write in progress (e.g. on a lock): abort it
+                    else:
+                        conn.close()
 
     # -- viewer support: summaries, keyset pages, change feed (issue #7) -------------
 
