@@ -98,7 +98,7 @@ def test_no_canary_in_postgres_tables(postgres_storage: TraceStorage, postgres_u
     """Guarantee: secrets in any field are absent from every PostgreSQL table's text."""
     manager = TraceManager(postgres_storage)
     trace_id = _record_everywhere(manager)
-    assert manager.flush(10)
+    assert manager.close(10)  # closed before the fixture drops the database
     schema = postgres_storage.schema  # type: ignore[attr-defined]
     with psycopg.connect(postgres_url) as conn:
         tables = [
