@@ -6,6 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from myagent.trace import (
     InMemoryTraceStorage,
     SQLiteTraceStorage,
@@ -172,3 +175,61 @@ def test_redaction_copies_and_leaves_the_callers_objects_alone() -> None:
     stored = run_sync(storage.get_trace(trace.trace_id))
     assert stored is not None and stored.input == {"password": REDACTED}
     manager.close()
+
+
+# -- the fast paths (memo, prefilter, no paths without a callback) change no result -------
+
+_NEVER = r"(?!x)x"
+"""An extra pattern that never matches: it turns the substring prefilter off."""
+
+_FRAGMENTS = [
+    *SECRETS,
+    BEARER,
+    URL,
+    QUERY_URL,
+    "baſic QUJDREVGR0hJSktM",  # long s: (?i) matches "basic" here, so must the prefilter
+    "BEARER abcdefgh12345678",
+    "-----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END RSA PRIVATE KEY-----",
+    "a=b&c",
+    "x?token=abc",
+    "://",
+    "sk-",
+    "eyJ",
+    "What's the weather in NYC?",
+    "plain words",
+    "{",
+    '{"password": "pw", "note": "x"}',
+    '["Bearer abcdefgh12345678"]',
+    " ",
+    "\n",
+]
+
+
+def _oracle() -> Redactor:
+    """The redactor's plain algorithm: a callback (no memo, paths built) and an extra
+    pattern (no prefilter), neither changing any value."""
+    return Redactor(extra_patterns=[_NEVER], callback=lambda value, _path: value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    data=st.recursive(
+        st.lists(st.sampled_from(_FRAGMENTS), max_size=4).map("".join) | st.integers() | st.none(),
+        lambda children: (
+            st.lists(children, max_size=4)
+            | st.dictionaries(
+                st.sampled_from(
+                    ["password", "api-key", "tokens_used", "session_id", "note", "Auth"]
+                ),
+                children,
+                max_size=4,
+            )
+        ),
+        max_leaves=12,
+    )
+)
+def test_fast_paths_give_the_plain_algorithms_result(data: Any) -> None:
+    fast = Redactor()
+    want = _oracle().value(data)
+    assert fast.value(data) == want
+    assert fast.value(data) == want  # again: now from the memo
