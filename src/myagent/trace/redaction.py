@@ -110,7 +110,7 @@ class Redactor:
         # keys and redacted texts are kept (bounded); a callback sees every string, so
         # texts are not kept when there is one.
         self._key_memo: dict[str, bool] = {}
-        self._text_memo: dict[str, Any] = {}
+        self._text_memo: dict[str | bytes, Any] = {}
 
     # -- values --------------------------------------------------------------------
 
@@ -140,6 +140,14 @@ class Redactor:
             return self._text(value, path, depth, seen)
         if value is None or kind is int or kind is float or kind is bool:
             return value
+        if (kind is dict or kind is list) and self._callback is None:
+            key = _memo_key(value, depth)
+            if key is not None:
+                found = self._text_memo.get(key, _MISSING)
+                if found is _MISSING:
+                    found = self._container(value, path, depth, seen)
+                    _remember(self._text_memo, key, found)
+                return found
         if isinstance(value, Mapping | list | tuple | set | frozenset):
             ident = id(value)
             if ident in seen:
@@ -306,7 +314,28 @@ _MEMO_TEXT_CHARS = 16_384
 _MISSING = object()
 
 
-def _remember(memo: dict[str, Any], key: str, value: Any) -> None:
+def _memo_key(value: dict[Any, Any] | list[Any], depth: int) -> bytes | None:
+    """A plain JSON container's bytes, the key its redacted copy is remembered under;
+    None when it cannot be (foreign types, cycles, too large, or nested deep enough
+    to meet the depth limit, which would make the result depend on where it sits)."""
+    try:
+        key = orjson.dumps(value, option=_MEMO_JSON)
+    except (orjson.JSONEncodeError, TypeError):
+        return None
+    if len(key) > _MEMO_TEXT_CHARS or key.count(b"[") + key.count(b"{") + depth >= 60:
+        return None
+    return key
+
+
+_MEMO_JSON = (
+    orjson.OPT_PASSTHROUGH_DATACLASS
+    | orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+)
+"""Anything but plain JSON types raises (no default), so such containers are not kept."""
+
+
+def _remember(memo: dict[Any, Any], key: Any, value: Any) -> None:
     if len(memo) >= _MEMO_ENTRIES:
         memo.clear()
     memo[key] = value
