@@ -233,3 +233,14 @@ def test_fast_paths_give_the_plain_algorithms_result(data: Any) -> None:
     want = _oracle().value(data)
     assert fast.value(data) == want
     assert fast.value(data) == want  # again: now from the memo
+
+
+def test_clean_records_are_passed_on_uncopied_and_dirty_ones_copied() -> None:
+    redactor = Redactor()
+    clean = ToolRecord(tool_name="get_weather", input_params={"location": "NYC"}, output="Sunny")
+    dirty = ToolRecord(tool_name="login", input_params={"password": PASSWORD}, output="ok")
+    for _ in range(2):  # the second time from the memo
+        assert redactor.redact_record(clean) is clean
+        copied = redactor.redact_record(dirty)
+        assert copied is not dirty and copied.input_params == {"password": REDACTED}
+        assert dirty.input_params == {"password": PASSWORD}  # the caller's record untouched

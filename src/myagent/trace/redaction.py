@@ -146,8 +146,9 @@ class Redactor:
                 found = self._text_memo.get(key, _MISSING)
                 if found is _MISSING:
                     found = self._container(value, path, depth, seen)
+                    found = _UNCHANGED if found == value else found
                     _remember(self._text_memo, key, found)
-                return found
+                return value if found is _UNCHANGED else found
         if isinstance(value, Mapping | list | tuple | set | frozenset):
             ident = id(value)
             if ident in seen:
@@ -218,8 +219,9 @@ class Redactor:
         found = self._text_memo.get(text, _MISSING)
         if found is _MISSING:
             found = self._redact_text(text, path, depth, seen)
+            found = _UNCHANGED if found == text else found
             _remember(self._text_memo, text, found)
-        return found
+        return text if found is _UNCHANGED else found
 
     def _redact_text(self, text: str, path: str, depth: int, seen: set[int]) -> Any:
         stripped = text.lstrip()
@@ -260,13 +262,20 @@ class Redactor:
         return out
 
     def redact_record(self, record: RunRecord) -> RunRecord:
-        """A copy of one record with its payload, errors and metadata redacted."""
+        """One record with its payload, errors and metadata redacted: a copy when
+        anything changed, else the record itself (a value the memo found clean comes
+        back as the very object given, so clean records cost no copy)."""
+        changed: dict[str, Any] = {}
+        for name in ("error", "stacktrace", "metadata", *record._payload_fields):
+            old = getattr(record, name)
+            new = self.value(old, f"$.{name}") if old is not None else None
+            if new is not old:
+                changed[name] = new
+        if not changed:
+            return record
         out = copy.copy(record)
-        out.error = self._field(record.error, "$.error")
-        out.stacktrace = self._field(record.stacktrace, "$.stacktrace")
-        out.metadata = self.value(record.metadata, "$.metadata")
-        for name in record._payload_fields:
-            setattr(out, name, self.value(getattr(record, name), f"$.{name}"))
+        for name, new in changed.items():
+            setattr(out, name, new)
         return out
 
     def _field(self, value: str | None, path: str) -> Any:
@@ -312,6 +321,8 @@ _MEMO_ENTRIES = 4096
 _MEMO_TEXT_CHARS = 16_384
 """Longer texts are redacted every time rather than kept."""
 _MISSING = object()
+_UNCHANGED = object()
+"""Memo entry: redacting this value changes nothing (the value given is returned)."""
 
 
 def _memo_key(value: dict[Any, Any] | list[Any], depth: int) -> bytes | None:
