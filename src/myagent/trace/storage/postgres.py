@@ -51,7 +51,8 @@ from myagent.trace.storage.postgres_rows import (
     param_trace_row,
 )
 from myagent.trace.storage.postgres_schema import INDEXABLE, migrate
-from myagent.trace.storage.postgres_sql import order_clause, run_where, trace_where
+from myagent.trace.storage.postgres_sql import run_where, trace_where
+from myagent.trace.storage.sql_filters import order_clause
 from myagent.trace.summary import TraceSummary
 
 WriteMethod = Literal["copy", "insert"]

@@ -1,0 +1,168 @@
+"""TraceFilter and RunFilter compiled to a SQL WHERE clause, for any SQL dialect.
+
+The shape of the clause is the same on every SQL backend; what differs (placeholders,
+booleans, lists, JSON containment, metadata typing, full-text search) is asked of a
+`Dialect`, which `sqlite_sql` and `postgres_sql` implement. Semantics follow the
+in-memory reference (`memory.trace_matches`).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Any
+
+from myagent.trace.filters import TRACE_ORDERS, RunFilter, TraceFilter
+from myagent.trace.ids import datetime_to_us
+
+ORDER_SQL = {
+    "start_time": "start_us",
+    "duration": "COALESCE(duration, 0)",
+    "tokens": "tokens_used",
+    "cost": "COALESCE(cost_usd, 0)",
+}
+"""The SQL expression each `order_by` key (without '-') sorts on."""
+
+
+def order_clause(order_by: str) -> tuple[str, str, str]:
+    """(sort expression, ASC/DESC, keyset comparison operator) for a `TRACE_ORDERS` value."""
+    if order_by not in TRACE_ORDERS:
+        raise ValueError(f"order_by must be one of {TRACE_ORDERS}, not {order_by!r}")
+    descending = order_by.startswith("-")
+    return (
+        ORDER_SQL[order_by.lstrip("-")],
+        "DESC" if descending else "ASC",
+        ("<" if descending else ">"),
+    )
+
+
+class Dialect(ABC):
+    """The parts of a WHERE clause one SQL dialect spells its own way. Every method that
+    takes `params` appends the parameters of the SQL it returns."""
+
+    mark = "?"
+    """The parameter placeholder."""
+    true = "1"
+    """A condition that always holds (the clause of no filter)."""
+
+    def flag(self, value: bool) -> Any:
+        """A boolean as a parameter compared with a boolean column."""
+        return 1 if value else 0
+
+    def is_true(self, column: str) -> str:
+        return f"{column} = 1"
+
+    def is_false(self, column: str) -> str:
+        return f"{column} = 0"
+
+    @abstractmethod
+    def in_list(self, column: str, values: Sequence[Any], params: list[Any]) -> str:
+        """`column` equal to one of `values` (text)."""
+
+    @abstractmethod
+    def tools(self, tools: Sequence[str], match_all: bool, params: list[Any]) -> str:
+        """The trace used all (or any) of `tools`."""
+
+    @abstractmethod
+    def models(self, models: Sequence[str], params: list[Any]) -> str:
+        """The trace used any of `models`."""
+
+    @abstractmethod
+    def tags(self, tags: Sequence[str], params: list[Any]) -> str:
+        """The trace carries every one of `tags` (at least one given)."""
+
+    @abstractmethod
+    def metadata(self, key: str, value: Any, params: list[Any]) -> str:
+        """Top-level metadata `key` equal to `value`, as `memory._same_value` defines."""
+
+    @abstractmethod
+    def text(self, text: str, params: list[Any]) -> str | None:
+        """Every search word of `text` begins some word of the trace; None for no words."""
+
+
+def trace_where(f: TraceFilter | None, dialect: Dialect) -> tuple[str, list[Any]]:
+    """SQL WHERE clause and parameters for a TraceFilter over the `traces` table."""
+    params: list[Any] = []
+    if f is None:
+        return dialect.true, params
+    mark = dialect.mark
+    clauses: list[str] = []
+    for column, values in (
+        ("agent_name", f.agent_names),
+        ("session_id", f.session_ids),
+        ("trace_id", f.trace_ids),
+        ("status", f.statuses),
+    ):
+        if values is not None:
+            clauses.append(dialect.in_list(column, values, params))
+    if f.start_time is not None:
+        clauses.append(f"start_us >= {mark}")
+        params.append(datetime_to_us(f.start_time))
+    if f.end_time is not None:
+        clauses.append(f"start_us <= {mark}")
+        params.append(datetime_to_us(f.end_time))
+    if f.has_errors is not None:
+        clauses.append(f"has_errors = {mark}")
+        params.append(dialect.flag(bool(f.has_errors)))
+    for column, op, value in (
+        ("COALESCE(duration, 0)", ">=", f.min_duration),
+        ("COALESCE(duration, 0)", "<=", f.max_duration),
+        ("tokens_used", ">=", f.min_tokens),
+        ("tokens_used", "<=", f.max_tokens),
+        ("COALESCE(cost_usd, 0)", ">=", f.min_cost),
+    ):
+        if value is not None:
+            clauses.append(f"{column} {op} {mark}")
+            params.append(value)
+    if f.tools_used:
+        clauses.append(dialect.tools(f.tools_used, f.tools_match == "all", params))
+    if f.models:
+        clauses.append(dialect.models(f.models, params))
+    if f.tags:
+        clauses.append(dialect.tags(f.tags, params))
+    for key, value in (f.metadata or {}).items():
+        clauses.append(dialect.metadata(key, value, params))
+    if f.text:
+        text = dialect.text(f.text, params)
+        if text is not None:
+            clauses.append(text)
+    return (" AND ".join(clauses) or dialect.true), params
+
+
+def run_where(f: RunFilter | None, dialect: Dialect) -> tuple[str, list[Any]]:
+    """SQL WHERE clause and parameters for a RunFilter over `runs r`."""
+    params: list[Any] = []
+    if f is None:
+        return dialect.true, params
+    mark = dialect.mark
+    clauses: list[str] = []
+    for column, values in (
+        ("r.tool_name", f.tool_names),
+        ("r.run_type", f.run_types),
+        ("r.trace_id", f.trace_ids),
+    ):
+        if values is not None:
+            clauses.append(dialect.in_list(column, values, params))
+    if f.agent_names is not None:
+        clauses.append(
+            "r.trace_id IN (SELECT trace_id FROM traces WHERE "
+            + dialect.in_list("agent_name", f.agent_names, params)
+            + ")"
+        )
+    if f.min_duration is not None:
+        clauses.append(f"r.duration >= {mark}")
+        params.append(f.min_duration)
+    if f.max_duration is not None:
+        clauses.append(f"r.duration <= {mark}")
+        params.append(f.max_duration)
+    if f.success_only:
+        clauses.append(dialect.is_true("r.success"))
+    if f.errors_only:
+        clauses.append(dialect.is_false("r.success"))
+    if f.start_time is not None:
+        clauses.append(f"r.start_us >= {mark}")
+        params.append(datetime_to_us(f.start_time))
+    if f.end_time is not None:
+        clauses.append(f"r.start_us <= {mark}")
+        params.append(datetime_to_us(f.end_time))
+    return (" AND ".join(clauses) or dialect.true), params
