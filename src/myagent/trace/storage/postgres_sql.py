@@ -93,6 +93,7 @@ class PostgresDialect(Dialect):
 
     mark = "%s"
     true = "TRUE"
+    no_limit = None
 
     def flag(self, value: bool) -> Any:
         return value

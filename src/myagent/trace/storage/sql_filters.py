@@ -44,6 +44,8 @@ class Dialect(ABC):
     """The parameter placeholder."""
     true = "1"
     """A condition that always holds (the clause of no filter)."""
+    no_limit: Any = -1
+    """The LIMIT parameter that limits nothing (an OFFSET alone needs a LIMIT in SQLite)."""
 
     def flag(self, value: bool) -> Any:
         """A boolean as a parameter compared with a boolean column."""
