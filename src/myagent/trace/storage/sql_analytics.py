@@ -1,0 +1,146 @@
+"""Aggregate rows → `myagent.trace.stats` results, for both SQL backends.
+
+`sqlite_analytics` and `postgres_analytics` compute the same figures with the SQL each
+database runs best; the rows they get back are turned into results here, once, by the
+definitions of `myagent.trace.stats` (percentiles by nearest rank, rates, means).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from myagent.trace.stats import (
+    PERCENTILES,
+    ErrorGroup,
+    TimeBucket,
+    ToolStats,
+    TraceStats,
+    most_used,
+    percentile_rank,
+    rate,
+    us_mean_seconds,
+)
+
+Figures = Sequence[Any]
+"""count, successes, traces with errors, timed count, total µs, tokens, cost."""
+
+
+def percentiles(count: int, by_rank: dict[int, Any], scale: int = 1) -> tuple[float, ...]:
+    """p50, p95, p99 (values at the nearest ranks, divided by `scale`); 0.0 each when
+    `count` is 0."""
+    if not count:
+        return tuple(0.0 for _ in PERCENTILES)
+    return tuple(by_rank[percentile_rank(count, p)] / scale for p in PERCENTILES)
+
+
+def trace_stats(
+    figures: Figures, by_rank: dict[int, Any], tool_usage: dict[str, int], scale: int = 1
+) -> TraceStats:
+    """`TraceStats` from the figures of the finished traces, their response times at the
+    percentile ranks, and the traces that called each tool."""
+    count, success, errors, timed, total_us, tokens, cost = figures
+    p50, p95, p99 = percentiles(timed, by_rank, scale)
+    tokens, total_cost = int(tokens), float(cost)
+    return TraceStats(
+        trace_count=count,
+        success_count=success,
+        error_count=errors,
+        success_rate=rate(success, count),
+        avg_response_time=us_mean_seconds(int(total_us), timed),
+        p50_response_time=p50,
+        p95_response_time=p95,
+        p99_response_time=p99,
+        total_tokens=tokens,
+        tokens_per_trace=tokens / count if count else 0.0,
+        total_cost=total_cost,
+        cost_per_trace=total_cost / count if count else 0.0,
+        tool_usage=dict(sorted(tool_usage.items())),
+        most_used_tool=most_used(tool_usage),
+    )
+
+
+def time_bucket(
+    start_us: int, figures: Figures, by_rank: dict[int, Any], scale: int = 1
+) -> TimeBucket:
+    """One `TimeBucket` from its figures and response times at the percentile ranks."""
+    count, success, errors, timed, total_us, tokens, cost = figures
+    p50, p95, p99 = percentiles(timed, by_rank, scale)
+    return TimeBucket(
+        start_us=int(start_us),
+        trace_count=count,
+        success_count=success,
+        error_count=errors,
+        success_rate=rate(success, count),
+        avg_response_time=us_mean_seconds(int(total_us), timed),
+        p50_response_time=p50,
+        p95_response_time=p95,
+        p99_response_time=p99,
+        total_tokens=int(tokens),
+        total_cost=float(cost),
+    )
+
+
+def tool_row(
+    name: str,
+    calls: int,
+    success: int,
+    timed: int,
+    total_us: Any,
+    by_rank: dict[int, Any],
+    scale: int = 1,
+) -> ToolStats:
+    """One tool's `ToolStats` from its counts, total µs and durations at the ranks."""
+    p50, p95, p99 = percentiles(timed, by_rank, scale)
+    total = int(total_us)
+    return ToolStats(
+        tool_name=name,
+        call_count=calls,
+        success_count=success,
+        error_count=calls - success,
+        success_rate=rate(success, calls),
+        avg_duration=us_mean_seconds(total, timed),
+        p50_duration=p50,
+        p95_duration=p95,
+        p99_duration=p99,
+        total_duration=total / 1_000_000,
+    )
+
+
+def error_groups(
+    rows: Iterable[tuple[str, str, int, int, int, int]],
+    kinds: Callable[[], Iterable[tuple[str, str, str, str]]],
+    examples: Callable[[], Iterable[tuple[str, str, str]]],
+) -> list[ErrorGroup]:
+    """Error groups from (type, message, count, traces, first µs, last µs) rows, in
+    order; then, only when there are any, the (type, message, kind, name) rows of
+    `kinds()` and the (type, message, trace id) rows of `examples()`, newest first."""
+    groups = [
+        ErrorGroup(
+            error_type=etype,
+            message=msg,
+            count=count,
+            trace_count=traces,
+            first_seen_us=int(first),
+            last_seen_us=int(last),
+        )
+        for etype, msg, count, traces, first, last in rows
+    ]
+    if not groups:
+        return []
+    wanted = {(g.error_type, g.message): g for g in groups}
+    for etype, msg, kind, name in kinds():
+        group = wanted.get((etype, msg))
+        if group is not None:
+            if kind not in group.kinds:
+                group.kinds.append(kind)
+            if name not in group.names:
+                group.names.append(name)
+    for etype, msg, trace_id in examples():
+        group = wanted.get((etype, msg))
+        if group is not None:
+            group.example_trace_ids.append(trace_id)
+    for group in groups:
+        group.kinds.sort()
+        group.names.sort()
+    return groups
