@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from myagent.trace.filters import TRACE_ORDERS, RunFilter, TraceFilter
@@ -82,6 +83,33 @@ class Dialect(ABC):
         """Every search word of `text` begins some word of the trace; None for no words."""
 
 
+def _us(moment: datetime | None) -> int | None:
+    return None if moment is None else datetime_to_us(moment)
+
+
+def _ranges(
+    ranges: Sequence[tuple[str, Any, Any]], mark: str, clauses: list[str], params: list[Any]
+) -> None:
+    """Add `column >= low` and `column <= high` for each (column, low, high), where set."""
+    for column, low, high in ranges:
+        for op, value in ((">=", low), ("<=", high)):
+            if value is not None:
+                clauses.append(f"{column} {op} {mark}")
+                params.append(value)
+
+
+def _in_lists(
+    lists: Sequence[tuple[str, Sequence[Any] | None]],
+    dialect: Dialect,
+    clauses: list[str],
+    params: list[Any],
+) -> None:
+    """Add `column IN values` for each (column, values) whose values are set."""
+    for column, values in lists:
+        if values is not None:
+            clauses.append(dialect.in_list(column, values, params))
+
+
 def trace_where(f: TraceFilter | None, dialect: Dialect) -> tuple[str, list[Any]]:
     """SQL WHERE clause and parameters for a TraceFilter over the `traces` table."""
     params: list[Any] = []
@@ -89,33 +117,23 @@ def trace_where(f: TraceFilter | None, dialect: Dialect) -> tuple[str, list[Any]
         return dialect.true, params
     mark = dialect.mark
     clauses: list[str] = []
-    for column, values in (
+    lists = [
         ("agent_name", f.agent_names),
         ("session_id", f.session_ids),
         ("trace_id", f.trace_ids),
         ("status", f.statuses),
-    ):
-        if values is not None:
-            clauses.append(dialect.in_list(column, values, params))
-    if f.start_time is not None:
-        clauses.append(f"start_us >= {mark}")
-        params.append(datetime_to_us(f.start_time))
-    if f.end_time is not None:
-        clauses.append(f"start_us <= {mark}")
-        params.append(datetime_to_us(f.end_time))
+    ]
+    _in_lists(lists, dialect, clauses, params)
+    _ranges([("start_us", _us(f.start_time), _us(f.end_time))], mark, clauses, params)
     if f.has_errors is not None:
         clauses.append(f"has_errors = {mark}")
         params.append(dialect.flag(bool(f.has_errors)))
-    for column, op, value in (
-        ("COALESCE(duration, 0)", ">=", f.min_duration),
-        ("COALESCE(duration, 0)", "<=", f.max_duration),
-        ("tokens_used", ">=", f.min_tokens),
-        ("tokens_used", "<=", f.max_tokens),
-        ("COALESCE(cost_usd, 0)", ">=", f.min_cost),
-    ):
-        if value is not None:
-            clauses.append(f"{column} {op} {mark}")
-            params.append(value)
+    ranges = [
+        ("COALESCE(duration, 0)", f.min_duration, f.max_duration),
+        ("tokens_used", f.min_tokens, f.max_tokens),
+        ("COALESCE(cost_usd, 0)", f.min_cost, None),
+    ]
+    _ranges(ranges, mark, clauses, params)
     if f.tools_used:
         clauses.append(dialect.tools(f.tools_used, f.tools_match == "all", params))
     if f.models:
@@ -138,33 +156,22 @@ def run_where(f: RunFilter | None, dialect: Dialect) -> tuple[str, list[Any]]:
         return dialect.true, params
     mark = dialect.mark
     clauses: list[str] = []
-    for column, values in (
+    lists = [
         ("r.tool_name", f.tool_names),
         ("r.run_type", f.run_types),
         ("r.trace_id", f.trace_ids),
-    ):
-        if values is not None:
-            clauses.append(dialect.in_list(column, values, params))
+    ]
+    _in_lists(lists, dialect, clauses, params)
     if f.agent_names is not None:
         clauses.append(
             "r.trace_id IN (SELECT trace_id FROM traces WHERE "
             + dialect.in_list("agent_name", f.agent_names, params)
             + ")"
         )
-    if f.min_duration is not None:
-        clauses.append(f"r.duration >= {mark}")
-        params.append(f.min_duration)
-    if f.max_duration is not None:
-        clauses.append(f"r.duration <= {mark}")
-        params.append(f.max_duration)
+    _ranges([("r.duration", f.min_duration, f.max_duration)], mark, clauses, params)
     if f.success_only:
         clauses.append(dialect.is_true("r.success"))
     if f.errors_only:
         clauses.append(dialect.is_false("r.success"))
-    if f.start_time is not None:
-        clauses.append(f"r.start_us >= {mark}")
-        params.append(datetime_to_us(f.start_time))
-    if f.end_time is not None:
-        clauses.append(f"r.start_us <= {mark}")
-        params.append(datetime_to_us(f.end_time))
+    _ranges([("r.start_us", _us(f.start_time), _us(f.end_time))], mark, clauses, params)
     return (" AND ".join(clauses) or dialect.true), params
