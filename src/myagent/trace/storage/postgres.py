@@ -324,17 +324,11 @@ class PostgresTraceStorage(SQLTraceStorage):
             )
             return self._load(cur, cur.fetchall())
 
-    def query_traces_sync(
-        self,
-        filter: TraceFilter | None = None,
-        *,
-        limit: int | None = None,
-        offset: int = 0,
-        order_by: str = "-start_time",
+    def _query_traces(
+        self, f: TraceFilter | None, limit: int | None, offset: int, order_by: str
     ) -> list[Trace]:
-        """Whole traces matching `filter`, in `order_by` order (sync)."""
         column, direction, _ = order_clause(order_by)
-        where, params = trace_where(filter)
+        where, params = trace_where(f)
         tail = f"ORDER BY {column} {direction}, trace_id {direction} LIMIT %s OFFSET %s"
         return self._traces_where(where, params, tail, [limit, offset])
 

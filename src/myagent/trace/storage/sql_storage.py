@@ -306,7 +306,6 @@ class SQLTraceStorage(TraceStorage):
     def get_trace_sync(self, trace_id: str) -> Trace | None:
         """One whole trace, or None (sync)."""
 
-    @abstractmethod
     def query_traces_sync(
         self,
         filter: TraceFilter | None = None,
@@ -316,6 +315,13 @@ class SQLTraceStorage(TraceStorage):
         order_by: str = "-start_time",
     ) -> list[Trace]:
         """Whole traces matching `filter`, in `order_by` order (sync)."""
+        return self._query_traces(filter, limit, offset, order_by)
+
+    @abstractmethod
+    def _query_traces(
+        self, f: TraceFilter | None, limit: int | None, offset: int, order_by: str
+    ) -> list[Trace]:
+        """`query_traces_sync`, as this backend reads best."""
 
     @abstractmethod
     def tool_stats_sync(self, filter: RunFilter | None = None) -> dict[str, ToolStats]:

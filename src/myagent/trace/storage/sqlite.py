@@ -418,16 +418,10 @@ class SQLiteTraceStorage(SQLTraceStorage):
         )
         return [r[0] for r in conn.execute(sql, params)]
 
-    def query_traces_sync(
-        self,
-        filter: TraceFilter | None = None,
-        *,
-        limit: int | None = None,
-        offset: int = 0,
-        order_by: str = "-start_time",
+    def _query_traces(
+        self, f: TraceFilter | None, limit: int | None, offset: int, order_by: str
     ) -> list[Trace]:
-        """Whole traces matching `filter` (sync)."""
-        ids = self.query_trace_ids(filter, limit=limit, offset=offset, order_by=order_by)
+        ids = self.query_trace_ids(f, limit=limit, offset=offset, order_by=order_by)
         return self._load(self._conn(), ids)
 
     def count_traces_sync(self, filter: TraceFilter | None = None) -> int:
