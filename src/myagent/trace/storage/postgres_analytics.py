@@ -10,7 +10,7 @@ names sort in code-point order (`COLLATE "C"`), as Python sorts strings.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from myagent.trace.stats import PERCENTILES, ErrorGroup, TimeBucket, ToolStats, TraceStats
@@ -144,27 +144,10 @@ def error_groups(
         "FROM t WHERE status = 'error' OR e <> '') "
     )
 
-    def rows(sql: str, extra: list[Any]) -> Callable[[], list[Any]]:
-        def read() -> list[Any]:
-            cur.execute(events + sql, [*params, *extra])
-            return list(cur.fetchall())
-
-        return read
+    def read(sql: str, extra: list[Any]) -> list[Any]:
+        cur.execute(events + sql, [*params, *extra])
+        return list(cur.fetchall())
 
     return sql_analytics.error_groups(
-        rows(
-            "SELECT etype, msg, COUNT(*) AS c, COUNT(DISTINCT trace_id), MIN(at), "
-            "MAX(at) AS last FROM ev GROUP BY etype, msg "
-            'ORDER BY c DESC, last DESC, etype COLLATE "C", msg COLLATE "C" LIMIT %s',
-            [limit],
-        )(),
-        rows("SELECT DISTINCT etype, msg, kind, name FROM ev", []),
-        rows(
-            "SELECT etype, msg, trace_id FROM ("
-            "SELECT etype, msg, trace_id, ROW_NUMBER() OVER ("
-            "PARTITION BY etype, msg ORDER BY MAX(at) DESC, trace_id DESC) AS rn "
-            "FROM ev GROUP BY etype, msg, trace_id) ranked WHERE rn <= %s "
-            "ORDER BY etype, msg, rn",
-            [examples],
-        ),
+        read, limit=limit, examples=examples, mark="%s", collate=' COLLATE "C"'
     )

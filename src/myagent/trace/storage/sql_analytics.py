@@ -34,23 +34,31 @@ def percentiles(count: int, by_rank: dict[int, Any], scale: int = 1) -> tuple[fl
     return tuple(by_rank[percentile_rank(count, p)] / scale for p in PERCENTILES)
 
 
+def _figures(figures: Figures, by_rank: dict[int, Any], scale: int) -> dict[str, Any]:
+    """The fields `TraceStats` and `TimeBucket` share, from a figures row."""
+    count, success, errors, timed, total_us, _, _ = figures
+    p50, p95, p99 = percentiles(timed, by_rank, scale)
+    return {
+        "trace_count": count,
+        "success_count": success,
+        "error_count": errors,
+        "success_rate": rate(success, count),
+        "avg_response_time": us_mean_seconds(int(total_us), timed),
+        "p50_response_time": p50,
+        "p95_response_time": p95,
+        "p99_response_time": p99,
+    }
+
+
 def trace_stats(
     figures: Figures, by_rank: dict[int, Any], tool_usage: dict[str, int], scale: int = 1
 ) -> TraceStats:
     """`TraceStats` from the figures of the finished traces, their response times at the
     percentile ranks, and the traces that called each tool."""
-    count, success, errors, timed, total_us, tokens, cost = figures
-    p50, p95, p99 = percentiles(timed, by_rank, scale)
-    tokens, total_cost = int(tokens), float(cost)
+    count = figures[0]
+    tokens, total_cost = int(figures[5]), float(figures[6])
     return TraceStats(
-        trace_count=count,
-        success_count=success,
-        error_count=errors,
-        success_rate=rate(success, count),
-        avg_response_time=us_mean_seconds(int(total_us), timed),
-        p50_response_time=p50,
-        p95_response_time=p95,
-        p99_response_time=p99,
+        **_figures(figures, by_rank, scale),
         total_tokens=tokens,
         tokens_per_trace=tokens / count if count else 0.0,
         total_cost=total_cost,
@@ -64,20 +72,11 @@ def time_bucket(
     start_us: int, figures: Figures, by_rank: dict[int, Any], scale: int = 1
 ) -> TimeBucket:
     """One `TimeBucket` from its figures and response times at the percentile ranks."""
-    count, success, errors, timed, total_us, tokens, cost = figures
-    p50, p95, p99 = percentiles(timed, by_rank, scale)
     return TimeBucket(
         start_us=int(start_us),
-        trace_count=count,
-        success_count=success,
-        error_count=errors,
-        success_rate=rate(success, count),
-        avg_response_time=us_mean_seconds(int(total_us), timed),
-        p50_response_time=p50,
-        p95_response_time=p95,
-        p99_response_time=p99,
-        total_tokens=int(tokens),
-        total_cost=float(cost),
+        **_figures(figures, by_rank, scale),
+        total_tokens=int(figures[5]),
+        total_cost=float(figures[6]),
     )
 
 
@@ -108,13 +107,17 @@ def tool_row(
 
 
 def error_groups(
-    rows: Iterable[tuple[str, str, int, int, int, int]],
-    kinds: Callable[[], Iterable[tuple[str, str, str, str]]],
-    examples: Callable[[], Iterable[tuple[str, str, str]]],
+    read: Callable[[str, list[Any]], Iterable[Any]],
+    *,
+    limit: int,
+    examples: int,
+    mark: str,
+    collate: str = "",
 ) -> list[ErrorGroup]:
-    """Error groups from (type, message, count, traces, first µs, last µs) rows, in
-    order; then, only when there are any, the (type, message, kind, name) rows of
-    `kinds()` and the (type, message, trace id) rows of `examples()`, newest first."""
+    """Error groups of the failure events `ev` (etype, msg, kind, name, trace_id, at),
+    ordered and sampled as `stats.error_groups_of` defines. `read(sql, params)` runs a
+    SELECT after the backend's `WITH ... ev AS (...)` and appends its parameters;
+    `collate` makes names sort in code-point order."""
     groups = [
         ErrorGroup(
             error_type=etype,
@@ -124,19 +127,31 @@ def error_groups(
             first_seen_us=int(first),
             last_seen_us=int(last),
         )
-        for etype, msg, count, traces, first, last in rows
+        for etype, msg, count, traces, first, last in read(
+            "SELECT etype, msg, COUNT(*) AS c, COUNT(DISTINCT trace_id), MIN(at), "
+            "MAX(at) AS last FROM ev GROUP BY etype, msg "
+            f"ORDER BY c DESC, last DESC, etype{collate}, msg{collate} LIMIT {mark}",
+            [limit],
+        )
     ]
     if not groups:
         return []
     wanted = {(g.error_type, g.message): g for g in groups}
-    for etype, msg, kind, name in kinds():
+    for etype, msg, kind, name in read("SELECT DISTINCT etype, msg, kind, name FROM ev", []):
         group = wanted.get((etype, msg))
         if group is not None:
             if kind not in group.kinds:
                 group.kinds.append(kind)
             if name not in group.names:
                 group.names.append(name)
-    for etype, msg, trace_id in examples():
+    for etype, msg, trace_id in read(
+        "SELECT etype, msg, trace_id FROM ("
+        "SELECT etype, msg, trace_id, ROW_NUMBER() OVER ("
+        "PARTITION BY etype, msg ORDER BY MAX(at) DESC, trace_id DESC) AS rn "
+        f"FROM ev GROUP BY etype, msg, trace_id) ranked WHERE rn <= {mark} "
+        "ORDER BY etype, msg, rn",
+        [examples],
+    ):
         group = wanted.get((etype, msg))
         if group is not None:
             group.example_trace_ids.append(trace_id)

@@ -87,91 +87,87 @@ def _us(moment: datetime | None) -> int | None:
     return None if moment is None else datetime_to_us(moment)
 
 
-def _ranges(
-    ranges: Sequence[tuple[str, Any, Any]], mark: str, clauses: list[str], params: list[Any]
-) -> None:
-    """Add `column >= low` and `column <= high` for each (column, low, high), where set."""
-    for column, low, high in ranges:
-        for op, value in ((">=", low), ("<=", high)):
-            if value is not None:
-                clauses.append(f"{column} {op} {mark}")
-                params.append(value)
+class _Where:
+    """Conditions joined by AND, with their parameters in order."""
 
+    def __init__(self, dialect: Dialect) -> None:
+        self.dialect = dialect
+        self.clauses: list[str] = []
+        self.params: list[Any] = []
 
-def _in_lists(
-    lists: Sequence[tuple[str, Sequence[Any] | None]],
-    dialect: Dialect,
-    clauses: list[str],
-    params: list[Any],
-) -> None:
-    """Add `column IN values` for each (column, values) whose values are set."""
-    for column, values in lists:
-        if values is not None:
-            clauses.append(dialect.in_list(column, values, params))
+    def add(self, clause: str | None, *params: Any) -> None:
+        if clause is not None:
+            self.clauses.append(clause)
+            self.params.extend(params)
+
+    def lists(self, lists: Sequence[tuple[str, Sequence[Any] | None]]) -> None:
+        """`column IN values` for each (column, values) whose values are set."""
+        for column, values in lists:
+            if values is not None:
+                self.add(self.dialect.in_list(column, values, self.params))
+
+    def ranges(self, ranges: Sequence[tuple[str, Any, Any]]) -> None:
+        """`column >= low` and `column <= high` for each (column, low, high), where set."""
+        for column, low, high in ranges:
+            for op, value in ((">=", low), ("<=", high)):
+                if value is not None:
+                    self.add(f"{column} {op} {self.dialect.mark}", value)
+
+    def sql(self) -> tuple[str, list[Any]]:
+        return (" AND ".join(self.clauses) or self.dialect.true), self.params
 
 
 def trace_where(f: TraceFilter | None, dialect: Dialect) -> tuple[str, list[Any]]:
     """SQL WHERE clause and parameters for a TraceFilter over the `traces` table."""
-    params: list[Any] = []
+    w = _Where(dialect)
     if f is None:
-        return dialect.true, params
-    mark = dialect.mark
-    clauses: list[str] = []
-    lists = [
-        ("agent_name", f.agent_names),
-        ("session_id", f.session_ids),
-        ("trace_id", f.trace_ids),
-        ("status", f.statuses),
-    ]
-    _in_lists(lists, dialect, clauses, params)
-    _ranges([("start_us", _us(f.start_time), _us(f.end_time))], mark, clauses, params)
+        return w.sql()
+    w.lists(
+        [
+            ("agent_name", f.agent_names),
+            ("session_id", f.session_ids),
+            ("trace_id", f.trace_ids),
+            ("status", f.statuses),
+        ]
+    )
+    w.ranges([("start_us", _us(f.start_time), _us(f.end_time))])
     if f.has_errors is not None:
-        clauses.append(f"has_errors = {mark}")
-        params.append(dialect.flag(bool(f.has_errors)))
-    ranges = [
-        ("COALESCE(duration, 0)", f.min_duration, f.max_duration),
-        ("tokens_used", f.min_tokens, f.max_tokens),
-        ("COALESCE(cost_usd, 0)", f.min_cost, None),
-    ]
-    _ranges(ranges, mark, clauses, params)
+        w.add(f"has_errors = {dialect.mark}", dialect.flag(bool(f.has_errors)))
+    w.ranges(
+        [
+            ("COALESCE(duration, 0)", f.min_duration, f.max_duration),
+            ("tokens_used", f.min_tokens, f.max_tokens),
+            ("COALESCE(cost_usd, 0)", f.min_cost, None),
+        ]
+    )
     if f.tools_used:
-        clauses.append(dialect.tools(f.tools_used, f.tools_match == "all", params))
+        w.add(dialect.tools(f.tools_used, f.tools_match == "all", w.params))
     if f.models:
-        clauses.append(dialect.models(f.models, params))
+        w.add(dialect.models(f.models, w.params))
     if f.tags:
-        clauses.append(dialect.tags(f.tags, params))
+        w.add(dialect.tags(f.tags, w.params))
     for key, value in (f.metadata or {}).items():
-        clauses.append(dialect.metadata(key, value, params))
+        w.add(dialect.metadata(key, value, w.params))
     if f.text:
-        text = dialect.text(f.text, params)
-        if text is not None:
-            clauses.append(text)
-    return (" AND ".join(clauses) or dialect.true), params
+        w.add(dialect.text(f.text, w.params))
+    return w.sql()
 
 
 def run_where(f: RunFilter | None, dialect: Dialect) -> tuple[str, list[Any]]:
     """SQL WHERE clause and parameters for a RunFilter over `runs r`."""
-    params: list[Any] = []
+    w = _Where(dialect)
     if f is None:
-        return dialect.true, params
-    mark = dialect.mark
-    clauses: list[str] = []
-    lists = [
-        ("r.tool_name", f.tool_names),
-        ("r.run_type", f.run_types),
-        ("r.trace_id", f.trace_ids),
-    ]
-    _in_lists(lists, dialect, clauses, params)
+        return w.sql()
+    w.lists(
+        [("r.tool_name", f.tool_names), ("r.run_type", f.run_types), ("r.trace_id", f.trace_ids)]
+    )
     if f.agent_names is not None:
-        clauses.append(
-            "r.trace_id IN (SELECT trace_id FROM traces WHERE "
-            + dialect.in_list("agent_name", f.agent_names, params)
-            + ")"
-        )
-    _ranges([("r.duration", f.min_duration, f.max_duration)], mark, clauses, params)
+        agents = dialect.in_list("agent_name", f.agent_names, w.params)
+        w.add(f"r.trace_id IN (SELECT trace_id FROM traces WHERE {agents})")
+    w.ranges([("r.duration", f.min_duration, f.max_duration)])
     if f.success_only:
-        clauses.append(dialect.is_true("r.success"))
+        w.add(dialect.is_true("r.success"))
     if f.errors_only:
-        clauses.append(dialect.is_false("r.success"))
-    _ranges([("r.start_us", _us(f.start_time), _us(f.end_time))], mark, clauses, params)
-    return (" AND ".join(clauses) or dialect.true), params
+        w.add(dialect.is_false("r.success"))
+    w.ranges([("r.start_us", _us(f.start_time), _us(f.end_time))])
+    return w.sql()

@@ -9,7 +9,7 @@ summed in integer microseconds and percentiles use the same nearest-rank ranks.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -259,22 +259,7 @@ def error_groups(
         "FROM t WHERE status = 'error' OR e != '') "
     )
 
-    def rows(sql: str, extra: list[Any]) -> Callable[[], list[Any]]:
-        return lambda: conn.execute(events + sql, [*params, *extra]).fetchall()
+    def read(sql: str, extra: list[Any]) -> list[Any]:
+        return conn.execute(events + sql, [*params, *extra]).fetchall()
 
-    return sql_analytics.error_groups(
-        rows(
-            "SELECT etype, msg, COUNT(*) AS c, COUNT(DISTINCT trace_id), MIN(at), "
-            "MAX(at) AS last FROM ev GROUP BY etype, msg "
-            "ORDER BY c DESC, last DESC, etype, msg LIMIT ?",
-            [limit],
-        )(),
-        rows("SELECT DISTINCT etype, msg, kind, name FROM ev", []),
-        rows(
-            "SELECT etype, msg, trace_id FROM ("
-            "SELECT etype, msg, trace_id, ROW_NUMBER() OVER ("
-            "PARTITION BY etype, msg ORDER BY MAX(at) DESC, trace_id DESC) AS rn "
-            "FROM ev GROUP BY etype, msg, trace_id) WHERE rn <= ? ORDER BY etype, msg, rn",
-            [examples],
-        ),
-    )
+    return sql_analytics.error_groups(read, limit=limit, examples=examples, mark="?")
