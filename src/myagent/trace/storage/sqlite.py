@@ -40,11 +40,9 @@ from myagent.trace.storage.sql_filters import order_clause
 from myagent.trace.storage.sql_storage import SUMMARY_COLUMNS, Analytics, SQLTraceStorage
 from myagent.trace.storage.sqlite_schema import BLOCK_BITS, migrate
 from myagent.trace.storage.sqlite_sql import fts_query, run_where, trace_where
-from myagent.trace.summary import TraceSummary
+from myagent.trace.summary import PREVIEW_CHARS, TraceSummary, preview
 
 T = TypeVar("T")
-
-PREVIEW_CHARS = 200
 
 _STORAGES: weakref.WeakSet[SQLiteTraceStorage] = weakref.WeakSet()
 _HELD_FOR_FORK: list[SQLiteTraceStorage] = []
@@ -72,11 +70,7 @@ os.register_at_fork(
     after_in_child=_release_writes_after_fork,
 )
 
-_TRACE_COLUMNS = (
-    "trace_id, name, agent_name, session_id, status, start_us, end_us, duration, has_errors, "
-    "error_count, run_count, think_count, tool_count, tokens_used, cost_usd, input_preview, "
-    "output_preview, error, tags, metadata, tools, models, data"
-)
+_TRACE_COLUMNS = f"{SUMMARY_COLUMNS}, data"
 _UPSERT_TRACE = (
     f"INSERT INTO traces ({_TRACE_COLUMNS}, updated_us) VALUES ({', '.join('?' * 23)}, "
     # change stamp (viewer live feed): the write time, kept above every earlier stamp
@@ -115,13 +109,6 @@ def _run_data(row: Sequence[Any]) -> dict[str, Any]:
         if value is not None and key not in data:
             data[key] = value
     return data
-
-
-def _preview(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = value if isinstance(value, str) else orjson.dumps(value).decode()
-    return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1] + "…"
 
 
 def _trace_row(trace: Trace) -> tuple[tuple[Any, ...], list[tuple[Any, ...]], str]:
@@ -201,8 +188,8 @@ def _trace_row(trace: Trace) -> tuple[tuple[Any, ...], list[tuple[Any, ...]], st
         tool_count,
         tokens,
         cost if has_cost else None,
-        _preview(data["input"]),
-        _preview(data["output"]),
+        preview(data["input"]),
+        preview(data["output"]),
         data["error"],
         orjson.dumps(data["tags"]).decode(),
         orjson.dumps(data["metadata"]).decode(),
