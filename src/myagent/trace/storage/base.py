@@ -132,8 +132,8 @@ class TraceStorage(ABC):
         return error_groups_of(traces, limit=limit, examples=examples)
 
     # -- viewer support: summaries, keyset pages, change feed (issue #7) -------------
-    # Defaults work on any backend that answers `query_traces`; SQLite overrides them
-    # with indexed SQL over the stored roll-ups.
+    # Defaults work on any backend that answers `query_traces`; the SQL backends
+    # (`sql_storage`) override them with indexed SQL over the stored roll-ups.
 
     async def query_summaries(
         self,

@@ -13,12 +13,10 @@ Needs the optional extra: `pip install myagent[postgres]`.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import threading
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from datetime import datetime
-from typing import Any, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 import orjson
 
@@ -32,13 +30,11 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     ) from exc
 
 from myagent.trace.filters import RunFilter, TraceFilter
-from myagent.trace.ids import datetime_to_us
 from myagent.trace.records import RunRecord, Trace
-from myagent.trace.stats import ErrorGroup, TimeBucket, ToolStats, TraceStats
-from myagent.trace.storage import postgres_analytics as analytics
-from myagent.trace.storage.base import TraceStorage
+from myagent.trace.stats import ToolStats
+from myagent.trace.storage import postgres_analytics, postgres_sql
 from myagent.trace.storage.health import COLUMNS as HEALTH_COLUMNS
-from myagent.trace.storage.health import WriterHealth, health_from_row, health_row
+from myagent.trace.storage.health import WriterHealth, health_row
 from myagent.trace.storage.postgres_rows import (
     RUN_COLUMNS,
     RUN_COPY_TYPES,
@@ -50,9 +46,10 @@ from myagent.trace.storage.postgres_rows import (
     latest,
     param_trace_row,
 )
-from myagent.trace.storage.postgres_schema import INDEXABLE, migrate
-from myagent.trace.storage.postgres_sql import order_clause, run_where, trace_where
-from myagent.trace.summary import TraceSummary
+from myagent.trace.storage.postgres_schema import migrate
+from myagent.trace.storage.postgres_sql import run_where, trace_where
+from myagent.trace.storage.sql_filters import order_clause
+from myagent.trace.storage.sql_storage import Analytics, SQLTraceStorage
 
 WriteMethod = Literal["copy", "insert"]
 T = TypeVar("T")
@@ -60,11 +57,6 @@ T = TypeVar("T")
 NOTIFY_PAYLOAD_BYTES = 7900
 """PostgreSQL caps a NOTIFY payload below 8000 bytes; longer id lists are split."""
 
-_SUMMARY_COLUMNS = (
-    "trace_id, name, agent_name, session_id, status, start_us, end_us, duration, has_errors, "
-    "error_count, run_count, think_count, tool_count, tokens_used, cost_usd, input_preview, "
-    "output_preview, error, tags, metadata, tools, models"
-)
 _TAKE_STAMPS = (
     "UPDATE change_clock SET stamp = GREATEST(stamp + %s, "
     "(extract(epoch FROM clock_timestamp()) * 1000000)::bigint) WHERE id = 1 RETURNING stamp"
@@ -97,34 +89,6 @@ _INHERITED: list[Any] = []
 would end the parent's server sessions, whose sockets the child shares."""
 
 
-def _summary(row: Sequence[Any]) -> TraceSummary:
-    """A TraceSummary from a row of `_SUMMARY_COLUMNS` (JSONB columns arrive decoded)."""
-    return TraceSummary(
-        trace_id=row[0],
-        name=row[1],
-        agent_name=row[2],
-        session_id=row[3],
-        status=row[4],
-        start_us=row[5],
-        end_us=row[6],
-        duration=row[7],
-        has_errors=row[8],
-        error_count=row[9],
-        run_count=row[10],
-        think_count=row[11],
-        tool_count=row[12],
-        tokens_used=row[13],
-        cost_usd=None if row[14] is None else float(row[14]),
-        input_preview=row[15],
-        output_preview=row[16],
-        error=row[17],
-        tags=row[18],
-        metadata=row[19],
-        tools=row[20],
-        models=row[21],
-    )
-
-
 def _copy(
     cur: psycopg.Cursor[Any],
     table: str,
@@ -155,7 +119,7 @@ def _chunks(ids: Iterable[str], limit: int = NOTIFY_PAYLOAD_BYTES) -> list[str]:
     return out
 
 
-class PostgresTraceStorage(TraceStorage):
+class PostgresTraceStorage(SQLTraceStorage):
     """Traces in PostgreSQL: pooled, batched binary COPY, SQL queries, LISTEN/NOTIFY.
 
     `url` is a libpq connection string or `postgresql://` URL. Tables live in `schema`
@@ -164,7 +128,10 @@ class PostgresTraceStorage(TraceStorage):
     `write_method` "copy" (binary COPY, the faster) or "insert" (executemany INSERT).
     """
 
-    supports_partial = True
+    dialect = postgres_sql.DIALECT
+    analytics: ClassVar[Analytics] = postgres_analytics
+    backend = "PostgreSQL"
+    run_columns = "r.data"
 
     def __init__(
         self,
@@ -299,25 +266,10 @@ class PostgresTraceStorage(TraceStorage):
             for payload in _chunks(ids):
                 cur.execute("SELECT pg_notify(%s, %s)", (self.channel, payload))
 
-    async def store_writer_stats(self, health: WriterHealth) -> None:
-        self.store_writer_stats_sync(health)
-
     def store_writer_stats_sync(self, health: WriterHealth) -> None:
         """Upsert one writer's counters (sync; inline on the writer's thread)."""
         with self.pool().connection() as conn:
             conn.execute(_UPSERT_HEALTH, health_row(health))
-
-    def writer_stats_sync(self, *, limit: int = 1000) -> list[WriterHealth]:
-        """Persisted writer counters, most recently updated first (sync)."""
-        rows = self._read(
-            f"SELECT {', '.join(HEALTH_COLUMNS)} FROM writer_health "
-            "ORDER BY updated_us DESC, writer_id DESC LIMIT %s",
-            [limit],
-        )
-        return [health_from_row(row) for row in rows]
-
-    async def writer_stats(self, *, limit: int = 1000) -> list[WriterHealth]:
-        return await asyncio.to_thread(self.writer_stats_sync, limit=limit)
 
     # -- reads ---------------------------------------------------------------------
 
@@ -340,18 +292,28 @@ class PostgresTraceStorage(TraceStorage):
             out.append(Trace.from_dict(trace_data))
         return out
 
-    def _read(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    def _read(self, query: str, params: Sequence[Any] = ()) -> list[Any]:
         with self.pool().connection() as conn, conn.cursor(binary=True) as cur:
             cur.execute(query, params)
             return cur.fetchall()
+
+    def _execute_all(self, statements: Sequence[str]) -> None:
+        with self.pool().connection() as conn:
+            for statement in statements:
+                conn.execute(statement)
+
+    @staticmethod
+    def _json(value: Any) -> Any:
+        return value  # JSONB arrives decoded
+
+    @staticmethod
+    def _record(row: Sequence[Any]) -> RunRecord:
+        return RunRecord.from_dict(orjson.loads(row[0]))
 
     def get_trace_sync(self, trace_id: str) -> Trace | None:
         """One whole trace, or None (sync)."""
         found = self._traces_where("trace_id = %s", [trace_id], "", [])
         return found[0] if found else None
-
-    async def get_trace(self, trace_id: str) -> Trace | None:
-        return await asyncio.to_thread(self.get_trace_sync, trace_id)
 
     def _traces_where(
         self, where: str, params: list[Any], tail: str, tail_params: list[Any]
@@ -362,64 +324,13 @@ class PostgresTraceStorage(TraceStorage):
             )
             return self._load(cur, cur.fetchall())
 
-    def query_traces_sync(
-        self,
-        filter: TraceFilter | None = None,
-        *,
-        limit: int | None = None,
-        offset: int = 0,
-        order_by: str = "-start_time",
+    def _query_traces(
+        self, f: TraceFilter | None, limit: int | None, offset: int, order_by: str
     ) -> list[Trace]:
-        """Whole traces matching `filter`, in `order_by` order (sync)."""
         column, direction, _ = order_clause(order_by)
-        where, params = trace_where(filter)
+        where, params = trace_where(f)
         tail = f"ORDER BY {column} {direction}, trace_id {direction} LIMIT %s OFFSET %s"
         return self._traces_where(where, params, tail, [limit, offset])
-
-    async def query_traces(
-        self,
-        filter: TraceFilter | None = None,
-        *,
-        limit: int | None = None,
-        offset: int = 0,
-        order_by: str = "-start_time",
-    ) -> list[Trace]:
-        return await asyncio.to_thread(
-            self.query_traces_sync, filter, limit=limit, offset=offset, order_by=order_by
-        )
-
-    def count_traces_sync(self, filter: TraceFilter | None = None) -> int:
-        """How many traces match (sync)."""
-        where, params = trace_where(filter)
-        return int(self._read(f"SELECT COUNT(*) FROM traces WHERE {where}", params)[0][0])
-
-    async def count_traces(self, filter: TraceFilter | None = None) -> int:
-        return await asyncio.to_thread(self.count_traces_sync, filter)
-
-    def query_runs_sync(
-        self, filter: RunFilter | None = None, *, limit: int | None = None, offset: int = 0
-    ) -> list[RunRecord]:
-        """Records matching `filter`, oldest first (sync)."""
-        where, params = run_where(filter)
-        rows = self._read(
-            f"SELECT r.data FROM runs r WHERE {where} "
-            "ORDER BY r.start_us, r.run_id LIMIT %s OFFSET %s",
-            [*params, limit, offset],
-        )
-        return [RunRecord.from_dict(orjson.loads(r[0])) for r in rows]
-
-    async def query_runs(
-        self, filter: RunFilter | None = None, *, limit: int | None = None, offset: int = 0
-    ) -> list[RunRecord]:
-        return await asyncio.to_thread(self.query_runs_sync, filter, limit=limit, offset=offset)
-
-    def count_runs_sync(self, filter: RunFilter | None = None) -> int:
-        """How many records match (sync)."""
-        where, params = run_where(filter)
-        return int(self._read(f"SELECT COUNT(*) FROM runs r WHERE {where}", params)[0][0])
-
-    async def count_runs(self, filter: RunFilter | None = None) -> int:
-        return await asyncio.to_thread(self.count_runs_sync, filter)
 
     # -- deletion and retention ----------------------------------------------------
 
@@ -432,97 +343,6 @@ class PostgresTraceStorage(TraceStorage):
             cur.execute("DELETE FROM runs WHERE trace_id = ANY(%s::text[])", (ids,))
             cur.execute("DELETE FROM traces WHERE trace_id = ANY(%s::text[])", (ids,))
             return cur.rowcount
-
-    async def delete_traces(self, trace_ids: Sequence[str]) -> int:
-        return await asyncio.to_thread(self.delete_traces_sync, trace_ids)
-
-    def cleanup_sync(
-        self, *, older_than: datetime | None = None, max_count: int | None = None
-    ) -> int:
-        """Retention (sync): drop traces started before `older_than`, then all but the
-        newest `max_count`."""
-        doomed: list[str] = []
-        if older_than is not None:
-            rows = self._read(
-                "SELECT trace_id FROM traces WHERE start_us < %s", [datetime_to_us(older_than)]
-            )
-            doomed += [r[0] for r in rows]
-        if max_count is not None:
-            skip = set(doomed)
-            rows = self._read(
-                "SELECT trace_id FROM traces ORDER BY start_us DESC, trace_id DESC OFFSET %s",
-                [max_count],
-            )
-            doomed += [r[0] for r in rows if r[0] not in skip]
-        return self.delete_traces_sync(doomed) if doomed else 0
-
-    async def cleanup(
-        self, *, older_than: datetime | None = None, max_count: int | None = None
-    ) -> int:
-        return await asyncio.to_thread(
-            self.cleanup_sync, older_than=older_than, max_count=max_count
-        )
-
-    # -- viewer support: summaries, keyset pages, change feed ----------------------
-
-    def query_summaries_sync(
-        self,
-        filter: TraceFilter | None = None,
-        *,
-        limit: int = 50,
-        after: tuple[float, str] | None = None,
-        order_by: str = "-start_time",
-    ) -> list[TraceSummary]:
-        """One keyset page of summaries from the roll-up columns (sync; no records read)."""
-        column, direction, op = order_clause(order_by)
-        where, params = trace_where(filter)
-        if after is not None:
-            where += f" AND ({column}, trace_id) {op} (%s, %s)"
-            params += [after[0], after[1]]
-        rows = self._read(
-            f"SELECT {_SUMMARY_COLUMNS} FROM traces WHERE {where} "
-            f"ORDER BY {column} {direction}, trace_id {direction} LIMIT %s",
-            [*params, limit],
-        )
-        return [_summary(row) for row in rows]
-
-    async def query_summaries(
-        self,
-        filter: TraceFilter | None = None,
-        *,
-        limit: int = 50,
-        after: tuple[float, str] | None = None,
-        order_by: str = "-start_time",
-    ) -> list[TraceSummary]:
-        return await asyncio.to_thread(
-            self.query_summaries_sync, filter, limit=limit, after=after, order_by=order_by
-        )
-
-    def summaries_changed_since_sync(
-        self, since: int, *, limit: int = 500
-    ) -> list[tuple[int, TraceSummary]]:
-        """(stamp, summary) of traces written after stamp `since`, oldest first (sync)."""
-        rows = self._read(
-            f"SELECT {_SUMMARY_COLUMNS}, updated_us FROM traces WHERE updated_us > %s "
-            "ORDER BY updated_us LIMIT %s",
-            [since, limit],
-        )
-        return [(int(row[-1]), _summary(row)) for row in rows]
-
-    async def summaries_changed_since(
-        self, since: int, *, limit: int = 500
-    ) -> list[tuple[int, TraceSummary]] | None:
-        return await asyncio.to_thread(self.summaries_changed_since_sync, since, limit=limit)
-
-    def get_record_sync(self, trace_id: str, run_id: str) -> RunRecord | None:
-        """One record with its full payload, read alone (sync)."""
-        rows = self._read(
-            "SELECT data FROM runs WHERE trace_id = %s AND run_id = %s", [trace_id, run_id]
-        )
-        return RunRecord.from_dict(orjson.loads(rows[0][0])) if rows else None
-
-    async def get_record(self, trace_id: str, run_id: str) -> RunRecord | None:
-        return await asyncio.to_thread(self.get_record_sync, trace_id, run_id)
 
     async def listen_changes(self) -> AsyncIterator[str]:
         """Trace ids as other processes commit writes of them (LISTEN/NOTIFY).
@@ -551,47 +371,9 @@ class PostgresTraceStorage(TraceStorage):
         with self.pool().connection() as conn, conn.cursor() as cur:
             return fn(cur, *args, **kwargs)
 
-    def trace_stats_sync(self, filter: TraceFilter | None = None) -> TraceStats:
-        """Figures over the finished traces matching `filter`, computed in SQL (sync)."""
-        return self._aggregate(analytics.trace_stats, *trace_where(filter))
-
-    async def trace_stats(self, filter: TraceFilter | None = None) -> TraceStats:
-        return await asyncio.to_thread(self.trace_stats_sync, filter)
-
     def tool_stats_sync(self, filter: RunFilter | None = None) -> dict[str, ToolStats]:
         """Per-tool figures over the matching tool records, computed in SQL (sync)."""
-        return self._aggregate(analytics.tool_stats, *run_where(filter))
-
-    async def tool_stats(self, filter: RunFilter | None = None) -> dict[str, ToolStats]:
-        return await asyncio.to_thread(self.tool_stats_sync, filter)
-
-    def time_series_sync(
-        self, filter: TraceFilter | None = None, *, interval_us: int
-    ) -> list[TimeBucket]:
-        """Figures per epoch-aligned interval of trace start times (sync)."""
-        return self._aggregate(analytics.time_series, *trace_where(filter), interval_us)
-
-    async def time_series(
-        self, filter: TraceFilter | None = None, *, interval_us: int
-    ) -> list[TimeBucket]:
-        return await asyncio.to_thread(self.time_series_sync, filter, interval_us=interval_us)
-
-    def error_groups_sync(
-        self, filter: TraceFilter | None = None, *, limit: int = 50, examples: int = 5
-    ) -> list[ErrorGroup]:
-        """Failures of the matching traces, grouped by error type and message (sync)."""
-        if filter is not None and filter.has_errors is False:
-            return []
-        return self._aggregate(
-            analytics.error_groups, *trace_where(filter), limit=limit, examples=examples
-        )
-
-    async def error_groups(
-        self, filter: TraceFilter | None = None, *, limit: int = 50, examples: int = 5
-    ) -> list[ErrorGroup]:
-        return await asyncio.to_thread(
-            self.error_groups_sync, filter, limit=limit, examples=examples
-        )
+        return self._aggregate(postgres_analytics.tool_stats, *run_where(filter))
 
     def agent_names_sync(self, limit: int = 200) -> list[str]:
         """Distinct agent names in code-point order, from the agent index (sync)."""
@@ -601,9 +383,6 @@ class PostgresTraceStorage(TraceStorage):
             [limit],
         )
         return [r[0] for r in rows]
-
-    async def agent_names(self, limit: int = 200) -> list[str]:
-        return await asyncio.to_thread(self.agent_names_sync, limit)
 
     def query_sessions_sync(self, *, limit: int = 100) -> list[dict[str, Any]]:
         """Sessions by latest activity, summed from trace roll-ups (sync)."""
@@ -624,35 +403,6 @@ class PostgresTraceStorage(TraceStorage):
             }
             for r in rows
         ]
-
-    async def query_sessions(self, *, limit: int = 100) -> list[dict[str, Any]]:
-        return await asyncio.to_thread(self.query_sessions_sync, limit=limit)
-
-    # -- tuning, as the spec calls it ----------------------------------------------
-
-    def create_indexes(self, names: Sequence[str]) -> list[str]:
-        """Make sure an index exists for each named field (`postgres_schema.INDEXABLE`);
-        returns the names accepted; an unknown name raises ValueError."""
-        unknown = [n for n in names if n not in INDEXABLE]
-        if unknown:
-            raise ValueError(f"cannot index {unknown}; indexable: {sorted(INDEXABLE)}")
-        with self.pool().connection() as conn:
-            for name in names:
-                statement = INDEXABLE[name]
-                if statement:
-                    conn.execute(statement)
-        return list(names)
-
-    def configure(self, **options: Any) -> None:
-        """Accepts `partition_by_time` (recorded; the time index serves range queries, and
-        table partitioning is left to the database administrator)."""
-        unknown = set(options) - set(self.options)
-        if unknown:
-            raise TypeError(f"unknown PostgreSQL storage option(s) {sorted(unknown)}")
-        self.options.update(options)
-
-    async def close(self) -> None:
-        self.close_sync()
 
     def close_sync(self) -> None:
         """Close this process's pool (an inherited one is left to its own process)."""

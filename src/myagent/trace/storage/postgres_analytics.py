@@ -13,17 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from myagent.trace.stats import (
-    PERCENTILES,
-    ErrorGroup,
-    TimeBucket,
-    ToolStats,
-    TraceStats,
-    most_used,
-    percentile_rank,
-    rate,
-    us_mean_seconds,
-)
+from myagent.trace.stats import PERCENTILES, ErrorGroup, TimeBucket, ToolStats, TraceStats
+from myagent.trace.storage import sql_analytics
 
 FINISHED = "status <> 'running'"
 """Analysis covers finished traces (see `myagent.trace.stats.is_finished`)."""
@@ -37,13 +28,6 @@ _FIGURES = (
     "COALESCE(SUM(cost_usd), 0)"
 )
 """count, successes, traces with errors, timed count, total µs, tokens, exact cost."""
-
-
-def _percentiles(count: int, by_rank: dict[int, int]) -> tuple[float, ...]:
-    """p50, p95, p99 in seconds from the µs values at the nearest ranks (0.0 when empty)."""
-    if not count:
-        return tuple(0.0 for _ in PERCENTILES)
-    return tuple(by_rank[percentile_rank(count, p)] / 1_000_000 for p in PERCENTILES)
 
 
 def _ranked(
@@ -69,8 +53,9 @@ def trace_stats(cur: Any, where: str, params: Sequence[Any]) -> TraceStats:
     """`TraceStats` over the finished traces matching `where` (over `traces`)."""
     base = f"FROM traces WHERE ({where}) AND {FINISHED}"
     cur.execute(f"SELECT {_FIGURES} {base}", params)
-    count, success, errors, timed, total_us, tokens, cost = cur.fetchone()
-    by_rank = (
+    figures = cur.fetchone()
+    timed = figures[3]  # traces with an end
+    by_rank: dict[int, int] = (
         _ranked(
             cur, f"SELECT 0 AS g, end_us - start_us AS value {base} AND end_us IS NOT NULL", params
         ).get(0, {})
@@ -84,24 +69,7 @@ def trace_stats(cur: Any, where: str, params: Sequence[Any]) -> TraceStats:
         params,
     )
     tool_usage = {name: int(traces) for name, traces in cur.fetchall()}
-    p50, p95, p99 = _percentiles(timed, by_rank)
-    total_cost = float(cost)
-    return TraceStats(
-        trace_count=count,
-        success_count=success,
-        error_count=errors,
-        success_rate=rate(success, count),
-        avg_response_time=us_mean_seconds(int(total_us), timed),
-        p50_response_time=p50,
-        p95_response_time=p95,
-        p99_response_time=p99,
-        total_tokens=int(tokens),
-        tokens_per_trace=int(tokens) / count if count else 0.0,
-        total_cost=total_cost,
-        cost_per_trace=total_cost / count if count else 0.0,
-        tool_usage=tool_usage,
-        most_used_tool=most_used(tool_usage),
-    )
+    return sql_analytics.trace_stats(figures, by_rank, tool_usage, scale=1_000_000)
 
 
 def tool_stats(cur: Any, where: str, params: Sequence[Any]) -> dict[str, ToolStats]:
@@ -125,22 +93,12 @@ def tool_stats(cur: Any, where: str, params: Sequence[Any]) -> dict[str, ToolSta
         if rows
         else {}
     )
-    out: dict[str, ToolStats] = {}
-    for name, calls, success, timed, total_us in rows:
-        p50, p95, p99 = _percentiles(timed, ranked.get(name, {}))
-        out[name] = ToolStats(
-            tool_name=name,
-            call_count=calls,
-            success_count=success,
-            error_count=calls - success,
-            success_rate=rate(success, calls),
-            avg_duration=us_mean_seconds(int(total_us), timed),
-            p50_duration=p50,
-            p95_duration=p95,
-            p99_duration=p99,
-            total_duration=int(total_us) / 1_000_000,
+    return {
+        name: sql_analytics.tool_row(
+            name, calls, success, timed, total_us, ranked.get(name, {}), scale=1_000_000
         )
-    return out
+        for name, calls, success, timed, total_us in rows
+    }
 
 
 def time_series(cur: Any, where: str, params: Sequence[Any], interval_us: int) -> list[TimeBucket]:
@@ -158,25 +116,10 @@ def time_series(cur: Any, where: str, params: Sequence[Any], interval_us: int) -
         params,
         group="g",
     )
-    out = []
-    for b, count, success, errors, timed, total_us, tokens, cost in rows:
-        p50, p95, p99 = _percentiles(timed, ranked.get(b, {}))
-        out.append(
-            TimeBucket(
-                start_us=int(b),
-                trace_count=count,
-                success_count=success,
-                error_count=errors,
-                success_rate=rate(success, count),
-                avg_response_time=us_mean_seconds(int(total_us), timed),
-                p50_response_time=p50,
-                p95_response_time=p95,
-                p99_response_time=p99,
-                total_tokens=int(tokens),
-                total_cost=float(cost),
-            )
-        )
-    return out
+    return [
+        sql_analytics.time_bucket(b, figures, ranked.get(b, {}), scale=1_000_000)
+        for b, *figures in rows
+    ]
 
 
 # The type of a trace-level error, parsed from its message like `stats.trace_error_type`.
@@ -200,45 +143,11 @@ def error_groups(
         f"SELECT {_TRACE_ERROR_TYPE}, e, 'trace', COALESCE(name, ''), trace_id, start_us "
         "FROM t WHERE status = 'error' OR e <> '') "
     )
-    cur.execute(
-        events + "SELECT etype, msg, COUNT(*) AS c, COUNT(DISTINCT trace_id), MIN(at), "
-        "MAX(at) AS last FROM ev GROUP BY etype, msg "
-        'ORDER BY c DESC, last DESC, etype COLLATE "C", msg COLLATE "C" LIMIT %s',
-        [*params, limit],
+
+    def read(sql: str, extra: list[Any]) -> list[Any]:
+        cur.execute(events + sql, [*params, *extra])
+        return list(cur.fetchall())
+
+    return sql_analytics.error_groups(
+        read, limit=limit, examples=examples, mark="%s", collate=' COLLATE "C"'
     )
-    groups = [
-        ErrorGroup(
-            error_type=etype,
-            message=msg,
-            count=count,
-            trace_count=traces,
-            first_seen_us=int(first),
-            last_seen_us=int(last),
-        )
-        for etype, msg, count, traces, first, last in cur.fetchall()
-    ]
-    if not groups:
-        return []
-    wanted = {(g.error_type, g.message): g for g in groups}
-    cur.execute(events + "SELECT DISTINCT etype, msg, kind, name FROM ev", params)
-    for etype, msg, kind, name in cur.fetchall():
-        group = wanted.get((etype, msg))
-        if group is not None:
-            group.kinds.append(kind)
-            if name not in group.names:
-                group.names.append(name)
-    cur.execute(
-        events + "SELECT etype, msg, trace_id FROM ("
-        "SELECT etype, msg, trace_id, ROW_NUMBER() OVER ("
-        "PARTITION BY etype, msg ORDER BY MAX(at) DESC, trace_id DESC) AS rn "
-        "FROM ev GROUP BY etype, msg, trace_id) ranked WHERE rn <= %s ORDER BY etype, msg, rn",
-        [*params, examples],
-    )
-    for etype, msg, trace_id in cur.fetchall():
-        group = wanted.get((etype, msg))
-        if group is not None:
-            group.example_trace_ids.append(trace_id)
-    for group in groups:
-        group.kinds = sorted(set(group.kinds))
-        group.names.sort()
-    return groups

@@ -113,22 +113,6 @@ MIGRATIONS: list[str] = [
     """,
 ]
 
-INDEXABLE: dict[str, str | None] = {
-    "trace_id": None,  # the primary key
-    "agent_name": "CREATE INDEX IF NOT EXISTS ix_traces_agent ON traces (agent_name, start_us)",
-    "session_id": "CREATE INDEX IF NOT EXISTS ix_traces_session ON traces (session_id, start_us)",
-    "timestamp": "CREATE INDEX IF NOT EXISTS ix_traces_start ON traces (start_us, trace_id)",
-    "start_time": "CREATE INDEX IF NOT EXISTS ix_traces_start ON traces (start_us, trace_id)",
-    "status": "CREATE INDEX IF NOT EXISTS ix_traces_status ON traces (status, start_us)",
-    "has_errors": "CREATE INDEX IF NOT EXISTS ix_traces_errors ON traces (has_errors, start_us)",
-    "duration": "CREATE INDEX IF NOT EXISTS ix_traces_duration ON traces (duration)",
-    "tokens_used": "CREATE INDEX IF NOT EXISTS ix_traces_tokens ON traces (tokens_used)",
-    "tool_name": "CREATE INDEX IF NOT EXISTS ix_runs_tool ON runs (tool_name, start_us) "
-    "WHERE tool_name IS NOT NULL",
-    "run_type": "CREATE INDEX IF NOT EXISTS ix_runs_type ON runs (run_type, start_us)",
-}
-"""Names `PostgresTraceStorage.create_indexes` accepts, and the index each one means."""
-
 _MIGRATION_LOCK = 0x6D79_6167  # "myag": one advisory lock id for schema changes
 
 

@@ -1,4 +1,5 @@
-"""PostgreSQL dialect: TraceFilter/RunFilter to SQL, full-text vectors and queries.
+"""PostgreSQL dialect for the shared filter compiler (`sql_filters`), full-text vectors
+and queries.
 
 Semantics follow the in-memory reference (`memory.trace_matches`) and SQLite: JSONB
 containment for tools, models and tags, typed equality for metadata, and full-text
@@ -16,35 +17,16 @@ from typing import Any
 
 import orjson
 
-from myagent.trace.filters import TRACE_ORDERS, RunFilter, TraceFilter
-from myagent.trace.ids import datetime_to_us
+from myagent.trace.filters import RunFilter, TraceFilter
 from myagent.trace.serialize import to_jsonable
+from myagent.trace.storage import sql_filters
 from myagent.trace.storage.memory import search_words
-
-ORDER_SQL = {
-    "start_time": "start_us",
-    "duration": "COALESCE(duration, 0)",
-    "tokens": "tokens_used",
-    "cost": "COALESCE(cost_usd, 0)",
-}
-"""The SQL expression each `order_by` key (without '-') sorts on."""
+from myagent.trace.storage.sql_filters import Dialect
 
 MAX_LEXEME_BYTES = 2046
 """PostgreSQL refuses lexemes of 2 KiB or more; longer words are left out of the index."""
 MAX_VECTOR_BYTES = 1_000_000
 """PostgreSQL caps a tsvector at 1 MiB of lexemes; words past this budget are left out."""
-
-
-def order_clause(order_by: str) -> tuple[str, str, str]:
-    """(sort expression, ASC/DESC, keyset comparison operator) for a `TRACE_ORDERS` value."""
-    if order_by not in TRACE_ORDERS:
-        raise ValueError(f"order_by must be one of {TRACE_ORDERS}, not {order_by!r}")
-    descending = order_by.startswith("-")
-    return (
-        ORDER_SQL[order_by.lstrip("-")],
-        "DESC" if descending else "ASC",
-        ("<" if descending else ">"),
-    )
 
 
 def clean_text(value: str | None) -> str | None:
@@ -105,121 +87,79 @@ def tsquery_text(text: str) -> str | None:
     return " & ".join(f"'{w}':*" for w in words)
 
 
-def _in(column: str, values: Sequence[Any], params: list[Any]) -> str:
-    params.append([clean_text(v) if isinstance(v, str) else v for v in values])
-    return f"{column} = ANY(%s::text[])"
+class PostgresDialect(Dialect):
+    """PostgreSQL's spelling: `%s` marks, real booleans, text arrays, JSONB containment
+    and a prefix `tsquery` over the `search` tsvector."""
+
+    mark = "%s"
+    true = "TRUE"
+    no_limit = None
+
+    def flag(self, value: bool) -> Any:
+        return value
+
+    def is_true(self, column: str) -> str:
+        return column
+
+    def is_false(self, column: str) -> str:
+        return f"NOT {column}"
+
+    def in_list(self, column: str, values: Sequence[Any], params: list[Any]) -> str:
+        params.append([clean_text(v) if isinstance(v, str) else v for v in values])
+        return f"{column} = ANY(%s::text[])"
+
+    def tools(self, tools: Sequence[str], match_all: bool, params: list[Any]) -> str:
+        params.append([clean_text(t) for t in tools])
+        return "tools ?& %s::text[]" if match_all else "tools ?| %s::text[]"
+
+    def models(self, models: Sequence[str], params: list[Any]) -> str:
+        params.append([clean_text(m) for m in models])
+        return "models ?| %s::text[]"
+
+    def tags(self, tags: Sequence[str], params: list[Any]) -> str:
+        params.append([clean_text(t) for t in tags])
+        return "tags ?& %s::text[]"
+
+    def metadata(self, key: str, value: Any, params: list[Any]) -> str:
+        """Scalars by value (True == 1 == 1.0), strings only to strings, objects and
+        arrays by their JSON text."""
+        key = clean_text(key) or ""
+        if value is None:
+            params.append(key)
+            return "jsonb_typeof(metadata -> %s) = 'null'"
+        if isinstance(value, bool | int | float):
+            params.extend([key, key, key, float(value) if isinstance(value, float) else int(value)])
+            return (
+                "(CASE jsonb_typeof(metadata -> %s) "
+                "WHEN 'number' THEN (metadata ->> %s)::numeric "
+                "WHEN 'boolean' THEN ((metadata ->> %s)::boolean)::int::numeric END) = %s::numeric"
+            )
+        if isinstance(value, str):
+            # containment of {key: "text"} is string equality, and uses the GIN index
+            params.append(orjson.dumps({key: clean_text(value)}).decode())
+            return "metadata @> %s::jsonb"
+        # objects and arrays: equal JSON text, key order included (as memory and SQLite)
+        params.extend([key, orjson.dumps(to_jsonable(value)).decode()])
+        return "metadata_json ->> %s = %s"
+
+    def text(self, text: str, params: list[Any]) -> str | None:
+        query = tsquery_text(text)
+        if query == "":
+            return "FALSE"
+        if query is None:
+            return None
+        params.append(query)
+        return "search @@ %s::tsquery"
+
+
+DIALECT = PostgresDialect()
 
 
 def trace_where(f: TraceFilter | None) -> tuple[str, list[Any]]:
     """SQL WHERE clause and parameters for a TraceFilter over the `traces` table."""
-    params: list[Any] = []
-    if f is None:
-        return "TRUE", params
-    clauses: list[str] = []
-    for column, values in (
-        ("agent_name", f.agent_names),
-        ("session_id", f.session_ids),
-        ("trace_id", f.trace_ids),
-        ("status", f.statuses),
-    ):
-        if values is not None:
-            clauses.append(_in(column, values, params))
-    if f.start_time is not None:
-        clauses.append("start_us >= %s")
-        params.append(datetime_to_us(f.start_time))
-    if f.end_time is not None:
-        clauses.append("start_us <= %s")
-        params.append(datetime_to_us(f.end_time))
-    if f.has_errors is not None:
-        clauses.append("has_errors = %s")
-        params.append(bool(f.has_errors))
-    for column, op, value in (
-        ("COALESCE(duration, 0)", ">=", f.min_duration),
-        ("COALESCE(duration, 0)", "<=", f.max_duration),
-        ("tokens_used", ">=", f.min_tokens),
-        ("tokens_used", "<=", f.max_tokens),
-        ("COALESCE(cost_usd, 0)", ">=", f.min_cost),
-    ):
-        if value is not None:
-            clauses.append(f"{column} {op} %s")
-            params.append(value)
-    if f.tools_used:
-        clauses.append("tools ?& %s::text[]" if f.tools_match == "all" else "tools ?| %s::text[]")
-        params.append([clean_text(t) for t in f.tools_used])
-    if f.models:
-        clauses.append("models ?| %s::text[]")
-        params.append([clean_text(m) for m in f.models])
-    if f.tags:
-        clauses.append("tags ?& %s::text[]")
-        params.append([clean_text(t) for t in f.tags])
-    for key, value in (f.metadata or {}).items():
-        clauses.append(_metadata_clause(key, value, params))
-    if f.text:
-        query = tsquery_text(f.text)
-        if query == "":
-            clauses.append("FALSE")
-        elif query is not None:
-            clauses.append("search @@ %s::tsquery")
-            params.append(query)
-    return (" AND ".join(clauses) or "TRUE"), params
-
-
-def _metadata_clause(key: str, value: Any, params: list[Any]) -> str:
-    """One top-level metadata value equal to `value`, as `memory._same_value` defines:
-    scalars by value (True == 1 == 1.0), strings only to strings, objects and arrays by
-    their JSON text."""
-    key = clean_text(key) or ""
-    if value is None:
-        params.append(key)
-        return "jsonb_typeof(metadata -> %s) = 'null'"
-    if isinstance(value, bool | int | float):
-        params.extend([key, key, key, float(value) if isinstance(value, float) else int(value)])
-        return (
-            "(CASE jsonb_typeof(metadata -> %s) "
-            "WHEN 'number' THEN (metadata ->> %s)::numeric "
-            "WHEN 'boolean' THEN ((metadata ->> %s)::boolean)::int::numeric END) = %s::numeric"
-        )
-    if isinstance(value, str):
-        # containment of {key: "text"} is string equality, and uses the GIN index
-        params.append(orjson.dumps({key: clean_text(value)}).decode())
-        return "metadata @> %s::jsonb"
-    # objects and arrays: equal JSON text, key order included (as memory and SQLite)
-    params.extend([key, orjson.dumps(to_jsonable(value)).decode()])
-    return "metadata_json ->> %s = %s"
+    return sql_filters.trace_where(f, DIALECT)
 
 
 def run_where(f: RunFilter | None) -> tuple[str, list[Any]]:
     """SQL WHERE clause and parameters for a RunFilter over `runs r`."""
-    params: list[Any] = []
-    if f is None:
-        return "TRUE", params
-    clauses: list[str] = []
-    if f.tool_names is not None:
-        clauses.append(_in("r.tool_name", f.tool_names, params))
-    if f.run_types is not None:
-        clauses.append(_in("r.run_type", f.run_types, params))
-    if f.trace_ids is not None:
-        clauses.append(_in("r.trace_id", f.trace_ids, params))
-    if f.agent_names is not None:
-        clauses.append(
-            "r.trace_id IN (SELECT trace_id FROM traces WHERE "
-            + _in("agent_name", f.agent_names, params)
-            + ")"
-        )
-    if f.min_duration is not None:
-        clauses.append("r.duration >= %s")
-        params.append(f.min_duration)
-    if f.max_duration is not None:
-        clauses.append("r.duration <= %s")
-        params.append(f.max_duration)
-    if f.success_only:
-        clauses.append("r.success")
-    if f.errors_only:
-        clauses.append("NOT r.success")
-    if f.start_time is not None:
-        clauses.append("r.start_us >= %s")
-        params.append(datetime_to_us(f.start_time))
-    if f.end_time is not None:
-        clauses.append("r.start_us <= %s")
-        params.append(datetime_to_us(f.end_time))
-    return (" AND ".join(clauses) or "TRUE"), params
+    return sql_filters.run_where(f, DIALECT)

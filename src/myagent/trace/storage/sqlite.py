@@ -7,22 +7,20 @@ connection; queries run in a worker thread so an event loop is never blocked.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 
 import orjson
 
-from myagent.trace.filters import TRACE_ORDERS, RunFilter, TraceFilter
+from myagent.trace.filters import RunFilter, TraceFilter
 from myagent.trace.ids import datetime_to_us, now_us
 from myagent.trace.records import (
     COLUMN_FIELDS,
@@ -34,16 +32,17 @@ from myagent.trace.records import (
     columns_json,
 )
 from myagent.trace.serialize import to_jsonable
-from myagent.trace.stats import ErrorGroup, TimeBucket, ToolStats, TraceStats
+from myagent.trace.stats import ToolStats
 from myagent.trace.storage import sqlite_analytics, sqlite_sql
-from myagent.trace.storage.base import TraceStorage
 from myagent.trace.storage.health import COLUMNS as HEALTH_COLUMNS
-from myagent.trace.storage.health import WriterHealth, health_from_row, health_row
-from myagent.trace.storage.sqlite_schema import BLOCK_BITS, INDEXABLE, migrate
+from myagent.trace.storage.health import WriterHealth, health_row
+from myagent.trace.storage.sql_filters import order_clause
+from myagent.trace.storage.sql_storage import SUMMARY_COLUMNS, Analytics, SQLTraceStorage
+from myagent.trace.storage.sqlite_schema import BLOCK_BITS, migrate
 from myagent.trace.storage.sqlite_sql import fts_query, run_where, trace_where
-from myagent.trace.summary import TraceSummary
+from myagent.trace.summary import PREVIEW_CHARS, TraceSummary, preview
 
-PREVIEW_CHARS = 200
+T = TypeVar("T")
 
 _STORAGES: weakref.WeakSet[SQLiteTraceStorage] = weakref.WeakSet()
 _HELD_FOR_FORK: list[SQLiteTraceStorage] = []
@@ -71,11 +70,7 @@ os.register_at_fork(
     after_in_child=_release_writes_after_fork,
 )
 
-_TRACE_COLUMNS = (
-    "trace_id, name, agent_name, session_id, status, start_us, end_us, duration, has_errors, "
-    "error_count, run_count, think_count, tool_count, tokens_used, cost_usd, input_preview, "
-    "output_preview, error, tags, metadata, tools, models, data"
-)
+_TRACE_COLUMNS = f"{SUMMARY_COLUMNS}, data"
 _UPSERT_TRACE = (
     f"INSERT INTO traces ({_TRACE_COLUMNS}, updated_us) VALUES ({', '.join('?' * 23)}, "
     # change stamp (viewer live feed): the write time, kept above every earlier stamp
@@ -114,21 +109,6 @@ def _run_data(row: Sequence[Any]) -> dict[str, Any]:
         if value is not None and key not in data:
             data[key] = value
     return data
-
-
-_ORDER_SQL = {
-    "start_time": "start_us",
-    "duration": "COALESCE(duration, 0)",
-    "tokens": "tokens_used",
-    "cost": "COALESCE(cost_usd, 0)",
-}
-
-
-def _preview(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = value if isinstance(value, str) else orjson.dumps(value).decode()
-    return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1] + "…"
 
 
 def _trace_row(trace: Trace) -> tuple[tuple[Any, ...], list[tuple[Any, ...]], str]:
@@ -208,8 +188,8 @@ def _trace_row(trace: Trace) -> tuple[tuple[Any, ...], list[tuple[Any, ...]], st
         tool_count,
         tokens,
         cost if has_cost else None,
-        _preview(data["input"]),
-        _preview(data["output"]),
+        preview(data["input"]),
+        preview(data["output"]),
         data["error"],
         orjson.dumps(data["tags"]).decode(),
         orjson.dumps(data["metadata"]).decode(),
@@ -222,10 +202,13 @@ def _trace_row(trace: Trace) -> tuple[tuple[Any, ...], list[tuple[Any, ...]], st
     return row, run_rows, body
 
 
-class SQLiteTraceStorage(TraceStorage):
+class SQLiteTraceStorage(SQLTraceStorage):
     """Traces in one SQLite file (WAL), queryable with SQL and full-text search."""
 
-    supports_partial = True
+    dialect = sqlite_sql.DIALECT
+    analytics: ClassVar[Analytics] = sqlite_analytics
+    backend = "SQLite"
+    run_columns = _RUN_READ
 
     def __init__(self, path: str | os.PathLike[str] = "traces.db") -> None:
         self.path = str(path)
@@ -296,6 +279,28 @@ class SQLiteTraceStorage(TraceStorage):
             if closing:  # close_sync ran meanwhile: closing it there would crash SQLite
                 conn.close()
 
+    def _read(self, query: str, params: Sequence[Any] = ()) -> list[Any]:
+        return self._conn().execute(query, params).fetchall()
+
+    def _aggregate(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        return fn(self._conn(), *args, **kwargs)
+
+    def _execute_all(self, statements: Sequence[str]) -> None:
+        conn = self._conn()
+        for statement in statements:
+            conn.execute(statement)
+
+    def _trace_where(self, f: TraceFilter | None) -> tuple[str, list[Any]]:
+        return trace_where(f, self._conn())
+
+    @staticmethod
+    def _json(value: Any) -> Any:
+        return orjson.loads(value)
+
+    @staticmethod
+    def _record(row: Sequence[Any]) -> RunRecord:
+        return RunRecord.from_dict(_run_data(row))
+
     # -- writes --------------------------------------------------------------------
 
     async def store_trace(self, trace: Trace) -> None:
@@ -335,25 +340,10 @@ class SQLiteTraceStorage(TraceStorage):
         with self._write_lock:  # a fork waits for it (see _hold_writes_for_fork)
             self._write(statements)
 
-    async def store_writer_stats(self, health: WriterHealth) -> None:
-        self.store_writer_stats_sync(health)
-
     def store_writer_stats_sync(self, health: WriterHealth) -> None:
         """Upsert one writer's counters in a transaction of its own (sync)."""
         with self._write_lock:
             self._write([(_UPSERT_HEALTH, [health_row(health)])])
-
-    def writer_stats_sync(self, *, limit: int = 1000) -> list[WriterHealth]:
-        """Persisted writer counters, most recently updated first (sync)."""
-        rows = self._conn().execute(
-            f"SELECT {', '.join(HEALTH_COLUMNS)} FROM writer_health "
-            "ORDER BY updated_us DESC, writer_id DESC LIMIT ?",
-            (limit,),
-        )
-        return [health_from_row(row) for row in rows]
-
-    async def writer_stats(self, *, limit: int = 1000) -> list[WriterHealth]:
-        return await asyncio.to_thread(self.writer_stats_sync, limit=limit)
 
     # -- reads ---------------------------------------------------------------------
 
@@ -388,9 +378,6 @@ class SQLiteTraceStorage(TraceStorage):
         found = self._load(self._conn(), [trace_id])
         return found[0] if found else None
 
-    async def get_trace(self, trace_id: str) -> Trace | None:
-        return await asyncio.to_thread(self.get_trace_sync, trace_id)
-
     def query_trace_ids(
         self,
         filter: TraceFilter | None = None,
@@ -400,11 +387,8 @@ class SQLiteTraceStorage(TraceStorage):
         order_by: str = "-start_time",
     ) -> list[str]:
         """Ids of matching traces in order, computed in SQL (sync)."""
-        if order_by not in TRACE_ORDERS:
-            raise ValueError(f"order_by must be one of {TRACE_ORDERS}, not {order_by!r}")
+        column, direction, _ = order_clause(order_by)
         conn = self._conn()
-        direction = "DESC" if order_by.startswith("-") else "ASC"
-        column = _ORDER_SQL[order_by.lstrip("-")]
         if filter is not None and filter.text and limit is not None:
             page = sqlite_sql.search_page(
                 conn, filter, offset + limit, None, column, direction == "DESC"
@@ -412,38 +396,20 @@ class SQLiteTraceStorage(TraceStorage):
             if page is not None:
                 return [trace_id for _, trace_id in page[offset : offset + limit]]
         where, params = trace_where(filter, conn)
-        sql = (
+        sql = self._limit(
             f"SELECT trace_id FROM traces WHERE {where} "
-            f"ORDER BY {column} {direction}, trace_id {direction}"
+            f"ORDER BY {column} {direction}, trace_id {direction}",
+            params,
+            limit,
+            offset,
         )
-        if limit is not None or offset:
-            sql += " LIMIT ? OFFSET ?"
-            params += [-1 if limit is None else limit, offset]
         return [r[0] for r in conn.execute(sql, params)]
 
-    def query_traces_sync(
-        self,
-        filter: TraceFilter | None = None,
-        *,
-        limit: int | None = None,
-        offset: int = 0,
-        order_by: str = "-start_time",
+    def _query_traces(
+        self, f: TraceFilter | None, limit: int | None, offset: int, order_by: str
     ) -> list[Trace]:
-        """Whole traces matching `filter` (sync)."""
-        ids = self.query_trace_ids(filter, limit=limit, offset=offset, order_by=order_by)
+        ids = self.query_trace_ids(f, limit=limit, offset=offset, order_by=order_by)
         return self._load(self._conn(), ids)
-
-    async def query_traces(
-        self,
-        filter: TraceFilter | None = None,
-        *,
-        limit: int | None = None,
-        offset: int = 0,
-        order_by: str = "-start_time",
-    ) -> list[Trace]:
-        return await asyncio.to_thread(
-            self.query_traces_sync, filter, limit=limit, offset=offset, order_by=order_by
-        )
 
     def count_traces_sync(self, filter: TraceFilter | None = None) -> int:
         """How many traces match (sync)."""
@@ -453,48 +419,7 @@ class SQLiteTraceStorage(TraceStorage):
             if query:
                 sql = "SELECT COUNT(*) FROM traces_fts WHERE traces_fts MATCH ?"
                 return int(conn.execute(sql, (query,)).fetchone()[0])
-        where, params = trace_where(filter, conn)
-        row = conn.execute(f"SELECT COUNT(*) FROM traces WHERE {where}", params).fetchone()
-        return int(row[0])
-
-    async def count_traces(self, filter: TraceFilter | None = None) -> int:
-        return await asyncio.to_thread(self.count_traces_sync, filter)
-
-    def query_runs_sync(
-        self, filter: RunFilter | None = None, *, limit: int | None = None, offset: int = 0
-    ) -> list[RunRecord]:
-        """Records matching `filter`, oldest first (sync)."""
-        where, params = run_where(filter)
-        sql = f"SELECT {_RUN_READ} FROM runs r WHERE {where} ORDER BY r.start_us, r.run_id"
-        if limit is not None or offset:
-            sql += " LIMIT ? OFFSET ?"
-            params += [-1 if limit is None else limit, offset]
-        return [RunRecord.from_dict(_run_data(r)) for r in self._conn().execute(sql, params)]
-
-    async def query_runs(
-        self, filter: RunFilter | None = None, *, limit: int | None = None, offset: int = 0
-    ) -> list[RunRecord]:
-        return await asyncio.to_thread(self.query_runs_sync, filter, limit=limit, offset=offset)
-
-    def count_runs_sync(self, filter: RunFilter | None = None) -> int:
-        """How many records match (sync)."""
-        where, params = run_where(filter)
-        row = self._conn().execute(f"SELECT COUNT(*) FROM runs r WHERE {where}", params).fetchone()
-        return int(row[0])
-
-    async def count_runs(self, filter: RunFilter | None = None) -> int:
-        return await asyncio.to_thread(self.count_runs_sync, filter)
-
-    # -- aggregates in SQL (issue #4; definitions in myagent.trace.stats) ----------
-
-    def trace_stats_sync(self, filter: TraceFilter | None = None) -> TraceStats:
-        """`TraceStats` of the finished traces matching `filter` (sync)."""
-        conn = self._conn()
-        where, params = trace_where(filter, conn)
-        return sqlite_analytics.trace_stats(conn, where, params)
-
-    async def trace_stats(self, filter: TraceFilter | None = None) -> TraceStats:
-        return await asyncio.to_thread(self.trace_stats_sync, filter)
+        return super().count_traces_sync(filter)
 
     def tool_stats_sync(self, filter: RunFilter | None = None) -> dict[str, ToolStats]:
         """`ToolStats` per tool over the tool records matching `filter` (sync)."""
@@ -515,39 +440,6 @@ class SQLiteTraceStorage(TraceStorage):
             share = sqlite_analytics.window_share(self._conn(), low, high)
             plan = "window" if share <= sqlite_analytics.NARROW_WINDOW else "all"
         return sqlite_analytics.tool_stats(self._conn(), where, params, plan=plan)
-
-    async def tool_stats(self, filter: RunFilter | None = None) -> dict[str, ToolStats]:
-        return await asyncio.to_thread(self.tool_stats_sync, filter)
-
-    def time_series_sync(
-        self, filter: TraceFilter | None = None, *, interval_us: int
-    ) -> list[TimeBucket]:
-        """Figures per epoch-aligned interval of start times (sync)."""
-        conn = self._conn()
-        where, params = trace_where(filter, conn)
-        return sqlite_analytics.time_series(conn, where, params, interval_us)
-
-    async def time_series(
-        self, filter: TraceFilter | None = None, *, interval_us: int
-    ) -> list[TimeBucket]:
-        return await asyncio.to_thread(self.time_series_sync, filter, interval_us=interval_us)
-
-    def error_groups_sync(
-        self, filter: TraceFilter | None = None, *, limit: int = 50, examples: int = 5
-    ) -> list[ErrorGroup]:
-        """Failures of the matching traces with errors, by error type and message (sync)."""
-        if filter is not None and filter.has_errors is False:
-            return []
-        conn = self._conn()
-        where, params = trace_where(filter, conn)
-        return sqlite_analytics.error_groups(conn, where, params, limit=limit, examples=examples)
-
-    async def error_groups(
-        self, filter: TraceFilter | None = None, *, limit: int = 50, examples: int = 5
-    ) -> list[ErrorGroup]:
-        return await asyncio.to_thread(
-            self.error_groups_sync, filter, limit=limit, examples=examples
-        )
 
     # -- deletion and retention ----------------------------------------------------
 
@@ -572,71 +464,6 @@ class SQLiteTraceStorage(TraceStorage):
             raise
         return deleted
 
-    async def delete_traces(self, trace_ids: Sequence[str]) -> int:
-        return await asyncio.to_thread(self.delete_traces_sync, trace_ids)
-
-    def cleanup_sync(
-        self, *, older_than: datetime | None = None, max_count: int | None = None
-    ) -> int:
-        """Retention (sync): drop traces older than `older_than`, then all but the newest
-        `max_count`."""
-        conn = self._conn()
-        doomed: list[str] = []
-        if older_than is not None:
-            cutoff = datetime_to_us(older_than)
-            doomed += [
-                r[0]
-                for r in conn.execute("SELECT trace_id FROM traces WHERE start_us < ?", (cutoff,))
-            ]
-        if max_count is not None:
-            skip = set(doomed)
-            doomed += [
-                r[0]
-                for r in conn.execute(
-                    "SELECT trace_id FROM traces ORDER BY start_us DESC, trace_id DESC "
-                    "LIMIT -1 OFFSET ?",
-                    (max_count,),
-                )
-                if r[0] not in skip
-            ]
-        return self.delete_traces_sync(doomed) if doomed else 0
-
-    async def cleanup(
-        self, *, older_than: datetime | None = None, max_count: int | None = None
-    ) -> int:
-        return await asyncio.to_thread(
-            self.cleanup_sync, older_than=older_than, max_count=max_count
-        )
-
-    # -- tuning, as the spec calls it ----------------------------------------------
-
-    def create_indexes(self, names: Sequence[str]) -> list[str]:
-        """Make sure an index exists for each named field (see `sqlite_schema.INDEXABLE`).
-
-        The common ones exist from the start; this adds the optional ones. Returns the
-        names it accepted; an unknown name raises ValueError.
-        """
-        unknown = [n for n in names if n not in INDEXABLE]
-        if unknown:
-            raise ValueError(f"cannot index {unknown}; indexable: {sorted(INDEXABLE)}")
-        conn = self._conn()
-        for name in names:
-            sql = INDEXABLE[name]
-            if sql:
-                conn.execute(sql)
-        return list(names)
-
-    def configure(self, **options: Any) -> None:
-        """Accepts `partition_by_time` (SQLite keeps one table; the time index serves
-        range queries, so this is recorded and has no further effect)."""
-        unknown = set(options) - set(self.options)
-        if unknown:
-            raise TypeError(f"unknown SQLite storage option(s) {sorted(unknown)}")
-        self.options.update(options)
-
-    async def close(self) -> None:
-        self.close_sync()
-
     def close_sync(self) -> None:
         """Close every connection this storage opened in this process."""
         with self._all_lock:  # held while closing: a writer cannot pick up a closing conn
@@ -651,90 +478,25 @@ class SQLiteTraceStorage(TraceStorage):
                     else:
                         conn.close()
 
-    # -- viewer support: summaries, keyset pages, change feed (issue #7) -------------
+    # -- viewer support: summaries, keyset pages (issue #7) ---------------------------
 
-    def query_summaries_sync(
-        self,
-        filter: TraceFilter | None = None,
-        *,
-        limit: int = 50,
-        after: tuple[float, str] | None = None,
-        order_by: str = "-start_time",
-    ) -> list[TraceSummary]:
-        """One keyset page of summaries from the stored roll-ups (sync; no records read)."""
-        if order_by not in TRACE_ORDERS:
-            raise ValueError(f"order_by must be one of {TRACE_ORDERS}, not {order_by!r}")
+    def _search_page(
+        self, f: TraceFilter, limit: int, after: tuple[Any, str] | None, column: str, desc: bool
+    ) -> list[TraceSummary] | None:
         conn = self._conn()
-        direction, op = ("DESC", "<") if order_by.startswith("-") else ("ASC", ">")
-        column = _ORDER_SQL[order_by.lstrip("-")]
-        if filter is not None and filter.text:
-            page = sqlite_sql.search_page(conn, filter, limit, after, column, direction == "DESC")
-            if page is not None:
-                return self._summaries_by_rowid(conn, [rowid for rowid, _ in page])
-        where, params = trace_where(filter, conn)
-        if after is not None:
-            where += f" AND ({column}, trace_id) {op} (?, ?)"
-            params += [after[0], after[1]]
-        sql = (
-            f"SELECT {_SUMMARY_COLUMNS} FROM traces WHERE {where} "
-            f"ORDER BY {column} {direction}, trace_id {direction} LIMIT ?"
-        )
-        return [_summary(row) for row in conn.execute(sql, [*params, limit])]
-
-    @staticmethod
-    def _summaries_by_rowid(conn: sqlite3.Connection, rowids: list[int]) -> list[TraceSummary]:
-        """Summaries of the rows `rowids`, in that order."""
+        page = sqlite_sql.search_page(conn, f, limit, after, column, desc)
+        if page is None:
+            return None
+        rowids = [rowid for rowid, _ in page]
         if not rowids:
             return []
         rows = conn.execute(
-            f"SELECT rowid, {_SUMMARY_COLUMNS} FROM traces "
+            f"SELECT rowid, {SUMMARY_COLUMNS} FROM traces "
             f"WHERE rowid IN ({', '.join('?' * len(rowids))})",
             rowids,
         ).fetchall()
-        by_rowid = {row[0]: _summary(row[1:]) for row in rows}
+        by_rowid = {row[0]: self._summary(row[1:]) for row in rows}
         return [by_rowid[r] for r in rowids if r in by_rowid]
-
-    async def query_summaries(
-        self,
-        filter: TraceFilter | None = None,
-        *,
-        limit: int = 50,
-        after: tuple[float, str] | None = None,
-        order_by: str = "-start_time",
-    ) -> list[TraceSummary]:
-        return await asyncio.to_thread(
-            self.query_summaries_sync, filter, limit=limit, after=after, order_by=order_by
-        )
-
-    def summaries_changed_since_sync(
-        self, since: int, *, limit: int = 500
-    ) -> list[tuple[int, TraceSummary]]:
-        """(stamp, summary) of rows changed after stamp `since`, oldest first (sync)."""
-        sql = (
-            f"SELECT {_SUMMARY_COLUMNS}, updated_us FROM traces WHERE updated_us > ? "
-            "ORDER BY updated_us LIMIT ?"
-        )
-        return [(row[-1], _summary(row)) for row in self._conn().execute(sql, (since, limit))]
-
-    async def summaries_changed_since(
-        self, since: int, *, limit: int = 500
-    ) -> list[tuple[int, TraceSummary]] | None:
-        return await asyncio.to_thread(self.summaries_changed_since_sync, since, limit=limit)
-
-    def get_record_sync(self, trace_id: str, run_id: str) -> RunRecord | None:
-        """One record with its full payload, read alone (sync)."""
-        row = (
-            self._conn()
-            .execute(
-                f"SELECT {_RUN_READ} FROM runs r WHERE trace_id = ? AND run_id = ?",
-                (trace_id, run_id),
-            )
-            .fetchone()
-        )
-        return None if row is None else RunRecord.from_dict(_run_data(row))
-
-    async def get_record(self, trace_id: str, run_id: str) -> RunRecord | None:
-        return await asyncio.to_thread(self.get_record_sync, trace_id, run_id)
 
     def agent_names_sync(self, limit: int = 200) -> list[str]:
         """Distinct agent names, sorted, from the agent index (sync)."""
@@ -743,9 +505,6 @@ class SQLiteTraceStorage(TraceStorage):
             "ORDER BY agent_name LIMIT ?"
         )
         return [r[0] for r in self._conn().execute(sql, (limit,))]
-
-    async def agent_names(self, limit: int = 200) -> list[str]:
-        return await asyncio.to_thread(self.agent_names_sync, limit)
 
     def query_sessions_sync(self, *, limit: int = 100) -> list[dict[str, Any]]:
         """Sessions by latest activity, summed from trace roll-ups on the session index."""
@@ -765,41 +524,3 @@ class SQLiteTraceStorage(TraceStorage):
             "cost_usd",
         )
         return [dict(zip(keys, row, strict=True)) for row in self._conn().execute(sql, (limit,))]
-
-    async def query_sessions(self, *, limit: int = 100) -> list[dict[str, Any]]:
-        return await asyncio.to_thread(self.query_sessions_sync, limit=limit)
-
-
-_SUMMARY_COLUMNS = (
-    "trace_id, name, agent_name, session_id, status, start_us, end_us, duration, has_errors, "
-    "error_count, run_count, think_count, tool_count, tokens_used, cost_usd, input_preview, "
-    "output_preview, error, tags, metadata, tools, models"
-)
-
-
-def _summary(row: Sequence[Any]) -> TraceSummary:
-    """A TraceSummary from a row of `_SUMMARY_COLUMNS`."""
-    return TraceSummary(
-        trace_id=row[0],
-        name=row[1],
-        agent_name=row[2],
-        session_id=row[3],
-        status=row[4],
-        start_us=row[5],
-        end_us=row[6],
-        duration=row[7],
-        has_errors=bool(row[8]),
-        error_count=row[9],
-        run_count=row[10],
-        think_count=row[11],
-        tool_count=row[12],
-        tokens_used=row[13],
-        cost_usd=row[14],
-        input_preview=row[15],
-        output_preview=row[16],
-        error=row[17],
-        tags=orjson.loads(row[18]),
-        metadata=orjson.loads(row[19]),
-        tools=orjson.loads(row[20]),
-        models=orjson.loads(row[21]),
-    )

@@ -20,11 +20,9 @@ from myagent.trace.stats import (
     TimeBucket,
     ToolStats,
     TraceStats,
-    most_used,
     percentile_rank,
-    rate,
-    us_mean_seconds,
 )
+from myagent.trace.storage import sql_analytics
 
 FINISHED = "status != 'running'"
 """Analysis covers finished traces (see `myagent.trace.stats.is_finished`)."""
@@ -35,13 +33,6 @@ DURATION_US = "CAST(ROUND({col} * 1000000) AS INTEGER)"
 
 _RANKS = ", ".join(f"MAX(1, ({p} * n + 99) / 100)" for p in PERCENTILES)
 """SQL for the nearest-rank ranks of PERCENTILES among `n` values (as in `percentile_rank`)."""
-
-
-def _percentiles(count: int, by_rank: dict[int, float]) -> tuple[float, ...]:
-    """p50, p95, p99 from the values at the nearest ranks (0.0 each when `count` is 0)."""
-    if not count:
-        return tuple(0.0 for _ in PERCENTILES)
-    return tuple(by_rank[percentile_rank(count, p)] for p in PERCENTILES)
 
 
 def _ranked(
@@ -78,7 +69,7 @@ def trace_stats(conn: sqlite3.Connection, where: str, params: Sequence[Any]) -> 
         f"COALESCE(SUM(tokens_used), 0), COALESCE(SUM(cost_usd), 0.0) {base}",
         params,
     ).fetchone()
-    count, success, errors, timed, total_us, tokens, cost = row
+    timed = row[3]  # traces with a duration
     by_rank = (
         _ranked(conn, f"SELECT duration AS value {base} AND duration IS NOT NULL", params, timed)
         if timed
@@ -89,41 +80,7 @@ def trace_stats(conn: sqlite3.Connection, where: str, params: Sequence[Any]) -> 
     for tools, traces in conn.execute(f"SELECT tools, COUNT(*) {base} GROUP BY tools", params):
         for name in set(orjson.loads(tools)):
             tool_usage[name] = tool_usage.get(name, 0) + traces
-    p50, p95, p99 = _percentiles(timed, by_rank)
-    return TraceStats(
-        trace_count=count,
-        success_count=success,
-        error_count=errors,
-        success_rate=rate(success, count),
-        avg_response_time=us_mean_seconds(total_us, timed),
-        p50_response_time=p50,
-        p95_response_time=p95,
-        p99_response_time=p99,
-        total_tokens=tokens,
-        tokens_per_trace=tokens / count if count else 0.0,
-        total_cost=float(cost),
-        cost_per_trace=float(cost) / count if count else 0.0,
-        tool_usage=dict(sorted(tool_usage.items())),
-        most_used_tool=most_used(tool_usage),
-    )
-
-
-def _tool_row(
-    name: str, calls: int, success: int, timed: int, total_us: int, by_rank: dict[int, float]
-) -> ToolStats:
-    p50, p95, p99 = _percentiles(timed, by_rank)
-    return ToolStats(
-        tool_name=name,
-        call_count=calls,
-        success_count=success,
-        error_count=calls - success,
-        success_rate=rate(success, calls),
-        avg_duration=us_mean_seconds(total_us, timed),
-        p50_duration=p50,
-        p95_duration=p95,
-        p99_duration=p99,
-        total_duration=total_us / 1_000_000,
-    )
+    return sql_analytics.trace_stats(row, by_rank, tool_usage)
 
 
 def _sorted_tool_stats(
@@ -147,7 +104,7 @@ def _sorted_tool_stats(
         ):
             ranked.setdefault(name, {})[rank] = value / 1_000_000
     return {
-        name: _tool_row(name, calls, success, timed, total_us, ranked.get(name, {}))
+        name: sql_analytics.tool_row(name, calls, success, timed, total_us, ranked.get(name, {}))
         for name, calls, success, timed, total_us in rows
     }
 
@@ -229,7 +186,7 @@ def tool_stats(
             if timed
             else {}
         )
-        out[name] = _tool_row(name, calls, success, timed, total_us, by_rank)
+        out[name] = sql_analytics.tool_row(name, calls, success, timed, total_us, by_rank)
     return out
 
 
@@ -265,25 +222,7 @@ def time_series(
         params,
     ):
         ranked.setdefault(b, {})[rank] = float(value)
-    out = []
-    for b, count, success, errors, timed, total_us, tokens, cost in rows:
-        p50, p95, p99 = _percentiles(timed, ranked.get(b, {}))
-        out.append(
-            TimeBucket(
-                start_us=b,
-                trace_count=count,
-                success_count=success,
-                error_count=errors,
-                success_rate=rate(success, count),
-                avg_response_time=us_mean_seconds(total_us, timed),
-                p50_response_time=p50,
-                p95_response_time=p95,
-                p99_response_time=p99,
-                total_tokens=tokens,
-                total_cost=float(cost),
-            )
-        )
-    return out
+    return [sql_analytics.time_bucket(b, figures, ranked.get(b, {})) for b, *figures in rows]
 
 
 # The type of a trace-level error, parsed from its message like `stats.trace_error_type`:
@@ -319,45 +258,8 @@ def error_groups(
         f"SELECT {_TRACE_ERROR_TYPE}, e, 'trace', COALESCE(name, ''), trace_id, start_us "
         "FROM t WHERE status = 'error' OR e != '') "
     )
-    groups = [
-        ErrorGroup(
-            error_type=etype,
-            message=msg,
-            count=count,
-            trace_count=traces,
-            first_seen_us=first,
-            last_seen_us=last,
-        )
-        for etype, msg, count, traces, first, last in conn.execute(
-            events + "SELECT etype, msg, COUNT(*) AS c, COUNT(DISTINCT trace_id), MIN(at), "
-            "MAX(at) AS last FROM ev GROUP BY etype, msg "
-            "ORDER BY c DESC, last DESC, etype, msg LIMIT ?",
-            [*params, limit],
-        )
-    ]
-    if not groups:
-        return []
-    wanted = {(g.error_type, g.message): g for g in groups}
-    for etype, msg, kind, name in conn.execute(
-        events + "SELECT DISTINCT etype, msg, kind, name FROM ev", params
-    ):
-        group = wanted.get((etype, msg))
-        if group is not None:
-            if kind not in group.kinds:
-                group.kinds.append(kind)
-            if name not in group.names:
-                group.names.append(name)
-    for etype, msg, trace_id in conn.execute(
-        events + "SELECT etype, msg, trace_id FROM ("
-        "SELECT etype, msg, trace_id, ROW_NUMBER() OVER ("
-        "PARTITION BY etype, msg ORDER BY MAX(at) DESC, trace_id DESC) AS rn "
-        "FROM ev GROUP BY etype, msg, trace_id) WHERE rn <= ? ORDER BY etype, msg, rn",
-        [*params, examples],
-    ):
-        group = wanted.get((etype, msg))
-        if group is not None:
-            group.example_trace_ids.append(trace_id)
-    for group in groups:
-        group.kinds.sort()
-        group.names.sort()
-    return groups
+
+    def read(sql: str, extra: list[Any]) -> list[Any]:
+        return conn.execute(events + sql, [*params, *extra]).fetchall()
+
+    return sql_analytics.error_groups(read, limit=limit, examples=examples, mark="?")

@@ -156,22 +156,6 @@ BLOCK_BITS = 10
 PREFIX_LENGTHS = (2, 3, 4)
 """Search words of these lengths have their own prefix index in `traces_fts`."""
 
-INDEXABLE = {
-    "trace_id": None,  # the primary key
-    "agent_name": "CREATE INDEX IF NOT EXISTS ix_traces_agent ON traces (agent_name, start_us)",
-    "session_id": "CREATE INDEX IF NOT EXISTS ix_traces_session ON traces (session_id, start_us)",
-    "timestamp": "CREATE INDEX IF NOT EXISTS ix_traces_start ON traces (start_us, trace_id)",
-    "start_time": "CREATE INDEX IF NOT EXISTS ix_traces_start ON traces (start_us, trace_id)",
-    "status": "CREATE INDEX IF NOT EXISTS ix_traces_status ON traces (status, start_us)",
-    "has_errors": "CREATE INDEX IF NOT EXISTS ix_traces_errors ON traces (has_errors, start_us)",
-    "duration": "CREATE INDEX IF NOT EXISTS ix_traces_duration ON traces (duration)",
-    "tokens_used": "CREATE INDEX IF NOT EXISTS ix_traces_tokens ON traces (tokens_used)",
-    "tool_name": "CREATE INDEX IF NOT EXISTS ix_runs_tool ON runs (tool_name, start_us) "
-    "WHERE tool_name IS NOT NULL",
-    "run_type": "CREATE INDEX IF NOT EXISTS ix_runs_type ON runs (run_type, start_us)",
-}
-"""Names `SQLiteTraceStorage.create_indexes` accepts, and the index each one means."""
-
 
 def migrate(conn: sqlite3.Connection) -> int:
     """Bring the database to the newest schema; safe when several processes race."""

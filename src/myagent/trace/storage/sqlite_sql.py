@@ -1,4 +1,5 @@
-"""TraceFilter and RunFilter compiled to SQLite SQL, and the full-text search planner.
+"""SQLite's SQL dialect for the shared filter compiler (`sql_filters`), and the
+full-text search planner (prefix indexes, vocabulary expansion, newest-first walks).
 
 Kept apart from the storage class so the dialect lives in one place (PostgreSQL's twin
 is `postgres_sql.py`).
@@ -14,9 +15,10 @@ from typing import Any
 import orjson
 
 from myagent.trace.filters import RunFilter, TraceFilter
-from myagent.trace.ids import datetime_to_us
 from myagent.trace.serialize import to_jsonable
+from myagent.trace.storage import sql_filters
 from myagent.trace.storage.memory import search_words
+from myagent.trace.storage.sql_filters import Dialect
 from myagent.trace.storage.sqlite_schema import BLOCK_BITS, PREFIX_LENGTHS
 
 VOCAB_CAP = 16
@@ -226,115 +228,63 @@ def _walk_list_order(
     return None
 
 
-def _in(column: str, values: Sequence[Any], params: list[Any]) -> str:
-    params.extend(values)
-    return f"{column} IN ({', '.join('?' * len(values))})" if values else "0"
+class SQLiteDialect(Dialect):
+    """SQLite's spelling: `?` marks, 1/0 booleans, `json_each` over JSON text columns, and
+    a full-text search planned on `conn` by how many traces its words match."""
+
+    def __init__(self, conn: sqlite3.Connection | None = None) -> None:
+        self.conn = conn
+
+    def in_list(self, column: str, values: Sequence[Any], params: list[Any]) -> str:
+        params.extend(values)
+        return f"{column} IN ({', '.join('?' * len(values))})" if values else "0"
+
+    def tools(self, tools: Sequence[str], match_all: bool, params: list[Any]) -> str:
+        exists = "EXISTS (SELECT 1 FROM json_each(traces.tools) WHERE value = ?)"
+        params.extend(tools)
+        return "(" + (" AND " if match_all else " OR ").join([exists] * len(tools)) + ")"
+
+    def models(self, models: Sequence[str], params: list[Any]) -> str:
+        return (
+            "EXISTS (SELECT 1 FROM json_each(traces.models) WHERE "
+            + self.in_list("value", models, params)
+            + ")"
+        )
+
+    def tags(self, tags: Sequence[str], params: list[Any]) -> str:
+        params.extend(tags)
+        exists = "EXISTS (SELECT 1 FROM json_each(traces.tags) WHERE value = ?)"
+        return " AND ".join([exists] * len(tags))
+
+    def metadata(self, key: str, value: Any, params: list[Any]) -> str:
+        base = "EXISTS (SELECT 1 FROM json_each(traces.metadata) WHERE key = ? AND "
+        params.append(key)
+        if value is None:
+            return base + "type = 'null')"
+        if isinstance(value, bool | int | float):
+            params.append(int(value) if isinstance(value, bool) else value)
+            return base + "type IN ('integer', 'real', 'true', 'false') AND value = ?)"
+        if isinstance(value, str):
+            params.append(value)
+            return base + "type = 'text' AND value = ?)"
+        params.append(orjson.dumps(to_jsonable(value)).decode())
+        return base + "type IN ('object', 'array') AND value = json(?))"
+
+    def text(self, text: str, params: list[Any]) -> str | None:
+        assert self.conn is not None, "a text search is planned on a connection"
+        return _text_clause(text, self.conn, params)
 
 
 def trace_where(f: TraceFilter | None, conn: sqlite3.Connection) -> tuple[str, list[Any]]:
     """SQL WHERE clause and parameters for a TraceFilter over the `traces` table (a text
     search is planned on `conn` by how many traces its words match)."""
-    params: list[Any] = []
-    if f is None:
-        return "1", params
-    clauses: list[str] = []
-    if f.agent_names is not None:
-        clauses.append(_in("agent_name", f.agent_names, params))
-    if f.session_ids is not None:
-        clauses.append(_in("session_id", f.session_ids, params))
-    if f.trace_ids is not None:
-        clauses.append(_in("trace_id", f.trace_ids, params))
-    if f.statuses is not None:
-        clauses.append(_in("status", f.statuses, params))
-    if f.start_time is not None:
-        clauses.append("start_us >= ?")
-        params.append(datetime_to_us(f.start_time))
-    if f.end_time is not None:
-        clauses.append("start_us <= ?")
-        params.append(datetime_to_us(f.end_time))
-    if f.has_errors is not None:
-        clauses.append("has_errors = ?")
-        params.append(1 if f.has_errors else 0)
-    for column, op, value in (
-        ("COALESCE(duration, 0)", ">=", f.min_duration),
-        ("COALESCE(duration, 0)", "<=", f.max_duration),
-        ("tokens_used", ">=", f.min_tokens),
-        ("tokens_used", "<=", f.max_tokens),
-        ("COALESCE(cost_usd, 0)", ">=", f.min_cost),
-    ):
-        if value is not None:
-            clauses.append(f"{column} {op} ?")
-            params.append(value)
-    if f.tools_used:
-        exists = "EXISTS (SELECT 1 FROM json_each(traces.tools) WHERE value = ?)"
-        joiner = " AND " if f.tools_match == "all" else " OR "
-        clauses.append("(" + joiner.join([exists] * len(f.tools_used)) + ")")
-        params.extend(f.tools_used)
-    if f.models:
-        clauses.append(
-            "EXISTS (SELECT 1 FROM json_each(traces.models) WHERE "
-            + _in("value", f.models, params)
-            + ")"
-        )
-    for tag in f.tags or []:
-        clauses.append("EXISTS (SELECT 1 FROM json_each(traces.tags) WHERE value = ?)")
-        params.append(tag)
-    for key, value in (f.metadata or {}).items():
-        clauses.append(_metadata_clause(key, value, params))
-    if f.text:
-        text = _text_clause(f.text, conn, params)
-        if text is not None:
-            clauses.append(text)
-    return (" AND ".join(clauses) or "1"), params
-
-
-def _metadata_clause(key: str, value: Any, params: list[Any]) -> str:
-    base = "EXISTS (SELECT 1 FROM json_each(traces.metadata) WHERE key = ? AND "
-    params.append(key)
-    if value is None:
-        return base + "type = 'null')"
-    if isinstance(value, bool | int | float):
-        params.append(int(value) if isinstance(value, bool) else value)
-        return base + "type IN ('integer', 'real', 'true', 'false') AND value = ?)"
-    if isinstance(value, str):
-        params.append(value)
-        return base + "type = 'text' AND value = ?)"
-    params.append(orjson.dumps(to_jsonable(value)).decode())
-    return base + "type IN ('object', 'array') AND value = json(?))"
+    return sql_filters.trace_where(f, SQLiteDialect(conn))
 
 
 def run_where(f: RunFilter | None) -> tuple[str, list[Any]]:
     """SQL WHERE clause and parameters for a RunFilter over `runs r`."""
-    params: list[Any] = []
-    if f is None:
-        return "1", params
-    clauses: list[str] = []
-    if f.tool_names is not None:
-        clauses.append(_in("r.tool_name", f.tool_names, params))
-    if f.run_types is not None:
-        clauses.append(_in("r.run_type", f.run_types, params))
-    if f.trace_ids is not None:
-        clauses.append(_in("r.trace_id", f.trace_ids, params))
-    if f.agent_names is not None:
-        clauses.append(
-            "r.trace_id IN (SELECT trace_id FROM traces WHERE "
-            + _in("agent_name", f.agent_names, params)
-            + ")"
-        )
-    if f.min_duration is not None:
-        clauses.append("r.duration >= ?")
-        params.append(f.min_duration)
-    if f.max_duration is not None:
-        clauses.append("r.duration <= ?")
-        params.append(f.max_duration)
-    if f.success_only:
-        clauses.append("r.success = 1")
-    if f.errors_only:
-        clauses.append("r.success = 0")
-    if f.start_time is not None:
-        clauses.append("r.start_us >= ?")
-        params.append(datetime_to_us(f.start_time))
-    if f.end_time is not None:
-        clauses.append("r.start_us <= ?")
-        params.append(datetime_to_us(f.end_time))
-    return (" AND ".join(clauses) or "1"), params
+    return sql_filters.run_where(f, DIALECT)
+
+
+DIALECT = SQLiteDialect()
+"""The dialect for clauses that need no connection (record filters)."""

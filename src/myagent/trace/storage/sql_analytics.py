@@ -1,0 +1,161 @@
+"""Aggregate rows → `myagent.trace.stats` results, for both SQL backends.
+
+`sqlite_analytics` and `postgres_analytics` compute the same figures with the SQL each
+database runs best; the rows they get back are turned into results here, once, by the
+definitions of `myagent.trace.stats` (percentiles by nearest rank, rates, means).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from myagent.trace.stats import (
+    PERCENTILES,
+    ErrorGroup,
+    TimeBucket,
+    ToolStats,
+    TraceStats,
+    most_used,
+    percentile_rank,
+    rate,
+    us_mean_seconds,
+)
+
+Figures = Sequence[Any]
+"""count, successes, traces with errors, timed count, total µs, tokens, cost."""
+
+
+def percentiles(count: int, by_rank: dict[int, Any], scale: int = 1) -> tuple[float, ...]:
+    """p50, p95, p99 (values at the nearest ranks, divided by `scale`); 0.0 each when
+    `count` is 0."""
+    if not count:
+        return tuple(0.0 for _ in PERCENTILES)
+    return tuple(by_rank[percentile_rank(count, p)] / scale for p in PERCENTILES)
+
+
+def _figures(figures: Figures, by_rank: dict[int, Any], scale: int) -> dict[str, Any]:
+    """The fields `TraceStats` and `TimeBucket` share, from a figures row."""
+    count, success, errors, timed, total_us, _, _ = figures
+    p50, p95, p99 = percentiles(timed, by_rank, scale)
+    return {
+        "trace_count": count,
+        "success_count": success,
+        "error_count": errors,
+        "success_rate": rate(success, count),
+        "avg_response_time": us_mean_seconds(int(total_us), timed),
+        "p50_response_time": p50,
+        "p95_response_time": p95,
+        "p99_response_time": p99,
+    }
+
+
+def trace_stats(
+    figures: Figures, by_rank: dict[int, Any], tool_usage: dict[str, int], scale: int = 1
+) -> TraceStats:
+    """`TraceStats` from the figures of the finished traces, their response times at the
+    percentile ranks, and the traces that called each tool."""
+    count = figures[0]
+    tokens, total_cost = int(figures[5]), float(figures[6])
+    return TraceStats(
+        **_figures(figures, by_rank, scale),
+        total_tokens=tokens,
+        tokens_per_trace=tokens / count if count else 0.0,
+        total_cost=total_cost,
+        cost_per_trace=total_cost / count if count else 0.0,
+        tool_usage=dict(sorted(tool_usage.items())),
+        most_used_tool=most_used(tool_usage),
+    )
+
+
+def time_bucket(
+    start_us: int, figures: Figures, by_rank: dict[int, Any], scale: int = 1
+) -> TimeBucket:
+    """One `TimeBucket` from its figures and response times at the percentile ranks."""
+    return TimeBucket(
+        start_us=int(start_us),
+        **_figures(figures, by_rank, scale),
+        total_tokens=int(figures[5]),
+        total_cost=float(figures[6]),
+    )
+
+
+def tool_row(
+    name: str,
+    calls: int,
+    success: int,
+    timed: int,
+    total_us: Any,
+    by_rank: dict[int, Any],
+    scale: int = 1,
+) -> ToolStats:
+    """One tool's `ToolStats` from its counts, total µs and durations at the ranks."""
+    p50, p95, p99 = percentiles(timed, by_rank, scale)
+    total = int(total_us)
+    return ToolStats(
+        tool_name=name,
+        call_count=calls,
+        success_count=success,
+        error_count=calls - success,
+        success_rate=rate(success, calls),
+        avg_duration=us_mean_seconds(total, timed),
+        p50_duration=p50,
+        p95_duration=p95,
+        p99_duration=p99,
+        total_duration=total / 1_000_000,
+    )
+
+
+def error_groups(
+    read: Callable[[str, list[Any]], Iterable[Any]],
+    *,
+    limit: int,
+    examples: int,
+    mark: str,
+    collate: str = "",
+) -> list[ErrorGroup]:
+    """Error groups of the failure events `ev` (etype, msg, kind, name, trace_id, at),
+    ordered and sampled as `stats.error_groups_of` defines. `read(sql, params)` runs a
+    SELECT after the backend's `WITH ... ev AS (...)` and appends its parameters;
+    `collate` makes names sort in code-point order."""
+    groups = [
+        ErrorGroup(
+            error_type=etype,
+            message=msg,
+            count=count,
+            trace_count=traces,
+            first_seen_us=int(first),
+            last_seen_us=int(last),
+        )
+        for etype, msg, count, traces, first, last in read(
+            "SELECT etype, msg, COUNT(*) AS c, COUNT(DISTINCT trace_id), MIN(at), "
+            "MAX(at) AS last FROM ev GROUP BY etype, msg "
+            f"ORDER BY c DESC, last DESC, etype{collate}, msg{collate} LIMIT {mark}",
+            [limit],
+        )
+    ]
+    if not groups:
+        return []
+    wanted = {(g.error_type, g.message): g for g in groups}
+    for etype, msg, kind, name in read("SELECT DISTINCT etype, msg, kind, name FROM ev", []):
+        group = wanted.get((etype, msg))
+        if group is not None:
+            if kind not in group.kinds:
+                group.kinds.append(kind)
+            if name not in group.names:
+                group.names.append(name)
+    for etype, msg, trace_id in read(
+        "SELECT etype, msg, trace_id FROM ("
+        "SELECT etype, msg, trace_id, ROW_NUMBER() OVER ("
+        "PARTITION BY etype, msg ORDER BY MAX(at) DESC, trace_id DESC) AS rn "
+        f"FROM ev GROUP BY etype, msg, trace_id) ranked WHERE rn <= {mark} "
+        "ORDER BY etype, msg, rn",
+        [examples],
+    ):
+        group = wanted.get((etype, msg))
+        if group is not None:
+            group.example_trace_ids.append(trace_id)
+    for group in groups:
+        group.kinds.sort()
+        group.names.sort()
+    return groups
