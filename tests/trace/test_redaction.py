@@ -244,3 +244,18 @@ def test_clean_records_are_passed_on_uncopied_and_dirty_ones_copied() -> None:
         copied = redactor.redact_record(dirty)
         assert copied is not dirty and copied.input_params == {"password": REDACTED}
         assert dirty.input_params == {"password": PASSWORD}  # the caller's record untouched
+
+
+def test_the_memos_stay_bounded_whatever_flows_through() -> None:
+    import tracemalloc
+
+    redactor = Redactor()
+    tracemalloc.start()
+    try:
+        baseline = tracemalloc.get_traced_memory()[0]
+        for i in range(20_000):  # unique texts, keys and containers: nothing repeats
+            redactor.value({f"field{i}": f"value number {i}", "items": [i, f"x{i}"]})
+        growth = tracemalloc.get_traced_memory()[0] - baseline
+    finally:
+        tracemalloc.stop()
+    assert growth < 1024 * 1024, f"the redactor kept {growth} bytes"

@@ -109,14 +109,15 @@ class Redactor:
         # history reach every record, and the same few keys every mapping. Verdicts on
         # keys and redacted texts are kept (bounded); a callback sees every string, so
         # texts are not kept when there is one.
-        self._key_memo: dict[str, bool] = {}
-        self._text_memo: dict[str | bytes, Any] = {}
+        self._key_memo = _Memo(_KEY_MEMO_BYTES)
+        self._text_memo = _Memo(_TEXT_MEMO_BYTES)
+        self._json_memo = _Memo(_TEXT_MEMO_BYTES)
 
     # -- values --------------------------------------------------------------------
 
     def is_secret_key(self, key: str) -> bool:
         """Whether a mapping key names a secret."""
-        verdict = self._key_memo.get(key)
+        verdict: bool | None = self._key_memo.get(key)
         if verdict is None:
             norm = _norm(key)
             verdict = (
@@ -124,7 +125,7 @@ class Redactor:
                 and self._key_re is not None
                 and bool(self._key_re.search(norm))
             )
-            _remember(self._key_memo, key, verdict)
+            self._key_memo.put(key, verdict)
         return verdict
 
     def value(self, value: Any, path: str = "$") -> Any:
@@ -143,11 +144,11 @@ class Redactor:
         if (kind is dict or kind is list) and self._callback is None:
             key = _memo_key(value, depth)
             if key is not None:
-                found = self._text_memo.get(key, _MISSING)
+                found = self._json_memo.get(key, _MISSING)
                 if found is _MISSING:
                     found = self._container(value, path, depth, seen)
                     found = _UNCHANGED if found == value else found
-                    _remember(self._text_memo, key, found)
+                    self._json_memo.put(key, found)
                 return value if found is _UNCHANGED else found
         if isinstance(value, Mapping | list | tuple | set | frozenset):
             ident = id(value)
@@ -220,7 +221,7 @@ class Redactor:
         if found is _MISSING:
             found = self._redact_text(text, path, depth, seen)
             found = _UNCHANGED if found == text else found
-            _remember(self._text_memo, text, found)
+            self._text_memo.put(text, found)
         return text if found is _UNCHANGED else found
 
     def _redact_text(self, text: str, path: str, depth: int, seen: set[int]) -> Any:
@@ -316,8 +317,10 @@ def _hinted(text: str) -> bool:
     return "bearer" in folded or "basic" in folded
 
 
-_MEMO_ENTRIES = 4096
-"""Most keys or texts a redactor remembers; the memo starts over when full."""
+_KEY_MEMO_BYTES = 64 * 1024
+_TEXT_MEMO_BYTES = 256 * 1024
+"""How much a redactor remembers (keys, then texts and JSON containers): enough for an
+agent's system prompt, tool schemas and recent messages, small enough not to matter."""
 _MEMO_TEXT_CHARS = 16_384
 """Longer texts are redacted every time rather than kept."""
 _MISSING = object()
@@ -325,8 +328,8 @@ _UNCHANGED = object()
 """Memo entry: redacting this value changes nothing (the value given is returned)."""
 
 
-def _memo_key(value: dict[Any, Any] | list[Any], depth: int) -> bytes | None:
-    """A plain JSON container's bytes, the key its redacted copy is remembered under;
+def _memo_key(value: dict[Any, Any] | list[Any], depth: int) -> str | None:
+    """A plain JSON container's JSON, the key its redacted copy is remembered under;
     None when it cannot be (foreign types, cycles, too large, or nested deep enough
     to meet the depth limit, which would make the result depend on where it sits)."""
     try:
@@ -335,7 +338,7 @@ def _memo_key(value: dict[Any, Any] | list[Any], depth: int) -> bytes | None:
         return None
     if len(key) > _MEMO_TEXT_CHARS or key.count(b"[") + key.count(b"{") + depth >= 60:
         return None
-    return key
+    return key.decode()  # a right-sized copy: orjson's bytes keep a 4 KiB buffer
 
 
 _MEMO_JSON = (
@@ -346,10 +349,30 @@ _MEMO_JSON = (
 """Anything but plain JSON types raises (no default), so such containers are not kept."""
 
 
-def _remember(memo: dict[Any, Any], key: Any, value: Any) -> None:
-    if len(memo) >= _MEMO_ENTRIES:
-        memo.clear()
-    memo[key] = value
+class _Memo:
+    """A bounded memo: forgets everything once its keys pass `budget` bytes (a cheap
+    bound with no per-entry bookkeeping; racing writer threads only blur the count)."""
+
+    __slots__ = ("_budget", "_entries", "_size")
+
+    def __init__(self, budget: int) -> None:
+        self._entries: dict[Any, Any] = {}
+        self._size = 0
+        self._budget = budget
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        found: Any = self._entries.get(key, default)
+        return found
+
+    def put(self, key: str | bytes, value: Any) -> None:
+        # the key, the dict entry and headers, and a kept copy (Python objects take ~8x
+        # the bytes of their JSON)
+        cost = len(key) * (1 if value is _UNCHANGED or type(value) is bool else 9) + 100
+        if self._size + cost > self._budget:
+            self._entries.clear()
+            self._size = 0
+        self._entries[key] = value
+        self._size += cost
 
 
 def _norm(key: str) -> str:
