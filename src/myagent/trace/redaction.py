@@ -142,6 +142,8 @@ class Redactor:
         if value is None or kind is int or kind is float or kind is bool:
             return value
         if (kind is dict or kind is list) and self._callback is None:
+            if not value:  # empty: nothing to redact (records' metadata mostly)
+                return value
             key = _memo_key(value, depth)
             if key is not None:
                 found = self._json_memo.get(key, _MISSING)
@@ -267,9 +269,12 @@ class Redactor:
         anything changed, else the record itself (a value the memo found clean comes
         back as the very object given, so clean records cost no copy)."""
         changed: dict[str, Any] = {}
+        paths = self._callback is not None
         for name in ("error", "stacktrace", "metadata", *record._payload_fields):
             old = getattr(record, name)
-            new = self.value(old, f"$.{name}") if old is not None else None
+            if old is None:
+                continue
+            new = self.value(old, f"$.{name}" if paths else "$")
             if new is not old:
                 changed[name] = new
         if not changed:
