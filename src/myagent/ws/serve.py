@@ -162,7 +162,9 @@ def _signals_set(stop: asyncio.Event) -> Iterator[None]:
             loop.add_signal_handler(sig, stop.set)
             installed.append(sig)
         except (NotImplementedError, RuntimeError, ValueError):
-            pass
+            # no signal handlers here (Windows, or a loop outside the main thread): the
+            # caller stops the servers by setting `stop` instead
+            continue
     try:
         yield
     finally:

@@ -22,15 +22,8 @@ import orjson
 
 from myagent.trace.filters import RunFilter, TraceFilter
 from myagent.trace.ids import datetime_to_us, now_us
-from myagent.trace.records import (
-    COLUMN_FIELDS,
-    RunRecord,
-    ThinkRecord,
-    ToolRecord,
-    Trace,
-    TraceStatus,
-    columns_json,
-)
+from myagent.trace.record_json import COLUMN_FIELDS, columns_json
+from myagent.trace.records import RunRecord, ThinkRecord, ToolRecord, Trace, TraceStatus
 from myagent.trace.serialize import to_jsonable
 from myagent.trace.stats import ToolStats
 from myagent.trace.storage import sqlite_analytics, sqlite_sql
