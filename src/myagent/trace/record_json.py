@@ -149,19 +149,7 @@ def columns_json(record: RunRecord, trace_id: str) -> bytes:
             for (kind, must_keep), value in zip(kind_columns, kind_columns_of(record), strict=True)
         )
     ):  # the common case: every column value leaves the data, nothing to test per key
-        data: dict[str, Any] = {}
-        if not record.success:
-            data["success"] = False
-        if record.error is not None:
-            data["error"] = record.error
-        if record.stacktrace is not None:
-            data["stacktrace"] = record.stacktrace
-        if record.metadata:
-            data["metadata"] = record.metadata
-        for key, value in zip(rest, rest_of(record), strict=True):
-            if value is not None or key in keep_none:
-                data[key] = value
-        encoded = dumps_plain(data)
+        encoded = dumps_plain(_with_outcome_and_kind({}, record, rest, rest_of, keep_none))
         if encoded is not None:
             return encoded
     return encode_record(record, COLUMN_FIELDS, trace_id)
@@ -198,6 +186,29 @@ def _column_spec(cls: type) -> _ColumnSpec:
     return spec
 
 
+def _with_outcome_and_kind(
+    data: dict[str, Any],
+    record: RunRecord,
+    keys: tuple[str, ...],
+    values_of: Callable[[Any], tuple[Any, ...]],
+    keep_none: frozenset[str],
+) -> dict[str, Any]:
+    """`data` plus the record's outcome fields that differ from their defaults, then its
+    kind-specific `keys` (a None kept only for those in `keep_none`)."""
+    if not record.success:
+        data["success"] = False
+    if record.error is not None:
+        data["error"] = record.error
+    if record.stacktrace is not None:
+        data["stacktrace"] = record.stacktrace
+    if record.metadata:
+        data["metadata"] = record.metadata
+    for key, value in zip(keys, values_of(record), strict=True):
+        if value is not None or key in keep_none:
+            data[key] = value
+    return data
+
+
 def encode_record(
     record: RunRecord, apart: dict[str, type] | None, trace_id: str | None = None
 ) -> bytes:
@@ -216,19 +227,9 @@ def encode_record(
         data["parent_id"] = record.parent_id
     if record.end_us is not None:
         data["end_us"] = record.end_us
-    if not record.success:
-        data["success"] = False
-    if record.error is not None:
-        data["error"] = record.error
     if record.error_type is not None:
         data["error_type"] = record.error_type
-    if record.stacktrace is not None:
-        data["stacktrace"] = record.stacktrace
-    if record.metadata:
-        data["metadata"] = record.metadata
-    for key, value in zip(keys, values_of(record), strict=True):
-        if value is not None or key in keep_none:
-            data[key] = value
+    _with_outcome_and_kind(data, record, keys, values_of, keep_none)
     encoded = dumps_plain(data if apart is None else _without(data, apart, trace_id))
     if encoded is None:  # something needs converting: the slow, exact path
         compact = compact_dict(record.to_dict(), cls, RUN_DERIVED)

@@ -146,12 +146,9 @@ class Redactor:
                 return value
             key = _memo_key(value, depth)
             if key is not None:
-                found = self._json_memo.get(key, _MISSING)
-                if found is _MISSING:
-                    found = self._container(value, path, depth, seen)
-                    found = _UNCHANGED if found == value else found
-                    self._json_memo.put(key, found)
-                return value if found is _UNCHANGED else found
+                return self._json_memo.redacted(
+                    key, value, lambda: self._container(value, path, depth, seen)
+                )
         if isinstance(value, Mapping | list | tuple | set | frozenset):
             ident = id(value)
             if ident in seen:
@@ -219,12 +216,9 @@ class Redactor:
             or text.lstrip()[:1] in ("{", "[")  # JSON inside: its result depends on depth
         ):
             return self._redact_text(text, path, depth, seen)
-        found = self._text_memo.get(text, _MISSING)
-        if found is _MISSING:
-            found = self._redact_text(text, path, depth, seen)
-            found = _UNCHANGED if found == text else found
-            self._text_memo.put(text, found)
-        return text if found is _UNCHANGED else found
+        return self._text_memo.redacted(
+            text, text, lambda: self._redact_text(text, path, depth, seen)
+        )
 
     def _redact_text(self, text: str, path: str, depth: int, seen: set[int]) -> Any:
         stripped = text.lstrip()
@@ -368,6 +362,16 @@ class _Memo:
     def get(self, key: Any, default: Any = None) -> Any:
         found: Any = self._entries.get(key, default)
         return found
+
+    def redacted(self, key: str, value: Any, redact: Callable[[], Any]) -> Any:
+        """`value` redacted: remembered under `key`, else `redact()` (then remembered);
+        `value` itself when redacting changes nothing, so clean values are not copied."""
+        found = self._entries.get(key, _MISSING)
+        if found is _MISSING:
+            found = redact()
+            found = _UNCHANGED if found == value else found
+            self.put(key, found)
+        return value if found is _UNCHANGED else found
 
     def put(self, key: str | bytes, value: Any) -> None:
         # the key, the dict entry and headers, and a kept copy (Python objects take ~8x
