@@ -226,7 +226,9 @@ async def test_invalid_input_is_refused_with_an_http_error(
 ) -> None:
     url = await agui_server_factory(AguiApp(make_factory(["hi"])))
     async with httpx.AsyncClient(timeout=10) as client:
-        response = await client.post(url, content=body)
+        response = await client.post(
+            url, content=body, headers={"content-type": "application/json"}
+        )
         assert response.status_code == status
         assert response.json()["error"]
         assert (await client.get(url + "health")).json()["status"] == "ok"

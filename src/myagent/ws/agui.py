@@ -15,14 +15,15 @@ import json
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 import orjson
 
-from myagent import access
+from myagent.origins import media_type
 from myagent.ws.agui_events import AguiEventMapper
 from myagent.ws.factory import AgentFactory, AgentFactoryFunc
+from myagent.ws.guard import AccessPolicy
 from myagent.ws.runner import AgentDriver, MessageHandler
 
 logger = logging.getLogger("myagent.ws.agui")
@@ -77,9 +78,11 @@ class AguiApp:
         thread_idle_timeout: float = 3600.0,
         max_body_size: int = 1024 * 1024,
         token: str | None = None,
+        allowed_origins: Iterable[str] | str | None = None,
     ) -> None:
         self.factory = AgentFactory(create_agent)
         self.token = token
+        self.access_policy = AccessPolicy.build(token, allowed_origins)
         self.handlers: Sequence[MessageHandler] = handlers if handlers is not None else []
         self.confirm_tools = confirm_tools
         self.max_threads = max_threads
@@ -98,31 +101,35 @@ class AguiApp:
             return
         path = scope.get("path", "/").rstrip("/") or "/"
         method = scope.get("method", "GET")
+        cors = self.access_policy.cors_headers(_headers(scope))
         try:
-            if self.token is not None and path != "/health":
-                self._check_token(scope)
+            if method == "OPTIONS" and cors:  # a CORS preflight from an allowed front-end
+                await _send_json(send, 204, None, cors)
+                return
+            if path != "/health":
+                self._check_access(scope)
             if path == "/health" and method == "GET":
                 await _send_json(send, 200, {"status": "ok", "threads": len(self.threads)})
             elif path in ("/", "/agent", "/run"):
                 if method == "POST":
-                    await self._run_endpoint(receive, send)
+                    _require_json(scope)
+                    await self._run_endpoint(receive, send, cors)
                 elif method == "GET":
-                    await _send_json(send, 200, {"protocol": "ag-ui", "endpoint": "POST /"})
+                    await _send_json(send, 200, {"protocol": "ag-ui", "endpoint": "POST /"}, cors)
                 else:
                     raise RequestError(405, "Method not allowed; POST a RunAgentInput")
             else:
                 raise RequestError(404, "Not found")
         except RequestError as error:
-            await _send_json(send, error.status, {"error": error.message})
+            await _send_json(send, error.status, {"error": error.message}, cors)
 
-    def _check_token(self, scope: Scope) -> None:
-        """Every request but /health must carry the token (bearer header or ?token=)."""
-        assert self.token is not None
-        headers = dict(scope.get("headers") or [])
-        authorization = headers.get(b"authorization", b"").decode("latin-1")
+    def _check_access(self, scope: Scope) -> None:
+        """Every request but /health: a known Host without a token (421), the token when one
+        is set (bearer header or ?token=, 401), and no page of another origin (403)."""
         query = scope.get("query_string", b"").decode("latin-1")
-        if not access.token_matches(access.bearer_or_query_token(authorization, query), self.token):
-            raise RequestError(401, "Missing or wrong access token")
+        refusal = self.access_policy.check(_headers(scope), query)
+        if refusal is not None:
+            raise RequestError(refusal.status, refusal.message)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -147,10 +154,13 @@ class AguiApp:
 
     # -- runs -------------------------------------------------------------------------
 
-    async def _run_endpoint(self, receive: Receive, send: Send) -> None:
+    async def _run_endpoint(
+        self, receive: Receive, send: Send, cors: list[tuple[bytes, bytes]]
+    ) -> None:
         body = await self._read_body(receive)
         thread_id, client_run_id, text = parse_run_input(body)
-        await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
+        headers = SSE_HEADERS + cors
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
         gone = False
 
         async def emit(events: list[dict[str, Any]]) -> None:
@@ -285,6 +295,16 @@ class AguiApp:
                 return b"".join(chunks)
 
 
+def _headers(scope: Scope) -> dict[str, str]:
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers") or []}
+
+
+def _require_json(scope: Scope) -> None:
+    """A run starts only from `application/json`, which no form or no-cors fetch can send."""
+    if media_type(_headers(scope)) != "application/json":
+        raise RequestError(415, "RunAgentInput must be sent as application/json")
+
+
 def parse_run_input(body: bytes) -> tuple[str, str, str]:
     """(threadId, runId, newest user message text) from a RunAgentInput body; 422 if invalid."""
     try:
@@ -334,16 +354,15 @@ async def _wait_for_disconnect(receive: Receive) -> None:
             return
 
 
-async def _send_json(send: Send, status: int, payload: dict[str, Any]) -> None:
-    body = json.dumps(payload).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
+async def _send_json(
+    send: Send,
+    status: int,
+    payload: dict[str, Any] | None,
+    extra: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    body = b"" if payload is None else json.dumps(payload).encode()
+    headers = [(b"content-length", str(len(body)).encode()), *(extra or [])]
+    if payload is not None:
+        headers.append((b"content-type", b"application/json"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -13,7 +13,7 @@ import os
 import secrets
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +25,7 @@ from myagent import access
 from myagent.trace.setup import get_trace_manager
 from myagent.ws.factory import AgentFactory, AgentFactoryFunc, agent_name
 from myagent.ws.frames import FrameMapper
+from myagent.ws.guard import AccessPolicy
 from myagent.ws.protocol import (
     AgentEvents,
     ClientFrame,
@@ -97,6 +98,7 @@ class AgentWebSocketServer:
         shutdown_timeout: float = 10.0,
         compression: str | None = "deflate",
         token: str | None = None,
+        allowed_origins: Iterable[str] | str | None = None,
     ) -> None:
         factory = create_agent or agent_factory_func or agent_factory
         if factory is None:
@@ -121,6 +123,7 @@ class AgentWebSocketServer:
         self.shutdown_timeout = shutdown_timeout
         self.compression = compression
         self.token = token if token is not None else os.environ.get(TOKEN_ENV) or None
+        self.access_policy = AccessPolicy.build(self.token, allowed_origins)
         self.sessions = SessionRegistry(reconnect_grace)
         self.connections: dict[str, Connection] = {}
         self.message_handlers: list[MessageHandler] = []
@@ -178,7 +181,7 @@ class AgentWebSocketServer:
             self._handle_connection,
             self.host,
             self.port,
-            process_request=self._check_token,
+            process_request=self._check_request,
             max_size=self.transport_max_size,
             ping_interval=self.ping_interval,
             ping_timeout=self.ping_timeout,
@@ -191,15 +194,13 @@ class AgentWebSocketServer:
             self._heartbeat = asyncio.create_task(self._heartbeat_loop())
         logger.info("myagent WebSocket server listening on %s", self.url)
 
-    def _check_token(self, connection: ServerConnection, request: Request) -> Response | None:
-        """Refuse the handshake (401) when a token is set and the request lacks it."""
-        if self.token is None:
+    def _check_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        """Refuse the handshake before any frame: an unknown Host without a token (421), a
+        missing or wrong token (401), a browser page of another origin (403)."""
+        refusal = self.access_policy.check(request.headers, request.path.partition("?")[2])
+        if refusal is None:
             return None
-        query = request.path.partition("?")[2]
-        given = access.bearer_or_query_token(request.headers.get("Authorization"), query)
-        if access.token_matches(given, self.token):
-            return None
-        return connection.respond(HTTPStatus.UNAUTHORIZED, "Missing or wrong access token\n")
+        return connection.respond(HTTPStatus(refusal.status), refusal.message + "\n")
 
     async def serve(self) -> None:
         """Start (if needed) and run until `stop()` is called."""
@@ -266,6 +267,7 @@ class AgentWebSocketServer:
         from myagent.ws.agui import AguiApp
 
         options.setdefault("token", self.token)
+        options.setdefault("allowed_origins", self.access_policy.allowed_origins)
         return AguiApp(self.factory.factory, handlers=self.message_handlers, **options)
 
     def get_status(self) -> dict[str, Any]:
