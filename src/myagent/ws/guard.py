@@ -8,10 +8,17 @@ Without a token only this machine's own host names are served (DNS rebinding).
 
 from __future__ import annotations
 
+import hmac
+import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from myagent import access, origins
+
+RECONNECT_TOKEN = "reconnect_token"
+"""The field of `agent.session_created`'s metadata holding a session's reconnect secret,
+and of `user.reconnect` (metadata, content or top level) presenting it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,3 +97,24 @@ class AccessPolicy:
             or self.check_token(headers.get("authorization"), query)
             or self.check_origin(headers)
         )
+
+
+def new_reconnect_token() -> str:
+    """A fresh per-session secret (256 bits), sent only to the client that made the session."""
+    return secrets.token_urlsafe(32)
+
+
+def presented_reconnect_token(frame: Mapping[str, Any]) -> str | None:
+    """The secret a `user.reconnect` frame carries: in `metadata`, `content` or top level."""
+    for place in (frame.get("metadata"), frame.get("content"), frame):
+        if isinstance(place, Mapping):
+            value = place.get(RECONNECT_TOKEN)
+            if isinstance(value, str):
+                return value
+    return None
+
+
+def reconnect_allowed(expected: str, frame: Mapping[str, Any]) -> bool:
+    """True when the frame presents the session's secret (compared in constant time)."""
+    given = presented_reconnect_token(frame)
+    return given is not None and hmac.compare_digest(given.encode(), expected.encode())

@@ -25,7 +25,12 @@ from myagent import access
 from myagent.trace.setup import get_trace_manager
 from myagent.ws.factory import AgentFactory, AgentFactoryFunc, agent_name
 from myagent.ws.frames import FrameMapper
-from myagent.ws.guard import AccessPolicy
+from myagent.ws.guard import (
+    RECONNECT_TOKEN,
+    AccessPolicy,
+    new_reconnect_token,
+    reconnect_allowed,
+)
 from myagent.ws.protocol import (
     AgentEvents,
     ClientFrame,
@@ -383,7 +388,9 @@ class AgentWebSocketServer:
             ) from None
         if not connection.is_open:
             return
-        session = Session(session_id, agent, driver.name, connection)
+        session = Session(
+            session_id, agent, driver.name, connection, reconnect_token=new_reconnect_token()
+        )
         self.sessions.add(session)
         self._state[session_id] = _SessionState(driver, FrameMapper(session_id, agent))
         await connection.send(
@@ -395,6 +402,7 @@ class AgentWebSocketServer:
                     "agent_name": agent_name(agent),
                     "connection_id": connection.connection_id,
                     "resumed": False,
+                    RECONNECT_TOKEN: session.reconnect_token,
                 },
             )
         )
@@ -441,10 +449,12 @@ class AgentWebSocketServer:
 
     async def _on_reconnect(self, connection: Connection, frame: ClientFrame) -> None:
         session = self.sessions.get(frame.session_id)
-        if session is None:
+        if session is None or not reconnect_allowed(session.reconnect_token, frame.raw):
+            # the same answer for an unknown id and a wrong secret: ids reveal nothing
             raise ProtocolError(
                 ErrorCode.UNKNOWN_SESSION,
-                f"No session {frame.session_id} to reconnect (it may have expired)",
+                f"No session {frame.session_id} to reconnect with that reconnect_token "
+                "(it may have expired)",
                 event=frame.event,
                 session_id=frame.session_id,
             )
