@@ -28,6 +28,15 @@ class ViewerSettings:
     """Largest trace file `POST /api/import` accepts."""
     live_interval: float = 0.5
     """Seconds between two polls of storage for the live feed."""
+    max_search_terms: int = 16
+    """Most words a full-text search (`q`) may hold; more is a 422."""
+    max_search_term_chars: int = 64
+    """Longest word of a search; longer is a 422."""
+    search_timeout: float = 5.0
+    """Seconds a search's queries may run before they are stopped (503)."""
+    max_concurrent_searches: int = 2
+    """Searches run at once; one more is refused at once (503, Retry-After) rather than
+    queued, so searches never hold every worker thread the other requests need."""
     static_dir: Path = STATIC_DIR
 
 
