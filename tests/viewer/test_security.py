@@ -15,7 +15,7 @@ from myagent.trace.viewer.security import CSP
 from myagent.trace.viewer.settings import check_bind
 from tests.support.viewer import WRITE_HEADERS
 
-TOKEN = "s3cret-token"
+TOKEN = "s3cret-token-0123456789"
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ untouched.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Awaitable, Callable, MutableMapping
 from http.cookies import SimpleCookie
 from typing import Any
@@ -16,6 +17,7 @@ from urllib.parse import parse_qs
 from myagent.access import is_loopback, token_matches
 from myagent.origins import CSRF_HEADER, foreign_fetch, host_name, media_type, origin_allowed
 from myagent.trace.viewer.settings import ViewerSettings
+from myagent.trace.viewer.throttle import SignInThrottle
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -24,7 +26,8 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 TOKEN_COOKIE = "trace_viewer_token"
-_OPEN_PATHS = ("/api/health", "/api/auth")
+SIGN_IN_PATH = "/api/auth"
+_OPEN_PATHS = ("/api/health", SIGN_IN_PATH)
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -122,6 +125,7 @@ class SecurityMiddleware:
     def __init__(self, app: ASGIApp, settings: ViewerSettings) -> None:
         self.app = app
         self.settings = settings
+        self.throttle = SignInThrottle()
 
     def _security_headers(self) -> list[tuple[bytes, bytes]]:
         return [
@@ -148,13 +152,24 @@ class SecurityMiddleware:
         protected = (path.startswith("/api") or path == "/metrics") and not path.startswith(
             _OPEN_PATHS
         )
-        if (
-            protected
-            and self.settings.token
-            and not token_matches(request_token(scope), self.settings.token)
-        ):
-            await _reply(send, 401, "a valid viewer token is required", extra)
-            return
+        client = str((scope.get("client") or ("unknown",))[0])
+        if self.settings.token:
+            presented = request_token(scope)
+            if presented is not None or path == SIGN_IN_PATH:
+                wait = self.throttle.wait(client)
+                if wait > 0:  # this client sent wrong tokens: it waits, doubling each time
+                    retry = [(b"retry-after", str(math.ceil(wait)).encode())]
+                    detail = f"too many wrong tokens; try again in {math.ceil(wait)} s"
+                    await _reply(send, 429, detail, extra + retry)
+                    return
+            if presented is not None:
+                if token_matches(presented, self.settings.token):
+                    self.throttle.succeeded(client)
+                else:
+                    self.throttle.failed(client)
+            if protected and not token_matches(presented, self.settings.token):
+                await _reply(send, 401, "a valid viewer token is required", extra)
+                return
         refusal = cross_origin_refusal(scope["method"], path, headers)
         if refusal is not None:
             await _reply(send, refusal[0], refusal[1], extra)
@@ -182,6 +197,12 @@ class SecurityMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
+                if path == SIGN_IN_PATH and self.settings.token:  # the sign-in form's answer
+                    status = message["status"]
+                    if status == 401:
+                        self.throttle.failed(client)
+                    elif status < 300:
+                        self.throttle.succeeded(client)
                 names = {k for k, _ in extra}
                 kept = [(k, v) for k, v in message.get("headers", []) if k.lower() not in names]
                 message["headers"] = kept + extra
