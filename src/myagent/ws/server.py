@@ -98,6 +98,7 @@ class AgentWebSocketServer:
         reconnect_grace: float = 60.0,
         confirm_timeout: float = 300.0,
         max_sessions_per_connection: int = 100,
+        max_sessions: int = 10_000,
         ping_interval: float | None = 20.0,
         ping_timeout: float | None = 20.0,
         shutdown_timeout: float = 10.0,
@@ -123,6 +124,7 @@ class AgentWebSocketServer:
         self.heartbeat_interval = heartbeat_interval
         self.confirm_timeout = confirm_timeout
         self.max_sessions_per_connection = max_sessions_per_connection
+        self.max_sessions = max_sessions
         self.ping_interval = ping_interval
         self.ping_timeout = ping_timeout
         self.shutdown_timeout = shutdown_timeout
@@ -363,12 +365,7 @@ class AgentWebSocketServer:
             raise ProtocolError(
                 ErrorCode.SERVER_SHUTTING_DOWN, "Server is shutting down", event=frame.event
             )
-        if len(connection.session_ids) >= self.max_sessions_per_connection:
-            raise ProtocolError(
-                ErrorCode.TOO_MANY_SESSIONS,
-                f"This connection already holds {self.max_sessions_per_connection} sessions",
-                event=frame.event,
-            )
+        self._check_session_caps(connection, frame)
         session_id = str(uuid.uuid4())
         try:
             agent = await self.factory.create(session_id)
@@ -406,6 +403,23 @@ class AgentWebSocketServer:
                 },
             )
         )
+
+    def _check_session_caps(self, connection: Connection, frame: ClientFrame) -> None:
+        """Refuse a new session past the per-connection or the server-wide cap (a flood of
+        sessions would otherwise grow memory without bound)."""
+        if len(connection.session_ids) >= self.max_sessions_per_connection:
+            raise ProtocolError(
+                ErrorCode.TOO_MANY_SESSIONS,
+                f"This connection already holds {self.max_sessions_per_connection} sessions",
+                event=frame.event,
+            )
+        if len(self.sessions) >= self.max_sessions:
+            raise ProtocolError(
+                ErrorCode.TOO_MANY_SESSIONS,
+                f"The server already holds {self.max_sessions} sessions (its limit); "
+                "close one or try again later",
+                event=frame.event,
+            )
 
     async def _on_message(self, connection: Connection, frame: ClientFrame) -> None:
         session = self._owned(connection, frame)
