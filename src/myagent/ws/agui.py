@@ -20,10 +20,11 @@ from typing import Any
 
 import orjson
 
+from myagent import access
 from myagent.origins import media_type
 from myagent.ws.agui_events import AguiEventMapper
 from myagent.ws.factory import AgentFactory, AgentFactoryFunc
-from myagent.ws.guard import AccessPolicy
+from myagent.ws.guard import AccessPolicy, new_reconnect_token
 from myagent.ws.runner import AgentDriver, MessageHandler
 
 logger = logging.getLogger("myagent.ws.agui")
@@ -50,13 +51,18 @@ class RequestError(Exception):
         self.message = message
 
 
-class _Thread:
-    """One AG-UI thread: its session's agent driver and the run in progress."""
+THREAD_TOKEN_HEADER = "x-myagent-thread-token"
+"""Where a client presents its thread's token (or `forwardedProps.threadToken`)."""
 
-    __slots__ = ("driver", "last_used", "task")
+
+class _Thread:
+    """One AG-UI thread: its session's agent driver, its token and the run in progress."""
+
+    __slots__ = ("driver", "last_used", "task", "token")
 
     def __init__(self, driver: AgentDriver) -> None:
         self.driver = driver
+        self.token = new_reconnect_token()
         self.task: asyncio.Task[None] | None = None
         self.last_used = time.monotonic()
 
@@ -79,8 +85,10 @@ class AguiApp:
         max_body_size: int = 1024 * 1024,
         token: str | None = None,
         allowed_origins: Iterable[str] | str | None = None,
+        bind_threads: bool = True,
     ) -> None:
         self.factory = AgentFactory(create_agent)
+        self.bind_threads = bind_threads
         self.token = token
         self.access_policy = AccessPolicy.build(token, allowed_origins)
         self.handlers: Sequence[MessageHandler] = handlers if handlers is not None else []
@@ -113,7 +121,7 @@ class AguiApp:
             elif path in ("/", "/agent", "/run"):
                 if method == "POST":
                     _require_json(scope)
-                    await self._run_endpoint(receive, send, cors)
+                    await self._run_endpoint(_headers(scope), receive, send, cors)
                 elif method == "GET":
                     await _send_json(send, 200, {"protocol": "ag-ui", "endpoint": "POST /"}, cors)
                 else:
@@ -155,10 +163,15 @@ class AguiApp:
     # -- runs -------------------------------------------------------------------------
 
     async def _run_endpoint(
-        self, receive: Receive, send: Send, cors: list[tuple[bytes, bytes]]
+        self,
+        request_headers: dict[str, str],
+        receive: Receive,
+        send: Send,
+        cors: list[tuple[bytes, bytes]],
     ) -> None:
         body = await self._read_body(receive)
         thread_id, client_run_id, text = parse_run_input(body)
+        self._check_thread(thread_id, _presented_thread_token(request_headers, body))
         headers = SSE_HEADERS + cors
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         gone = False
@@ -186,6 +199,25 @@ class AguiApp:
             with contextlib.suppress(OSError, RuntimeError):
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
 
+    def _check_thread(self, thread_id: str, token: str | None) -> None:
+        """A thread continues only for the client holding its token (403); a new one is
+        made only below the cap (503): a flood of new threads never evicts a live one."""
+        self._prune()
+        thread = self.threads.get(thread_id)
+        if thread is None:
+            if len(self.threads) >= self.max_threads:
+                raise RequestError(
+                    503, f"The server holds {self.max_threads} threads (its limit); try later"
+                )
+            return
+        if self.bind_threads and not access.token_matches(token, thread.token):
+            raise RequestError(
+                403,
+                f"Thread {thread_id!r} belongs to another client: present the threadToken of "
+                "its RUN_STARTED.metadata in the X-Myagent-Thread-Token header "
+                "(or forwardedProps.threadToken)",
+            )
+
     async def _thread(
         self,
         thread_id: str,
@@ -210,9 +242,13 @@ class AguiApp:
                     mapper.failed(f"Could not create an agent: {exc}", "agent_create_failed")
                 )
                 return None
+            if thread_id in self.threads:  # another request made it meanwhile: not ours
+                await emit(mapper.failed("The thread was just started elsewhere", "thread_taken"))
+                return None
             thread = self.threads[thread_id] = _Thread(driver)
         self.threads.move_to_end(thread_id)
         thread.last_used = time.monotonic()
+        mapper.started_metadata["threadToken"] = thread.token
         return thread
 
     async def _drive(
@@ -266,18 +302,11 @@ class AguiApp:
         return bool(answer)
 
     def _prune(self) -> None:
-        """Forget idle threads past the idle timeout, and the oldest idle ones over the cap."""
+        """Forget threads idle past the idle timeout (never a live one to make room)."""
         now = time.monotonic()
         for thread_id, thread in list(self.threads.items()):
             if not thread.busy and now - thread.last_used > self.thread_idle_timeout:
                 del self.threads[thread_id]
-        excess = len(self.threads) - self.max_threads + 1
-        for thread_id, thread in list(self.threads.items()):
-            if excess <= 0:
-                break
-            if not thread.busy:
-                del self.threads[thread_id]
-                excess -= 1
 
     async def _read_body(self, receive: Receive) -> bytes:
         chunks: list[bytes] = []
@@ -297,6 +326,16 @@ class AguiApp:
 
 def _headers(scope: Scope) -> dict[str, str]:
     return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers") or []}
+
+
+def _presented_thread_token(headers: dict[str, str], body: bytes) -> str | None:
+    """The thread token a run request carries: header, else `forwardedProps.threadToken`."""
+    if THREAD_TOKEN_HEADER in headers:
+        return headers[THREAD_TOKEN_HEADER]
+    data = orjson.loads(body)  # parse_run_input has checked it is a JSON object
+    props = data.get("forwardedProps", data.get("forwarded_props"))
+    token = props.get("threadToken") if isinstance(props, dict) else None
+    return token if isinstance(token, str) else None
 
 
 def _require_json(scope: Scope) -> None:
