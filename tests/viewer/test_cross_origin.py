@@ -118,3 +118,15 @@ def test_the_otlp_receiver_path_needs_its_types_but_not_the_header(viewer: Any) 
         for media in ("application/x-protobuf", "application/json"):
             passed = client.post("/v1/traces", content=b"", headers={"content-type": media})
             assert passed.status_code not in (403, 415), media  # the guard lets SDKs through
+
+
+def test_a_public_origin_behind_a_host_rewriting_proxy_can_be_allowed(
+    tmp_path: Path, viewer_factory: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MYAGENT_ALLOWED_ORIGINS", "https://traces.example.com")
+    viewer = viewer_factory(SQLiteTraceStorage(tmp_path / "t.db"))
+    public = {**WRITE_HEADERS, "origin": "https://traces.example.com"}
+    other = {**WRITE_HEADERS, "origin": "https://evil.example"}
+    with httpx.Client(base_url=viewer.url, timeout=10) as client:
+        assert client.post("/api/import", content=b"[]", headers=public).status_code == 200
+        assert client.post("/api/import", content=b"[]", headers=other).status_code == 403

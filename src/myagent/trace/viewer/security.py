@@ -84,7 +84,9 @@ async def _reply(send: Send, status: int, detail: str, extra: list[tuple[bytes, 
     await send({"type": "http.response.body", "body": body})
 
 
-def cross_origin_refusal(method: str, path: str, headers: dict[str, str]) -> tuple[int, str] | None:
+def cross_origin_refusal(
+    method: str, path: str, headers: dict[str, str], allowed: frozenset[str] = frozenset()
+) -> tuple[int, str] | None:
     """Why a request must be refused as coming from another origin, or None.
 
     - GETs of the API with `Sec-Fetch-Site: cross-site/same-site` (an `<img>` or a link on
@@ -97,7 +99,7 @@ def cross_origin_refusal(method: str, path: str, headers: dict[str, str]) -> tup
     if path.startswith(OTLP_PREFIX):
         if method not in WRITE_METHODS:
             return None
-        if foreign_fetch(headers) or not origin_allowed(headers.get("origin"), host):
+        if foreign_fetch(headers) or not origin_allowed(headers.get("origin"), host, allowed):
             return 403, "cross-origin requests to the OTLP receiver are refused"
         if media_type(headers) not in OTLP_TYPES:
             return 415, f"OTLP requests must be one of {', '.join(OTLP_TYPES)}"
@@ -108,7 +110,7 @@ def cross_origin_refusal(method: str, path: str, headers: dict[str, str]) -> tup
         if foreign_fetch(headers):
             return 403, "requests from another site or origin to the viewer API are refused"
         return None
-    if foreign_fetch(headers) or not origin_allowed(headers.get("origin"), host):
+    if foreign_fetch(headers) or not origin_allowed(headers.get("origin"), host, allowed):
         return 403, "writes from another site or origin are refused"
     if headers.get(CSRF_HEADER, "").strip() != "1":
         return 403, "state-changing requests need the header X-Myagent-Request: 1"
@@ -170,7 +172,9 @@ class SecurityMiddleware:
             if protected and not token_matches(presented, self.settings.token):
                 await _reply(send, 401, "a valid viewer token is required", extra)
                 return
-        refusal = cross_origin_refusal(scope["method"], path, headers)
+        refusal = cross_origin_refusal(
+            scope["method"], path, headers, self.settings.allowed_origins
+        )
         if refusal is not None:
             await _reply(send, refusal[0], refusal[1], extra)
             return
