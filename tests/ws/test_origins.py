@@ -125,3 +125,21 @@ async def test_agui_grants_cors_only_to_allowed_front_ends(agui_server_factory: 
 def test_agui_app_of_a_server_inherits_its_allowed_origins() -> None:
     server = AgentWebSocketServer(make_factory(["Hi!"]), allowed_origins=[FRONT_END])
     assert server.agui_app().access_policy.allowed_origins == {"https://app.example.com:443"}
+
+
+def test_myagent_serve_refuses_an_allow_origin_that_is_no_origin(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from myagent.cli import build_parser
+    from myagent.ws.serve import main
+
+    target = tmp_path / "agent_file.py"
+    target.write_text(
+        "from myagent import create_toolcall_agent\n"
+        "def create_agent():\n    return create_toolcall_agent('a', [])\n"
+    )
+    args = build_parser().parse_args(
+        ["serve", str(target), "--port", "0", "--allow-origin", "app.example.com"]
+    )
+    assert main(args) == 2
+    assert "not an origin (scheme://host[:port]): 'app.example.com'" in capsys.readouterr().err
