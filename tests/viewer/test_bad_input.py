@@ -77,3 +77,13 @@ def test_forged_cursors_get_a_422(client: httpx.Client, cursor: str) -> None:
         response = client.get("/api/traces", params={"cursor": cursor, "order": order})
         assert response.status_code == 422, order
         assert response.json()["detail"] == "invalid cursor"
+
+
+def test_an_import_with_a_wrong_typed_id_gets_a_422(client: httpx.Client) -> None:
+    for body in ('[{"trace_id": 5}]', '[{"trace_id": null}]', '[{"trace_id": ["a"]}]'):
+        response = client.post(
+            "/api/import",
+            content=body,
+            headers={"x-myagent-request": "1", "content-type": "application/json"},
+        )
+        assert response.status_code == 422, body

@@ -158,7 +158,11 @@ async def import_traces(request: Request, src: Source) -> ImportResult:
         traces = [Trace.from_dict(item) for item in items]
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
         raise HTTPException(422, f"not a trace file: {type(exc).__name__}: {exc}") from None
-    bad = [t.trace_id for t in traces if not re.fullmatch(ID_PATTERN, t.trace_id)]
+    bad = [
+        t.trace_id
+        for t in traces
+        if not isinstance(t.trace_id, str) or not re.fullmatch(ID_PATTERN, t.trace_id)
+    ]
     if bad:
         raise HTTPException(422, f"invalid trace id(s): {bad[:5]}")
     if traces:
