@@ -1,7 +1,8 @@
 """In real Chromium, a page of another origin (another port on 127.0.0.1) attacks the
 viewer and `myagent serve`: it can neither import a trace (no-cors fetch, form POST; with
-and without a token, the victim signed in), nor open the agent WebSocket, nor start an
-AG-UI run. A front-end on an allowed origin can."""
+and without a token, the victim signed in), nor open the agent WebSocket (nor can an
+.html file opened from disk), nor start an AG-UI run. A front-end on an allowed origin
+can."""
 
 from __future__ import annotations
 
@@ -204,6 +205,11 @@ def test_a_page_of_another_origin_cannot_use_the_agent_servers(
     assert page.evaluate(CORS_RUN, [server.agui, run_input]).startswith("blocked")
     refused = [r.status for r in runs if r.url == server.agui and r.request.method == "POST"]
     assert refused == [403, 403]  # no-cors fetch and form: the page's Origin is refused
+    # an .html file opened from disk (Origin: null) cannot either
+    local = tmp_path / "downloaded.html"
+    local.write_text("<!doctype html><title>local</title><p>opened from disk</p>")
+    page.goto(local.as_uri())
+    assert page.evaluate(OPEN_SOCKET, server.ws) == "refused"
     # a front-end on the allowed origin opens the socket and runs the agent over AG-UI
     page.goto(front_end.url)
     assert page.evaluate(OPEN_SOCKET, server.ws) == "session created"
