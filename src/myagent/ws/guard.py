@@ -118,3 +118,14 @@ def reconnect_allowed(expected: str, frame: Mapping[str, Any]) -> bool:
     """True when the frame presents the session's secret (compared in constant time)."""
     given = presented_reconnect_token(frame)
     return given is not None and hmac.compare_digest(given.encode(), expected.encode())
+
+
+def session_cap_refusal(
+    on_connection: int, in_total: int, per_connection: int, total: int
+) -> str | None:
+    """Why one more session is refused (a flood would grow memory without bound), or None."""
+    if on_connection >= per_connection:
+        return f"This connection already holds {per_connection} sessions"
+    if in_total >= total:
+        return f"The server already holds {total} sessions (its limit); close one or try later"
+    return None

@@ -30,6 +30,7 @@ from myagent.ws.guard import (
     AccessPolicy,
     new_reconnect_token,
     reconnect_allowed,
+    session_cap_refusal,
 )
 from myagent.ws.protocol import (
     AgentEvents,
@@ -365,7 +366,14 @@ class AgentWebSocketServer:
             raise ProtocolError(
                 ErrorCode.SERVER_SHUTTING_DOWN, "Server is shutting down", event=frame.event
             )
-        self._check_session_caps(connection, frame)
+        refused = session_cap_refusal(
+            len(connection.session_ids),
+            len(self.sessions),
+            self.max_sessions_per_connection,
+            self.max_sessions,
+        )
+        if refused is not None:
+            raise ProtocolError(ErrorCode.TOO_MANY_SESSIONS, refused, event=frame.event)
         session_id = str(uuid.uuid4())
         try:
             agent = await self.factory.create(session_id)
@@ -403,23 +411,6 @@ class AgentWebSocketServer:
                 },
             )
         )
-
-    def _check_session_caps(self, connection: Connection, frame: ClientFrame) -> None:
-        """Refuse a new session past the per-connection or the server-wide cap (a flood of
-        sessions would otherwise grow memory without bound)."""
-        if len(connection.session_ids) >= self.max_sessions_per_connection:
-            raise ProtocolError(
-                ErrorCode.TOO_MANY_SESSIONS,
-                f"This connection already holds {self.max_sessions_per_connection} sessions",
-                event=frame.event,
-            )
-        if len(self.sessions) >= self.max_sessions:
-            raise ProtocolError(
-                ErrorCode.TOO_MANY_SESSIONS,
-                f"The server already holds {self.max_sessions} sessions (its limit); "
-                "close one or try again later",
-                event=frame.event,
-            )
 
     async def _on_message(self, connection: Connection, frame: ClientFrame) -> None:
         session = self._owned(connection, frame)
