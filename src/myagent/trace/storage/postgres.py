@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from dataclasses import replace
 from typing import Any, ClassVar, Literal, TypeVar
 
 import orjson
@@ -376,7 +377,14 @@ class PostgresTraceStorage(SQLTraceStorage):
 
     def tool_stats_sync(self, filter: RunFilter | None = None) -> dict[str, ToolStats]:
         """Per-tool figures over the matching tool records, computed in SQL (sync)."""
-        return self._aggregate(postgres_analytics.tool_stats, *run_where(filter))
+        f = filter or RunFilter()
+        if f.run_types is not None:  # only tool records count: drop the redundant test
+            if "tool" not in f.run_types:
+                return {}
+            f = replace(f, run_types=None)
+        simple = replace(f, agent_names=None, tool_names=None) == RunFilter()
+        walk = simple and (f.agent_names is None or len(f.agent_names) == 1)
+        return self._aggregate(postgres_analytics.tool_stats, *run_where(f), walk=walk)
 
     def agent_names_sync(self, limit: int = 200) -> list[str]:
         """Distinct agent names in code-point order, from the agent index (sync)."""

@@ -13,7 +13,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from myagent.trace.stats import PERCENTILES, ErrorGroup, TimeBucket, ToolStats, TraceStats
+from myagent.trace.stats import (
+    PERCENTILES,
+    ErrorGroup,
+    TimeBucket,
+    ToolStats,
+    TraceStats,
+    percentile_rank,
+)
 from myagent.trace.storage import sql_analytics
 
 FINISHED = "status <> 'running'"
@@ -72,8 +79,35 @@ def trace_stats(cur: Any, where: str, params: Sequence[Any]) -> TraceStats:
     return sql_analytics.trace_stats(figures, by_rank, tool_usage, scale=1_000_000)
 
 
-def tool_stats(cur: Any, where: str, params: Sequence[Any]) -> dict[str, ToolStats]:
-    """`ToolStats` per tool name over the tool records matching `where` (over `runs r`)."""
+def _walk_ranks(
+    cur: Any, base: str, params: Sequence[Any], name: str, timed: int
+) -> dict[int, int]:
+    """{rank: µs} at the percentile ranks of one tool's timed calls, each read by a walk
+    along a duration-ordered index (from the nearer end), so nothing is sorted."""
+    out: dict[int, int] = {}
+    for p in PERCENTILES:
+        rank = percentile_rank(timed, p)
+        if rank in out:
+            continue
+        desc, offset = ("", rank - 1) if rank * 2 <= timed else (" DESC", timed - rank)
+        cur.execute(
+            f"SELECT r.end_us - r.start_us {base} AND r.tool_name = %s AND r.end_us IS NOT NULL "
+            f"ORDER BY r.end_us - r.start_us{desc} OFFSET %s LIMIT 1",
+            [*params, name, offset],
+        )
+        out[rank] = int(cur.fetchone()[0])
+    return out
+
+
+def tool_stats(
+    cur: Any, where: str, params: Sequence[Any], *, walk: bool = False
+) -> dict[str, ToolStats]:
+    """`ToolStats` per tool name over the tool records matching `where` (over `runs r`).
+
+    `walk`: the filter names at most an agent and tools, so each tool's percentiles are
+    short walks along `ix_runs_tool_stats` / `ix_runs_agent_tool`; otherwise (a time
+    window, durations, trace ids: few calls match) the matching calls are sorted.
+    """
     base = f"FROM runs r WHERE ({where}) AND r.tool_name IS NOT NULL"
     cur.execute(
         "SELECT r.tool_name, COUNT(*), COUNT(*) FILTER (WHERE r.success), COUNT(r.end_us), "
@@ -82,17 +116,24 @@ def tool_stats(cur: Any, where: str, params: Sequence[Any]) -> dict[str, ToolSta
         params,
     )
     rows = cur.fetchall()
-    ranked = (
-        _ranked(
-            cur,
-            f"SELECT r.tool_name AS g, r.end_us - r.start_us AS value {base} "
-            "AND r.end_us IS NOT NULL",
-            params,
-            group="g",
+    if walk:
+        ranked = {
+            name: _walk_ranks(cur, base, params, name, timed)
+            for name, _, _, timed, _ in rows
+            if timed
+        }
+    else:
+        ranked = (
+            _ranked(
+                cur,
+                f"SELECT r.tool_name AS g, r.end_us - r.start_us AS value {base} "
+                "AND r.end_us IS NOT NULL",
+                params,
+                group="g",
+            )
+            if rows
+            else {}
         )
-        if rows
-        else {}
-    )
     return {
         name: sql_analytics.tool_row(
             name, calls, success, timed, total_us, ranked.get(name, {}), scale=1_000_000

@@ -82,6 +82,7 @@ RUN_COLUMNS = (
     "tokens_used",
     "cost_usd",
     "data",
+    "trace_agent",
 )
 RUN_COPY_TYPES = (
     "text",
@@ -97,6 +98,7 @@ RUN_COPY_TYPES = (
     "int8",
     "numeric",
     "bytea",
+    "text",
 )
 
 _JSON_SLOTS = tuple(
@@ -139,6 +141,7 @@ def build_rows(trace: Trace) -> TraceRows:
     cost = 0.0
     has_cost = False
     records = list(trace.runs)
+    agent = _text(data["agent_name"])  # each record row carries its trace's agent
     for ord_, run in enumerate(records):
         tool_name = model = error = None
         run_tokens = 0
@@ -180,6 +183,7 @@ def build_rows(trace: Trace) -> TraceRows:
             run_tokens,
             _exact(run_cost),
             run.to_json(),  # compact: derived values and defaults left out
+            agent,
         )
     error_count = failed + (1 if (trace.status == TraceStatus.ERROR or trace.error) else 0)
     words = search_words(search_body(trace))  # the words the other backends index
@@ -190,7 +194,7 @@ def build_rows(trace: Trace) -> TraceRows:
     row = [
         trace.trace_id,
         _text(data["name"]),
-        _text(data["agent_name"]),
+        agent,
         _text(data["session_id"]),
         data["status"],
         trace.start_us,

@@ -105,7 +105,11 @@ class PostgresDialect(Dialect):
         return f"NOT {column}"
 
     def in_list(self, column: str, values: Sequence[Any], params: list[Any]) -> str:
-        params.append([clean_text(v) if isinstance(v, str) else v for v in values])
+        texts = [clean_text(v) if isinstance(v, str) else v for v in values]
+        if len(texts) == 1:  # an equality: an ordered index scan on it stays ordered
+            params.append(texts[0])
+            return f"{column} = %s::text"
+        params.append(texts)
         return f"{column} = ANY(%s::text[])"
 
     def tools(self, tools: Sequence[str], match_all: bool, params: list[Any]) -> str:

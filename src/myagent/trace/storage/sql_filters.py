@@ -161,9 +161,8 @@ def run_where(f: RunFilter | None, dialect: Dialect) -> tuple[str, list[Any]]:
     w.lists(
         [("r.tool_name", f.tool_names), ("r.run_type", f.run_types), ("r.trace_id", f.trace_ids)]
     )
-    if f.agent_names is not None:
-        agents = dialect.in_list("agent_name", f.agent_names, w.params)
-        w.add(f"r.trace_id IN (SELECT trace_id FROM traces WHERE {agents})")
+    if f.agent_names is not None:  # each record row carries its trace's agent name
+        w.add(dialect.in_list("r.trace_agent", f.agent_names, w.params))
     w.ranges([("r.duration", f.min_duration, f.max_duration)])
     if f.success_only:
         w.add(dialect.is_true("r.success"))

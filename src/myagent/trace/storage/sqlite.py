@@ -86,8 +86,8 @@ _UPSERT_HEALTH = (
 )
 _UPSERT_RUN = (
     "INSERT OR REPLACE INTO runs (trace_id, run_id, parent_id, run_type, name, tool_name, model, "
-    "start_us, end_us, duration, success, error_type, tokens_used, cost_usd, data) "
-    f"VALUES ({', '.join('?' * 15)})"
+    "start_us, end_us, duration, success, error_type, tokens_used, cost_usd, data, trace_agent) "
+    f"VALUES ({', '.join('?' * 16)})"
 )
 _RUN_KEYS = ("trace_id", *COLUMN_FIELDS)
 _RUN_READ = ", ".join(f"r.{key}" for key in _RUN_KEYS) + ", r.data"
@@ -116,6 +116,7 @@ def _trace_row(trace: Trace) -> tuple[tuple[Any, ...], list[tuple[Any, ...]], st
     has_cost = False
     errors = []
     trace_id = trace.trace_id
+    agent = data["agent_name"]  # each record row carries its trace's agent (`trace_agent`)
     for run in runs:
         name = run.name
         if type(name) is not str or len(name) > PREVIEW_CHARS or not name.isascii():
@@ -161,6 +162,7 @@ def _trace_row(trace: Trace) -> tuple[tuple[Any, ...], list[tuple[Any, ...]], st
                 run_tokens,
                 run_cost,
                 columns_json(run, trace_id),  # compact, and less what the columns hold
+                agent,
             )
         )
     trace_failed = 1 if (trace.status == TraceStatus.ERROR or trace.error) else 0
@@ -426,7 +428,9 @@ class SQLiteTraceStorage(SQLTraceStorage):
             f = replace(f, run_types=None)
         where, params = run_where(f)
         plan = "all"
-        if f.agent_names is not None or f.trace_ids is not None:
+        if f.trace_ids is None and f.agent_names is not None and len(f.agent_names) == 1:
+            plan = "agent"  # one agent: its ranges of ix_runs_agent_tool, in duration order
+        elif f.agent_names is not None or f.trace_ids is not None:
             plan = "traces"
         elif f.start_time is not None or f.end_time is not None:
             low = None if f.start_time is None else datetime_to_us(f.start_time)

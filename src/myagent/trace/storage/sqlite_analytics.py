@@ -141,9 +141,10 @@ def tool_stats(
     """`ToolStats` per tool name over the tool records matching `where` (over `runs r`).
 
     `plan` says which access is cheapest: "all" scans the duration-ordered covering
-    index once (percentiles are index walks); "window" (a narrow time window) reads each
-    tool's time range of `ix_runs_tool`; "traces" (agents or trace ids set) starts from
-    those traces' records.
+    index once (percentiles are index walks); "agent" (one agent named) does the same
+    along that agent's part of `ix_runs_agent_tool`; "window" (a narrow time window)
+    reads each tool's time range of `ix_runs_tool`; "traces" (several agents or trace
+    ids set) starts from those traces' records.
     """
     if plan == "window":
         found: dict[str, ToolStats] = {}
@@ -159,6 +160,7 @@ def tool_stats(
             conn, f"FROM runs r WHERE ({where}) AND +r.tool_name IS NOT NULL", params
         )
     base = f"FROM runs r WHERE ({where}) AND r.tool_name IS NOT NULL"
+    index = "ix_runs_agent_tool" if plan == "agent" else "ix_runs_tool_stats"
     # One pass over the covering index (integer microseconds: exact sums); the running
     # calls (NULL duration) are counted from the short range where the index keeps them.
     rows = conn.execute(
@@ -173,7 +175,7 @@ def tool_stats(
             f"SELECT COUNT(*) {base} AND r.tool_name = ? AND r.duration_us IS NULL", named
         ).fetchone()[0]
         timed = calls - running
-        walk = base.replace("FROM runs r", "FROM runs r INDEXED BY ix_runs_tool_stats", 1)
+        walk = base.replace("FROM runs r", f"FROM runs r INDEXED BY {index}", 1)
         by_rank = (
             _ranked(
                 conn,
