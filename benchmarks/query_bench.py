@@ -12,7 +12,7 @@ trace, 3% failed tool calls, 1.5% failed runs, 30 days of start times) is writte
 (default /tmp) for the next run. No ANALYZE is run: the planner sees what a user's file
 gives it. Figures are warm (the file is in the OS cache after a first, untimed call).
 
-    python -m benchmarks.query_bench [--smoke] [--traces N] [--repeat N]
+    python -m benchmarks.query_bench [--smoke] [--traces N] [--repeat N] [--backend postgres]
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from benchmarks import pg_dataset
 from benchmarks.measure import Row, row
 from myagent.trace import (
     SQLiteTraceStorage,
@@ -243,7 +244,7 @@ def _ms(value: float) -> float:
     return round(value, 2 if value < 10 else 1)
 
 
-def measure(storage: SQLiteTraceStorage, count: int, repeat: int) -> list[Row]:
+def measure(storage: Any, count: int, repeat: int) -> list[Row]:
     """The figures, as rows for the results table."""
     full = count >= 1_000_000
     engine = TraceQueryEngine(storage)
@@ -374,30 +375,53 @@ def us_datetime(value: int) -> Any:
     return us_to_datetime(value)
 
 
+def postgres_storage(count: int, log: Callable[[str], None]) -> tuple[Any, float]:
+    """The kept PostgreSQL copy of the data set (built now if missing) and its build time."""
+    rng = random.Random(20260101)
+    return pg_dataset.open_storage(
+        schema_name(count), count, lambda index: make_trace(rng, index, count), log
+    )
+
+
+def schema_name(count: int) -> str:
+    """The PostgreSQL schema holding the data set of `count` traces."""
+    return f"query_{count}_g{GENERATOR}"
+
+
 def run(smoke: bool = False, traces: int | None = None, repeat: int | None = None) -> list[Row]:
-    """The query rows; `smoke` uses 2,000 traces and few repeats (seconds)."""
+    """The query rows; `smoke` uses 2,000 traces and few repeats (seconds). The backend
+    is SQLite unless MYAGENT_BENCH_BACKEND=postgres (`--backend postgres`)."""
     count = traces or (2_000 if smoke else 1_000_000)
     rounds = repeat or (2 if smoke else 20)
-    folder = Path(os.environ.get("MYAGENT_BENCH_DIR", "/tmp")) / "myagent-query-bench"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"traces-{count}.db"
-    built = build_database(path, count, lambda line: print(line, file=sys.stderr, flush=True))
-    storage = SQLiteTraceStorage(path)
+    log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
+    storage: Any
+    if pg_dataset.backend() == "postgres":
+        storage, built = postgres_storage(count, log)
+        section, where = f"{SECTION} (PostgreSQL)", f"{pg_dataset.disk_size(storage)} in PostgreSQL"
+    else:
+        folder = Path(os.environ.get("MYAGENT_BENCH_DIR", "/tmp")) / "myagent-query-bench"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"traces-{count}.db"
+        built = build_database(path, count, log)
+        storage = SQLiteTraceStorage(path)
+        section, where = SECTION, f"{path.stat().st_size / 2**30:.2f} GiB SQLite file"
     try:
         records = storage.count_runs_sync()
         rows = [
             row(
-                SECTION,
+                section,
                 "traces / records in the database",
                 f"{count:,} / {records:,}",
-                detail=f"{path.stat().st_size / 2**30:.2f} GiB SQLite file",
+                detail=where,
             )
         ]
         if built:
-            rows.append(row(SECTION, "database built in", round(built, 1), "s"))
+            rows.append(row(section, "database built in", round(built, 1), "s"))
         rows += measure(storage, count, rounds)
     finally:
         storage.close_sync()
+    for r in rows:
+        r["section"] = section
     return rows
 
 
@@ -406,7 +430,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke", action="store_true", help="2,000 traces, a few seconds")
     parser.add_argument("--traces", type=int, help="traces in the database (default 1,000,000)")
     parser.add_argument("--repeat", type=int, help="timed rounds per figure")
+    parser.add_argument("--backend", choices=["sqlite", "postgres"], help="default sqlite")
     args = parser.parse_args(argv)
+    if args.backend:
+        os.environ["MYAGENT_BENCH_BACKEND"] = args.backend
     for r in run(args.smoke, args.traces, args.repeat):
         target = (
             f"  [target {r['target']}: {'met' if r['met'] else 'MISSED'}]"

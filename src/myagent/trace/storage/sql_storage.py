@@ -26,6 +26,9 @@ from myagent.trace.summary import TraceSummary
 
 T = TypeVar("T")
 
+RETENTION_BATCH = 1_000
+"""Traces deleted per transaction by retention (a writer waits for one batch at most)."""
+
 SUMMARY_COLUMNS = (
     "trace_id, name, agent_name, session_id, status, start_us, end_us, duration, has_errors, "
     "error_count, run_count, think_count, tool_count, tokens_used, cost_usd, input_preview, "
@@ -262,24 +265,43 @@ class SQLTraceStorage(TraceStorage):
         self, *, older_than: datetime | None = None, max_count: int | None = None
     ) -> int:
         """Retention (sync): drop traces started before `older_than`, then all but the
-        newest `max_count`."""
+        newest `max_count`. Deletes run oldest first in transactions of
+        `RETENTION_BATCH` traces, so writers wait for one batch at most, never for all."""
         mark = self.dialect.mark
-        doomed: list[str] = []
+        deleted = 0
         if older_than is not None:
-            rows = self._read(
-                f"SELECT trace_id FROM traces WHERE start_us < {mark}",
-                [datetime_to_us(older_than)],
-            )
-            doomed += [r[0] for r in rows]
+            deleted += self._delete_oldest(f"start_us < {mark}", [datetime_to_us(older_than)])
         if max_count is not None:
-            skip = set(doomed)
-            rows = self._read(
-                "SELECT trace_id FROM traces ORDER BY start_us DESC, trace_id DESC "
-                f"LIMIT {mark} OFFSET {mark}",
-                [self.dialect.no_limit, max_count],
+            # the newest trace to drop: it and everything before it in list order go
+            edge = self._read(
+                "SELECT start_us, trace_id FROM traces ORDER BY start_us DESC, trace_id DESC "
+                f"LIMIT 1 OFFSET {mark}",
+                [max_count],
             )
-            doomed += [r[0] for r in rows if r[0] not in skip]
-        return self.delete_traces_sync(doomed) if doomed else 0
+            if edge:
+                start, trace_id = edge[0]
+                deleted += self._delete_oldest(
+                    f"(start_us < {mark} OR (start_us = {mark} AND trace_id <= {mark}))",
+                    [start, start, trace_id],
+                )
+        return deleted
+
+    def _delete_oldest(self, where: str, params: list[Any]) -> int:
+        """Delete the traces matching `where`, oldest first, a batch per transaction."""
+        deleted = 0
+        while True:
+            ids = [
+                r[0]
+                for r in self._read(
+                    f"SELECT trace_id FROM traces WHERE {where} "
+                    f"ORDER BY start_us, trace_id LIMIT {self.dialect.mark}",
+                    [*params, RETENTION_BATCH],
+                )
+            ]
+            gone = self.delete_traces_sync(ids) if ids else 0
+            deleted += gone
+            if len(ids) < RETENTION_BATCH or not gone:
+                return deleted
 
     def create_indexes(self, names: Sequence[str]) -> list[str]:
         """Make sure an index exists for each named field (see `INDEXABLE`).
