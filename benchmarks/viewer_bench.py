@@ -12,6 +12,7 @@ MYAGENT_VIEWER_BENCH_TRACES sets the count for the full suite.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import random
 import shutil
@@ -21,10 +22,12 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import uvicorn
 
+from benchmarks import pg_dataset, query_bench
 from benchmarks.measure import Row, row
 from myagent.trace import SQLiteTraceStorage, ThinkRecord, ToolRecord, Trace
 from myagent.trace.viewer import ViewerSettings, create_app
@@ -143,7 +146,7 @@ def _free_port() -> int:
 
 
 class _Server:
-    def __init__(self, storage: SQLiteTraceStorage) -> None:
+    def __init__(self, storage: Any) -> None:
         self.port = _free_port()
         app = create_app(storage, settings=ViewerSettings(token=None))
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
@@ -259,8 +262,140 @@ def browser_open(url: str, trace_id: str, repeats: int) -> list[float]:
     return times + [-t for t in cold]
 
 
+LOAD_AGENT = "load-writer"
+"""The agent name of the traces the load writers add (deleted after the run)."""
+
+
+def _load_writer(url: str, schema: str, seconds: float, out: Any) -> None:
+    """One writer process: standard query-bench traces, stamped now, in batches of 256
+    (the background writer's batch) for `seconds`; puts the records it wrote on `out`."""
+    from myagent.trace.storage.postgres import PostgresTraceStorage
+
+    storage = PostgresTraceStorage(url, schema=schema)
+    rng = random.Random(os.getpid())
+    records = 0
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        batch = []
+        for _ in range(256):
+            trace = query_bench.make_trace(rng, 0, 1)
+            trace.agent_name = trace.name = LOAD_AGENT
+            trace.start_us = int(time.time() * 1_000_000)
+            batch.append(trace)
+        storage.write_traces(batch)
+        records += sum(1 + len(t.runs) for t in batch)
+    storage.close_sync()
+    out.put(records)
+
+
+def many_writers(storage: Any, url: str, writers: int, seconds: float) -> list[Row]:
+    """`writers` processes write to the database the viewer serves; the total records/s
+    and the list page's latency meanwhile. Their traces are deleted afterwards."""
+    section = f"{SECTION} (PostgreSQL)"
+    context = multiprocessing.get_context("spawn")
+    out = context.Queue()
+    procs = [
+        context.Process(target=_load_writer, args=(storage.url, storage.schema, seconds, out))
+        for _ in range(writers)
+    ]
+    started = time.perf_counter()
+    for proc in procs:
+        proc.start()
+    samples: list[float] = []
+    with httpx.Client(base_url=url, timeout=60) as client:
+        time.sleep(min(3.0, seconds / 4))  # the writers are up
+        while any(p.is_alive() for p in procs) and time.perf_counter() - started < seconds:
+            at = time.perf_counter()
+            client.get("/api/traces?limit=50").raise_for_status()
+            samples.append((time.perf_counter() - at) * 1000)
+            time.sleep(0.05)
+    written = sum(out.get(timeout=300) for _ in procs)
+    for proc in procs:
+        proc.join(60)
+    wall = time.perf_counter() - started
+    ids = [
+        r[0]
+        for r in storage._read("SELECT trace_id FROM traces WHERE agent_name = %s", [LOAD_AGENT])
+    ]
+    storage.delete_traces_sync(ids)
+    p95 = _p(samples, 95) if samples else float("nan")
+    return [
+        row(
+            section,
+            f"{writers} writer processes at once, one database: total",
+            round(written / wall),
+            "records/s",
+            detail=f"{written // 5:,} traces (trace row + 4 records) in {wall:.0f} s "
+            "(process start-up included), while the viewer served",
+        ),
+        row(
+            section,
+            f"API list first page (50) during the {writers}-writer load: p50",
+            round(statistics.median(samples), 1) if samples else "",
+            "ms",
+        ),
+        row(
+            section,
+            f"API list first page (50) during the {writers}-writer load: p95",
+            round(p95, 1),
+            "ms",
+            target="< 50 ms",
+            met=p95 < 50,
+            detail=f"n={len(samples)}",
+        ),
+    ]
+
+
+def run_postgres(smoke: bool, traces: int | None) -> list[Row]:
+    """The API rows on PostgreSQL, over the query benchmark's kept data set (4 records a
+    trace, 10 agents), then the many-writers load. No browser rows (they measure the UI)."""
+    count = traces or (2_000 if smoke else 1_000_000)
+    section = f"{SECTION} (PostgreSQL)"
+    storage, built = query_bench.postgres_storage(
+        count, lambda line: print(line, file=sys.stderr, flush=True)
+    )
+    rows: list[Row] = [
+        row(section, "traces in the database", count, "", detail=pg_dataset.disk_size(storage))
+    ]
+    if built:
+        rows.append(row(section, "database built in", round(built, 1), "s"))
+    ids = [s.trace_id for s in storage.query_summaries_sync(limit=200)]
+    older = storage.query_summaries_sync(limit=20, order_by="start_time")
+    sample = ids[::10] + [s.trace_id for s in older]
+    server = _Server(storage)
+    try:
+        api = api_latency(
+            server.url,
+            {
+                "list first page (50)": ["/api/traces?limit=50"],
+                "filtered page (agent + status, or status + tag)": [
+                    "/api/traces?limit=50&agent=agent-0&status=error",
+                    "/api/traces?limit=50&agent=agent-3&status=success",
+                    "/api/traces?limit=50&status=error&tag=staging",
+                    "/api/traces?limit=50&agent=agent-7&has_errors=false",
+                ],
+                "full-text search": [
+                    f"/api/traces?limit=50&q={w}" for w in ("weather", "newparis", "timed out")
+                ],
+                "trace detail": [f"/api/traces/{t}" for t in sample],
+            },
+            repeats=40 if smoke else 200,
+        )
+        for r in api:
+            r["section"] = section
+        rows += api
+        rows += many_writers(storage, server.url, 2 if smoke else 8, 8.0 if smoke else 30.0)
+    finally:
+        server.stop()
+        storage.close_sync()
+    return rows
+
+
 def run(smoke: bool = False, traces: int | None = None) -> list[Row]:
-    """The viewer's rows; `smoke` uses 3,000 traces and a small big trace."""
+    """The viewer's rows; `smoke` uses 3,000 traces and a small big trace. With
+    MYAGENT_BENCH_BACKEND=postgres (`--backend postgres`): `run_postgres`."""
+    if pg_dataset.backend() == "postgres":
+        return run_postgres(smoke, traces)
     full = int(os.environ.get("MYAGENT_VIEWER_BENCH_TRACES", "1000000"))
     count = traces or (3_000 if smoke else full)
     folder = Path(os.environ.get("MYAGENT_BENCH_DIR", "/tmp")) / "myagent-viewer-bench"
@@ -340,7 +475,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--traces", type=int, default=None)
     parser.add_argument("--smoke", action="store_true")
+    parser.add_argument("--backend", choices=["sqlite", "postgres"], help="default sqlite")
     args = parser.parse_args(argv)
+    if args.backend:
+        os.environ["MYAGENT_BENCH_BACKEND"] = args.backend
     print("| metric | value | target |\n| --- | --- | --- |")
     for r in run(args.smoke, args.traces):
         mark = "" if r["met"] is None else (" ✓" if r["met"] else " ✗")
