@@ -156,6 +156,17 @@ class PrivateServer:
         log = str(self.dir / "server.log")
         self._run("pg_ctl", "-D", str(self.data), "-l", log, "-o", options, "-w", "start")
 
+    def standby(self) -> PrivateServer:
+        """A streaming replica of this running server, started on a port of its own:
+        `pg_basebackup -R` (base backup plus the settings that make it follow)."""
+        replica = PrivateServer()
+        source = f"host=127.0.0.1 port={self.port} user=postgres"
+        replica._run(
+            "pg_basebackup", "-D", str(replica.data), "-R", "-X", "stream", "-N", "-d", source
+        )
+        replica.start()
+        return replica
+
     def stop(self) -> None:
         """Stop it the hard way (`-m immediate`: as if it crashed), sessions cut."""
         self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")

@@ -19,6 +19,8 @@ class TraceConfig:
     enabled: bool = True
     storage: str = "memory"
     database_url: str = "sqlite:///traces.db"
+    database_read_url: str | None = None
+    """PostgreSQL: a streaming replica of `database_url` that serves the reads."""
     max_trace_age: timedelta | None = None
     max_trace_count: int | None = None
     auto_cleanup: bool = False
@@ -45,6 +47,8 @@ class TraceConfig:
             config.database_url = env["TRACE_DATABASE_URL"].strip()
             if "TRACE_STORAGE" not in env:
                 config.storage = _scheme(config.database_url)
+        if env.get("TRACE_DATABASE_READ_URL", "").strip():
+            config.database_read_url = env["TRACE_DATABASE_READ_URL"].strip()
         if "TRACE_MAX_AGE_DAYS" in env:
             config.max_trace_age = timedelta(days=float(env["TRACE_MAX_AGE_DAYS"]))
             config.auto_cleanup = True
@@ -118,6 +122,12 @@ def sqlite_path(url: str) -> str:
     return url
 
 
+def _libpq(url: str) -> str:
+    """ "postgresql+psycopg://" (SQLAlchemy spelling) -> "postgresql://" for libpq."""
+    _, sep, rest = url.partition("://")
+    return "postgresql://" + rest if sep else url
+
+
 def create_storage(config: TraceConfig) -> TraceStorage:
     """The storage backend that `config.storage` and `config.database_url` name."""
     kind = config.storage
@@ -137,7 +147,6 @@ def create_storage(config: TraceConfig) -> TraceStorage:
             )
         from myagent.trace.storage.postgres import PostgresTraceStorage
 
-        # "postgresql+psycopg://" (SQLAlchemy spelling) -> "postgresql://" for libpq
-        _, sep, rest = url.partition("://")
-        return PostgresTraceStorage("postgresql://" + rest if sep else url)
+        read = config.database_read_url
+        return PostgresTraceStorage(_libpq(url), read_url=_libpq(read) if read else None)
     raise ValueError(f"TRACE_STORAGE={kind!r} is not a known backend (memory, sqlite, postgres)")

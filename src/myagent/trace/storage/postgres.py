@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import replace
 from typing import Any, ClassVar, Literal, TypeVar
@@ -145,10 +146,14 @@ class PostgresTraceStorage(SQLTraceStorage):
         write_method: WriteMethod = "copy",
         channel: str | None = None,
         connect_kwargs: dict[str, Any] | None = None,
+        read_url: str | None = None,
     ) -> None:
         if write_method not in ("copy", "insert"):
             raise ValueError(f"write_method must be 'copy' or 'insert', not {write_method!r}")
         self.url = url
+        self.read_url = read_url or None
+        """A streaming replica of `url` for the reads of lists, searches, traces and
+        aggregates (writes, retention and writer health stay on `url`); None: `url`."""
         self.schema = schema
         self.channel = channel or f"{schema}_traces"
         """The NOTIFY channel; each payload is comma-separated trace ids."""
@@ -162,6 +167,8 @@ class PostgresTraceStorage(SQLTraceStorage):
         self.options: dict[str, Any] = {"partition_by_time": False}
         self._pool: ConnectionPool[psycopg.Connection[Any]] | None = None
         self._pid = 0
+        self._read_pool: ConnectionPool[psycopg.Connection[Any]] | None = None
+        self._read_pid = 0
         self._lock = threading.Lock()
         self._lock_pid = os.getpid()
         self._migrated = False
@@ -183,6 +190,21 @@ class PostgresTraceStorage(SQLTraceStorage):
             self._lock, self._lock_pid = threading.Lock(), pid
         return self._lock
 
+    def _new_pool(self, url: str, name: str) -> ConnectionPool[psycopg.Connection[Any]]:
+        pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
+            url,
+            min_size=self.min_connections,
+            max_size=self.max_connections,
+            timeout=self.connect_timeout,
+            kwargs=self._connect_args(),
+            configure=self._configure,
+            check=ConnectionPool.check_connection,
+            name=name,
+            open=False,
+        )
+        pool.open(wait=True, timeout=self.connect_timeout)
+        return pool
+
     def pool(self) -> ConnectionPool[psycopg.Connection[Any]]:
         """This process's pool, opened (and the schema migrated) on first use."""
         pid = os.getpid()
@@ -201,20 +223,50 @@ class PostgresTraceStorage(SQLTraceStorage):
                 if not self._migrated:
                     migrate(conn, self.schema)
                     self._migrated = True
-            new_pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
-                self.url,
-                min_size=self.min_connections,
-                max_size=self.max_connections,
-                timeout=self.connect_timeout,
-                kwargs=self._connect_args(),
-                configure=self._configure,
-                check=ConnectionPool.check_connection,
-                name=f"myagent-{self.schema}",
-                open=False,
-            )
-            new_pool.open(wait=True, timeout=self.connect_timeout)
-            self._pool, self._pid = new_pool, pid
-            return new_pool
+            self._pool, self._pid = self._new_pool(self.url, f"myagent-{self.schema}"), pid
+            return self._pool
+
+    def read_pool(self) -> ConnectionPool[psycopg.Connection[Any]]:
+        """This process's pool for reads: on `read_url` when one is set (the primary's
+        schema migrated first), else the primary's pool."""
+        if self.read_url is None:
+            return self.pool()
+        pid = os.getpid()
+        pool = self._read_pool
+        if pool is not None and self._read_pid == pid:
+            return pool
+        primary = self.pool()  # the replica follows the primary's schema: migrate it first
+        with self._process_lock():
+            if self._read_pool is not None and self._read_pid == pid:
+                return self._read_pool
+            if self._read_pool is not None:
+                _INHERITED.append(self._read_pool)
+            read = self._new_pool(self.read_url, f"myagent-{self.schema}-read")
+            self._await_replay(primary, read)
+            self._read_pool, self._read_pid = read, pid
+            return read
+
+    def _await_replay(
+        self,
+        primary: ConnectionPool[psycopg.Connection[Any]],
+        replica: ConnectionPool[psycopg.Connection[Any]],
+    ) -> None:
+        """Wait (up to `connect_timeout`) until the replica has replayed what the primary
+        has written so far, the schema's migrations included, so the first reads find
+        the tables."""
+        with primary.connection() as conn:
+            row = conn.execute("SELECT pg_current_wal_lsn()::text").fetchone()
+        target = None if row is None else row[0]
+        deadline = time.monotonic() + self.connect_timeout
+        with replica.connection() as conn:
+            while target is not None and time.monotonic() < deadline:
+                done = conn.execute(
+                    "SELECT COALESCE(pg_last_wal_replay_lsn() >= %s::pg_lsn, TRUE)", (target,)
+                ).fetchone()
+                conn.rollback()
+                if done is None or done[0]:
+                    return
+                time.sleep(0.02)
 
     # -- writes --------------------------------------------------------------------
 
@@ -294,7 +346,16 @@ class PostgresTraceStorage(SQLTraceStorage):
         return out
 
     def _read(self, query: str, params: Sequence[Any] = ()) -> list[Any]:
-        with self.pool().connection() as conn, conn.cursor(binary=True) as cur:
+        return self._read_on(self.read_pool(), query, params)
+
+    def _read_primary(self, query: str, params: Sequence[Any] = ()) -> list[Any]:
+        return self._read_on(self.pool(), query, params)
+
+    @staticmethod
+    def _read_on(
+        pool: ConnectionPool[psycopg.Connection[Any]], query: str, params: Sequence[Any]
+    ) -> list[Any]:
+        with pool.connection() as conn, conn.cursor(binary=True) as cur:
             budget.limit_postgres(cur)
             cur.execute(query, params)
             return cur.fetchall()
@@ -320,7 +381,7 @@ class PostgresTraceStorage(SQLTraceStorage):
     def _traces_where(
         self, where: str, params: list[Any], tail: str, tail_params: list[Any]
     ) -> list[Trace]:
-        with self.pool().connection() as conn, conn.cursor(binary=True) as cur:
+        with self.read_pool().connection() as conn, conn.cursor(binary=True) as cur:
             budget.limit_postgres(cur)
             cur.execute(
                 f"SELECT trace_id, data FROM traces WHERE {where} {tail}", [*params, *tail_params]
@@ -371,7 +432,7 @@ class PostgresTraceStorage(SQLTraceStorage):
     # -- aggregates in SQL (myagent.trace.stats defines every figure) ----------------
 
     def _aggregate(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        with self.pool().connection() as conn, conn.cursor() as cur:
+        with self.read_pool().connection() as conn, conn.cursor() as cur:
             budget.limit_postgres(cur)
             return fn(cur, *args, **kwargs)
 
@@ -416,10 +477,12 @@ class PostgresTraceStorage(SQLTraceStorage):
         ]
 
     def close_sync(self) -> None:
-        """Close this process's pool (an inherited one is left to its own process)."""
+        """Close this process's pools (an inherited one is left to its own process)."""
         with self._process_lock():
             pool, self._pool = self._pool, None
-        if pool is not None and self._pid == os.getpid():
-            pool.close()
-        elif pool is not None:
-            _INHERITED.append(pool)
+            read, self._read_pool = self._read_pool, None
+        for each, pid in ((pool, self._pid), (read, self._read_pid)):
+            if each is not None and pid == os.getpid():
+                each.close()
+            elif each is not None:
+                _INHERITED.append(each)

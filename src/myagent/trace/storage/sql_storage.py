@@ -118,6 +118,11 @@ class SQLTraceStorage(TraceStorage):
     def _aggregate(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """`fn(db, *args, **kwargs)` on a connection (or cursor) of this storage."""
 
+    def _read_primary(self, query: str, params: Sequence[Any] = ()) -> list[Any]:
+        """`_read` on the database writes go to (a backend reading a replica overrides
+        it): what a write acts on next must not be a replica's older view."""
+        return self._read(query, params)
+
     @abstractmethod
     def _execute_all(self, statements: Sequence[str]) -> None:
         """Run statements that return nothing (schema changes)."""
@@ -184,7 +189,7 @@ class SQLTraceStorage(TraceStorage):
 
     def writer_stats_sync(self, *, limit: int = 1000) -> list[WriterHealth]:
         """Persisted writer counters, most recently updated first (sync)."""
-        rows = self._read(
+        rows = self._read_primary(
             f"SELECT {', '.join(HEALTH_COLUMNS)} FROM writer_health "
             f"ORDER BY updated_us DESC, writer_id DESC LIMIT {self.dialect.mark}",
             [limit],
@@ -273,7 +278,7 @@ class SQLTraceStorage(TraceStorage):
             deleted += self._delete_oldest(f"start_us < {mark}", [datetime_to_us(older_than)])
         if max_count is not None:
             # the newest trace to drop: it and everything before it in list order go
-            edge = self._read(
+            edge = self._read_primary(
                 "SELECT start_us, trace_id FROM traces ORDER BY start_us DESC, trace_id DESC "
                 f"LIMIT 1 OFFSET {mark}",
                 [max_count],
@@ -292,7 +297,7 @@ class SQLTraceStorage(TraceStorage):
         while True:
             ids = [
                 r[0]
-                for r in self._read(
+                for r in self._read_primary(
                     f"SELECT trace_id FROM traces WHERE {where} "
                     f"ORDER BY start_us, trace_id LIMIT {self.dialect.mark}",
                     [*params, RETENTION_BATCH],
