@@ -12,7 +12,15 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from benchmarks.measure import Row, fmt, median, per_call_ns, row, scratch_dir
+from benchmarks.measure import (
+    Row,
+    fmt,
+    median,
+    per_call_ns,
+    per_call_spread_ns,
+    row,
+    scratch_dir,
+)
 from benchmarks.workload import (
     AGENT,
     INPUT,
@@ -46,7 +54,8 @@ def _measure(
     between: Callable[[], Any],
     before: dict[str, Callable[[], Any]] | None = None,
 ) -> dict[str, tuple[float, float]]:
-    """(median of per-repeat medians, median of per-repeat means) in µs, per variant.
+    """(median of per-repeat medians, median of per-repeat means, median of per-repeat
+    p99s) in µs, per variant.
 
     `before[name]`, if given, runs untimed ahead of every call of that variant.
     """
@@ -54,17 +63,44 @@ def _measure(
     names = list(variants)
     medians: dict[str, list[float]] = {n: [] for n in names}
     means: dict[str, list[float]] = {n: [] for n in names}
+    p99s: dict[str, list[float]] = {n: [] for n in names}
     for name in names:  # warm-up
         per_call_ns(variants[name], max(count // 10, 5))
     between()
     for rep in range(repeats):
         order = names[rep % len(names) :] + names[: rep % len(names)]
         for name in order:
-            med, mean = per_call_ns(variants[name], count, hooks.get(name))
+            med, mean, p99 = per_call_spread_ns(variants[name], count, hooks.get(name))
             medians[name].append(med / 1000)
             means[name].append(mean / 1000)
+            p99s[name].append(p99 / 1000)
             between()
-    return {n: (median(medians[n]), median(means[n])) for n in names}
+    return {n: (median(medians[n]), median(means[n]), median(p99s[n])) for n in names}
+
+
+MEAN_TARGET = 0.2
+"""The caller's mean added cost ÷ OpenTelemetry's mean, writer running (issue 19)."""
+
+
+def mean_rows(got: dict[str, tuple[float, float, float]], ours: str, label: str) -> list[Row]:
+    """The mean and p99 added per call by variant `ours` against "otel", both over
+    "untraced", measured in the same `_measure` run (the background writer running)."""
+    base_mean, base_p99 = got["untraced"][1], got["untraced"][2]
+    mean = got[ours][1] - base_mean
+    otel_mean = got["otel"][1] - base_mean
+    ratio = mean / otel_mean if otel_mean > 0 else float("nan")
+    return [
+        row(
+            SECTION,
+            f"{label}: caller mean added, writer running, ÷ OpenTelemetry's mean",
+            round(ratio, 3),
+            "×",
+            target=f"≤ {MEAN_TARGET:g}×",
+            met=ratio <= MEAN_TARGET,
+            detail=f"mean {fmt(mean)} µs vs OTel {fmt(otel_mean)} µs; p99 per call "
+            f"{fmt(got[ours][2] - base_p99)} µs added vs OTel {fmt(got['otel'][2] - base_p99)} µs",
+        )
+    ]
 
 
 def _agent_run_rows(manager: TraceManager, count: int, repeats: int) -> list[Row]:
@@ -88,7 +124,7 @@ def _agent_run_rows(manager: TraceManager, count: int, repeats: int) -> list[Row
         between,
     )
     provider.shutdown()
-    base, base_mean = got["untraced"]
+    base, base_mean, _ = got["untraced"]
     ours = got["myagent"][0] - base
     ours_mean = got["myagent"][1] - base_mean
     otel = got["otel"][0] - base
@@ -121,6 +157,7 @@ def _agent_run_rows(manager: TraceManager, count: int, repeats: int) -> list[Row
             met=ratio < TARGET_RATIO,
         ),
         row(SECTION, "added per agent run with tracing disabled", round(disabled, 2), "µs"),
+        *mean_rows(got, "myagent", "standard agent run (7 records)"),
     ]
 
 
@@ -197,6 +234,7 @@ def _single_record_rows(manager: TraceManager, count: int, repeats: int) -> list
             row(SECTION, label, round(added, 2), "µs", detail=f"{added / otel:.2f}× OTel's span")
         )
     rows.append(row(SECTION, "OpenTelemetry SDK, one span", round(otel, 2), "µs"))
+    rows += mean_rows(got, "@trace_run", "one `@trace_run` record")
     return rows
 
 

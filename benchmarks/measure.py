@@ -48,6 +48,14 @@ def per_call_ns(
 ) -> tuple[float, float]:
     """(median, mean) nanoseconds of `count` calls of `fn`, each timed on its own
     (`before()`, untimed, runs ahead of each call)."""
+    med, mean, _ = per_call_spread_ns(fn, count, before)
+    return med, mean
+
+
+def per_call_spread_ns(
+    fn: Callable[[], Any], count: int, before: Callable[[], Any] | None = None
+) -> tuple[float, float, float]:
+    """(median, mean, p99) nanoseconds of `count` calls of `fn`, each timed on its own."""
     clock = time.perf_counter_ns
     samples = [0] * count
     for i in range(count):
@@ -56,7 +64,9 @@ def per_call_ns(
         start = clock()
         fn()
         samples[i] = clock() - start
-    return float(statistics.median(samples)), sum(samples) / count
+    ordered = sorted(samples)
+    p99 = ordered[max(0, -(-99 * count // 100) - 1)]
+    return float(statistics.median(samples)), sum(samples) / count, float(p99)
 
 
 def cpu_seconds(fn: Callable[[], Any], count: int, after: Callable[[], Any] | None = None) -> float:
