@@ -29,6 +29,8 @@ EXPECTED_ROWS = [
     ("1. Caller latency", "added per record (`@trace_run"),
     ("1. Caller latency", "OpenTelemetry SDK, one span"),
     ("2. CPU per agent run", "added CPU per standard agent run"),
+    ("1. Caller latency", "standard agent run (7 records): caller mean added"),
+    ("1. Caller latency", "one `@trace_run` record: caller mean added"),
     ("2. CPU per agent run", "OpenTelemetry SDK, in-memory only"),
     ("2. CPU per agent run", "OpenTelemetry SDK, BatchSpanProcessor"),
     ("2. CPU per agent run", "myagent ÷ OpenTelemetry in-memory"),
