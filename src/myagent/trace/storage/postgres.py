@@ -432,7 +432,10 @@ class PostgresTraceStorage(SQLTraceStorage):
     # -- aggregates in SQL (myagent.trace.stats defines every figure) ----------------
 
     def _aggregate(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        with self.read_pool().connection() as conn, conn.cursor() as cur:
+        with self.read_pool().connection() as conn, conn.transaction(), conn.cursor() as cur:
+            # One snapshot for the aggregate's several statements: a count and the
+            # percentile ranks read from it must agree while writers commit meanwhile.
+            cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             budget.limit_postgres(cur)
             return fn(cur, *args, **kwargs)
 

@@ -279,7 +279,15 @@ class SQLiteTraceStorage(SQLTraceStorage):
         return self._conn().execute(query, params).fetchall()
 
     def _aggregate(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        return fn(self._conn(), *args, **kwargs)
+        # One read transaction (one WAL snapshot) for the aggregate's several statements:
+        # a count and the percentile ranks read from it must agree while writers commit.
+        conn = self._conn()
+        conn.execute("BEGIN")
+        try:
+            return fn(conn, *args, **kwargs)
+        finally:
+            if conn.in_transaction:
+                conn.execute("COMMIT")
 
     def _execute_all(self, statements: Sequence[str]) -> None:
         conn = self._conn()
@@ -437,7 +445,7 @@ class SQLiteTraceStorage(SQLTraceStorage):
             high = None if f.end_time is None else datetime_to_us(f.end_time)
             share = sqlite_analytics.window_share(self._conn(), low, high)
             plan = "window" if share <= sqlite_analytics.NARROW_WINDOW else "all"
-        return sqlite_analytics.tool_stats(self._conn(), where, params, plan=plan)
+        return self._aggregate(sqlite_analytics.tool_stats, where, params, plan=plan)
 
     # -- deletion and retention ----------------------------------------------------
 
