@@ -151,14 +151,15 @@ def test_postgres_migration_fills_the_agent_of_rows_written_before_it(
     schema = sql.Identifier(postgres.schema)
     latest = len(postgres_schema.MIGRATIONS)
     with psycopg.connect(postgres_url, autocommit=True) as conn:
+        # back to migration 2: what migrations 3 (trace_agent) and 4 added, removed
         conn.execute(
-            sql.SQL("DROP INDEX {s}.ix_runs_agent_tool, {s}.ix_runs_tool_stats").format(s=schema)
+            sql.SQL(
+                "DROP INDEX {s}.ix_runs_agent_tool, {s}.ix_runs_tool_stats, "
+                "{s}.ix_traces_agent_stats, {s}.ix_runs_tool_window"
+            ).format(s=schema)
         )
         conn.execute(sql.SQL("ALTER TABLE {}.runs DROP COLUMN trace_agent").format(schema))
-        conn.execute(
-            sql.SQL("DELETE FROM {}.schema_migrations WHERE version = %s").format(schema),
-            (latest,),
-        )
+        conn.execute(sql.SQL("DELETE FROM {}.schema_migrations WHERE version > 2").format(schema))
     again = PostgresTraceStorage(postgres_url, schema=postgres.schema)  # migrates on use
     try:
         assert tool_tables(again) == reference(traces)

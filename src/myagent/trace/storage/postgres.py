@@ -177,6 +177,9 @@ class PostgresTraceStorage(SQLTraceStorage):
 
     def _configure(self, conn: psycopg.Connection[Any]) -> None:
         conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
+        # JIT compiles a plan the planner costs high (any aggregate over 1M rows): that
+        # took longer than the short index walks our queries are, so it is off here.
+        conn.execute("SET jit = off")
         conn.commit()
 
     def _connect_args(self) -> dict[str, Any]:

@@ -125,6 +125,15 @@ MIGRATIONS: list[str] = [
     CREATE INDEX ix_runs_agent_tool ON runs (trace_agent, tool_name, (end_us - start_us))
         INCLUDE (success, start_us, end_us) WHERE tool_name IS NOT NULL;
     """,
+    # 4 (analytics at scale): covering indexes, so aggregates read an index instead of
+    # fetching scattered rows: one agent's stats (its traces in response-time order, with
+    # what the figures and the tool usage need), and the tool table of a time window.
+    """
+    CREATE INDEX ix_traces_agent_stats ON traces (agent_name, (end_us - start_us))
+        INCLUDE (status, has_errors, tokens_used, cost_usd, start_us, end_us, tools);
+    CREATE INDEX ix_runs_tool_window ON runs (start_us)
+        INCLUDE (tool_name, end_us, success) WHERE tool_name IS NOT NULL;
+    """,
 ]
 
 _MIGRATION_LOCK = 0x6D79_6167  # "myag": one advisory lock id for schema changes

@@ -26,7 +26,7 @@ from myagent.trace.summary import TraceSummary
 
 T = TypeVar("T")
 
-RETENTION_BATCH = 1_000
+RETENTION_BATCH = 250
 """Traces deleted per transaction by retention (a writer waits for one batch at most)."""
 
 SUMMARY_COLUMNS = (
