@@ -464,7 +464,8 @@ class TraceManager:
 
     @property
     def stats(self) -> dict[str, Any]:
-        """Health counters: traces started/finished, records, faults, writer counters."""
+        """Health counters: traces started/finished, records, faults, redaction
+        (values over the time budget, cut, failed), writer counters."""
         return {
             "enabled": self.enabled,
             "traces_started": _counter_value(self._started),
@@ -472,6 +473,7 @@ class TraceManager:
             "records": _counter_value(self._records),
             "active_traces": len(self._active),
             "faults": dict(self._faults),
+            "redaction": self._redactor.stats,
             "writer": self._writer.stats,
             "sinks": {name: sink.stats for name, sink in self._sinks.items()},
         }
