@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from myagent.trace.config import TraceConfig, create_storage
 from myagent.trace.context import current_run_var, current_trace_var, get_current_trace
 from myagent.trace.filters import RunFilter, TraceFilter
+from myagent.trace.freeze import freeze_trace
 from myagent.trace.ids import new_trace_id, now_us
 from myagent.trace.records import (
     RECORD_TYPES,
@@ -28,7 +29,7 @@ from myagent.trace.records import (
     Trace,
     TraceStatus,
 )
-from myagent.trace.redaction import Redactor
+from myagent.trace.redaction import Redactor, redact_error
 from myagent.trace.scopes import RunScope, TraceScope
 from myagent.trace.serialize import set_max_value_size
 from myagent.trace.storage.base import TraceStorage
@@ -167,10 +168,9 @@ class TraceManager:
         self._faults[where] = count + 1
         if count == 0:
             logger.warning(
-                "myagent tracing fault in %s (%s: %s); counted in TraceManager.stats, logged once",
+                "myagent tracing fault in %s (%s); counted in TraceManager.stats, logged once",
                 where,
-                type(exc).__name__,
-                exc,
+                redact_error(f"{type(exc).__name__}: {exc}"),
             )
 
     # -- traces ----------------------------------------------------------------------
@@ -224,6 +224,7 @@ class TraceManager:
                 trace.status = TraceStatus.ERROR if trace.error else TraceStatus.SUCCESS
             trace.end_us = end
             if self._active.pop(trace.trace_id, None) is not None:
+                freeze_trace(trace)  # a value the program changes later changes nothing stored
                 next(self._finished)
                 self._writer.submit(trace)
                 for sink in self._sinks.values():

@@ -28,6 +28,7 @@ from typing import Any
 
 from myagent.trace.ids import now_us
 from myagent.trace.records import Trace
+from myagent.trace.redaction import redact_error
 from myagent.trace.storage.base import TraceStorage
 from myagent.trace.storage.health import WriterHealth
 
@@ -402,10 +403,9 @@ class BackgroundWriter:
             if "health" not in self._logged:
                 self._logged.add("health")
                 logger.warning(
-                    "myagent tracing: persisting writer counters failed (%s: %s); "
+                    "myagent tracing: persisting writer counters failed (%s); "
                     "retried later, logged once",
-                    type(exc).__name__,
-                    exc,
+                    redact_error(f"{type(exc).__name__}: {exc}"),
                 )
             return
         self._persisted = signature
@@ -425,14 +425,14 @@ class BackgroundWriter:
             )
 
     def _note(self, where: str, exc: BaseException) -> None:
-        self._stats.last_error = f"{where}: {type(exc).__name__}: {exc}"
+        error = redact_error(f"{type(exc).__name__}: {exc}")  # it may quote a secret
+        self._stats.last_error = f"{where}: {error}"
         if where not in self._logged:
             self._logged.add(where)
             logger.warning(
-                "myagent tracing: %s failed (%s: %s); counted in TraceManager.stats, logged once",
+                "myagent tracing: %s failed (%s); counted in TraceManager.stats, logged once",
                 where,
-                type(exc).__name__,
-                exc,
+                error,
             )
 
     def _after_fork(self) -> None:
