@@ -28,18 +28,28 @@ _NESTED = 4
 and `getrefcount`'s own (checked by tests/trace/test_freeze.py)."""
 
 
-def _copy(value: Any, depth: int) -> Any:
-    """A copy of `value` with every container in it copied."""
+def _copy(value: Any, depth: int, memo: dict[int, Any] | None = None) -> Any:
+    """A copy of `value` with every container in it copied; a cycle stays a cycle."""
     kind = type(value)
     if kind not in _CONTAINERS or depth >= _MAX_DEPTH:
         return value
+    memo = {} if memo is None else memo
+    done = memo.get(id(value))
+    if done is not None:
+        return done
     if kind is dict:
-        return {k: _copy(v, depth + 1) for k, v in value.items()}
-    return (
-        kind(_copy(v, depth + 1) for v in value)
-        if kind is not list
-        else [_copy(v, depth + 1) for v in value]
-    )
+        out: Any = {}
+        memo[id(value)] = out
+        for key, item in value.items():
+            out[key] = _copy(item, depth + 1, memo)
+        return out
+    if kind is list:
+        out = []
+        memo[id(value)] = out
+        out.extend(_copy(item, depth + 1, memo) for item in value)
+        return out
+    memo[id(value)] = value  # a tuple or set reached again through itself: shared
+    return kind(_copy(item, depth + 1, memo) for item in value)
 
 
 def _freeze(value: Any, private: int, depth: int) -> Any:
