@@ -137,8 +137,8 @@ def test_import_round_trips_an_export(api: Api) -> None:
         assert [t["trace_id"] for t in found["items"]] == result["trace_ids"]
         detail = api.client.get(f"/api/traces/{result['trace_ids'][0]}").json()
         assert len(detail["records"]) == 3
-        again = api.client.post("/api/import", content=orjson.dumps({"traces": traces}))
-        assert again.json()["imported"] == 1
+        again = api.client.post("/api/import", content=orjson.dumps({"traces": traces})).json()
+        assert again["imported"] == 0 and again["skipped"] == result["trace_ids"]  # not replaced
         assert api.client.get("/api/traces/count?agent=imported_agent").json()["count"] == 1
     finally:
         from myagent.trace import SQLiteTraceStorage
