@@ -69,12 +69,13 @@ KINDS = ("begin", "jwt", "keychars", "url", "kv", "json64")
 
 
 def hostile_seconds(kind: str, size: int) -> float:
-    """Seconds to redact one hostile text of `size` characters (fresh redactor)."""
+    """CPU seconds of this thread to redact one hostile text of `size` characters (a
+    fresh redactor with no time budget, so the whole text is scanned)."""
     text = hostile(kind, size)
-    redactor = Redactor()
-    start = time.perf_counter()
+    redactor = Redactor(time_budget=3600)
+    start = time.thread_time()
     redactor.value(text)
-    return time.perf_counter() - start
+    return time.thread_time() - start
 
 
 def freeze_us(count: int) -> float:
@@ -100,7 +101,7 @@ def run(smoke: bool) -> list[Row]:
         rows.append(
             row(
                 SECTION,
-                f"hostile {kind}: {sizes[1] // 1024} KiB",
+                f"hostile {kind}: {sizes[1] // 1024} KiB (CPU)",
                 round(large, 3),
                 "s",
                 detail=f"{sizes[0] // 1024} KiB: {small:.3f} s; ratio {large / small:.2f}",

@@ -23,6 +23,7 @@ from myagent.trace.ids import new_trace_id
 from myagent.trace.importing import ImportFault, read_batches
 from myagent.trace.records import Trace
 from myagent.trace.redaction import Redactor
+from myagent.trace.sync_bridge import run_sync
 from myagent.trace.viewer.routes.traces import Source
 from myagent.trace.viewer.schemas import ImportResult
 from myagent.trace.viewer.source import TraceSource
@@ -116,7 +117,9 @@ async def import_traces(
                 seen.add(trace.trace_id)
                 keep.append(trace)
             if keep:
-                await src.storage.store_traces(keep)
+                # some backends write synchronously inside `store_traces` (SQLite):
+                # run it on the storage bridge's loop, from a worker thread
+                await asyncio.to_thread(run_sync, src.storage.store_traces(keep))
                 result.trace_ids += [t.trace_id for t in keep]
                 result.imported += len(keep)
         return result
