@@ -78,6 +78,36 @@ def hostile_seconds(kind: str, size: int) -> float:
     return time.thread_time() - start
 
 
+def loop_lag_ms(size: int) -> float:
+    """Worst lateness (ms) of an event loop's 5 ms ticks in the main thread while another
+    thread redacts a hostile `size`-character text (what a writer thread does beside a
+    server's loop): the windowed scan gives the GIL up between windows."""
+    import asyncio
+    import threading
+
+    text = hostile("begin", size)
+    done = threading.Event()
+
+    def redact() -> None:
+        Redactor(time_budget=3600).value(text)
+        done.set()
+
+    async def ticks() -> float:
+        worst = 0.0
+        loop = asyncio.get_running_loop()
+        while not done.is_set():
+            start = loop.time()
+            await asyncio.sleep(0.005)
+            worst = max(worst, loop.time() - start - 0.005)
+        return worst
+
+    worker = threading.Thread(target=redact)
+    worker.start()
+    worst = asyncio.run(ticks())
+    worker.join()
+    return worst * 1000
+
+
 def freeze_us(count: int) -> float:
     """µs per standard trace that `end_trace`'s freeze of the values adds (caller's path)."""
     from myagent.trace.freeze import freeze_trace
@@ -107,6 +137,9 @@ def run(smoke: bool) -> list[Row]:
                 detail=f"{sizes[0] // 1024} KiB: {small:.3f} s; ratio {large / small:.2f}",
             )
         )
+    rows.append(
+        row(SECTION, "loop lag while 8 MiB is redacted", round(loop_lag_ms(sizes[1]), 1), "ms")
+    )
     rows.append(row(SECTION, "freeze at end_trace", round(freeze_us(count), 1), "µs/trace"))
     return rows
 

@@ -142,3 +142,12 @@ def test_every_default_pattern_is_bounded() -> None:
         bare = re.sub(r"\\.", "", source)  # escapes out
         bare = re.sub(r"\[[^\]]*\]", "", bare).replace("}+", "}")  # classes, possessives out
         assert not re.search(r"[*+]|\{\d+,\}", bare), source
+
+
+def test_words_are_found_across_chunk_edges(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The word gate reads long texts a chunk at a time; a word across an edge counts."""
+    monkeypatch.setattr(patterns, "_CHUNK", 7)
+    for offset in range(12):
+        text = "x" * offset + "PassWord=1 and a BEARER" + "y" * 20
+        assert {"pass", "bearer"} <= patterns._words_in(text), offset
+    assert patterns._words_in("nothing here") == set()

@@ -270,20 +270,37 @@ class TextPatterns:
     def sub(self, text: str, deadline: float | None = None) -> str:
         """`text` with every match replaced; raises `OverBudget` past `deadline`
         (a `time.monotonic()` value), checked between patterns and windows."""
-        folded: str | None = None
+        present: set[str] | None = None
         for pattern in self.patterns:
             if pattern.literals:
                 if not any(literal in text for literal in pattern.literals):
                     continue
             elif pattern.words:
-                # Replacing a secret never makes a word appear, so one casefold serves.
-                folded = text.casefold() if folded is None else folded
-                if not any(word in folded for word in pattern.words):
+                # Replacing a secret never makes a word appear, so one look serves.
+                present = _words_in(text) if present is None else present
+                if present.isdisjoint(pattern.words):
                     continue
             if deadline is not None and time.monotonic() > deadline:
                 raise OverBudget
             text = pattern.sub(text, deadline)
         return text
+
+
+_ALL_WORDS = frozenset(word for spec in _SPECS for word in spec.words)
+_CHUNK = 256 * 1024
+
+
+def _words_in(text: str) -> set[str]:
+    """The gating words that occur in `text`, in any case (as `(?i)` matches: casefold),
+    looked for a chunk at a time so no single call holds the GIL long."""
+    found: set[str] = set()
+    overlap = max(map(len, _ALL_WORDS)) - 1
+    for start in range(0, max(len(text), 1), _CHUNK):
+        folded = text[max(0, start - overlap) : start + _CHUNK].casefold()
+        found.update(word for word in _ALL_WORDS - found if word in folded)
+        if len(found) == len(_ALL_WORDS):
+            break
+    return found
 
 
 def safe_cut(text: str, limit: int) -> int:
