@@ -545,7 +545,13 @@ _ERRORS = Redactor()
 
 
 def redact_error(message: str | None) -> str | None:
-    """An error message (storage, sink, exporter) with secrets it quotes redacted."""
+    """An error message (storage, sink, exporter) with secrets it quotes redacted; cut
+    first to `ERROR_CHARS` at a token boundary, so a huge message costs little wherever
+    it is read (a viewer route on its event loop included)."""
     if message is None:
         return None
-    return _ERRORS.text(message)
+    return _ERRORS.text(_cut(message, ERROR_CHARS) if len(message) > ERROR_CHARS else message)
+
+
+ERROR_CHARS = 4096
+"""Longest error message kept (the rest is cut before redaction)."""
