@@ -151,3 +151,12 @@ def test_words_are_found_across_chunk_edges(monkeypatch: pytest.MonkeyPatch) -> 
         text = "x" * offset + "PassWord=1 and a BEARER" + "y" * 20
         assert {"pass", "bearer"} <= patterns._words_in(text), offset
     assert patterns._words_in("nothing here") == set()
+
+
+def test_the_word_gate_matches_as_the_patterns_case_rules_do() -> None:
+    """`(?i)` matches some letters `str.lower` maps elsewhere (the dotted capital I, the
+    long s, the Kelvin sign): the gate must not skip a pattern that would match."""
+    redactor = Redactor()
+    plain = Redactor(extra_patterns=[r"(?!x)x"])  # no gate, no prefilter
+    for text in ("Basİc QUJD12345678", "baſic QUJD12345678", "passwordK=1 Bearer ab12cd34ef56gh"):
+        assert redactor.value(text) == plain.value(text), text

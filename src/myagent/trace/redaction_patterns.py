@@ -191,12 +191,19 @@ DEFAULT_PATTERNS = tuple(spec.source for spec in _SPECS)
 """Text patterns redacted inside every string."""
 
 
+_HINT_RE = re.compile(
+    "|".join(re.escape(literal) for spec in _SPECS for literal in spec.literals)
+    + "|(?i:"
+    + "|".join(re.escape(word) for spec in _SPECS for word in spec.words)
+    + ")"
+)
+"""Any literal a default pattern needs, or any word in any case (as its `(?i)` does)."""
+
+
 def hinted(text: str) -> bool:
-    """False only when no default pattern can match `text` (a cheap prefilter)."""
-    if any(literal in text for spec in _SPECS for literal in spec.literals):
-        return True
-    folded = text.casefold()  # casefold, as (?i) does: "baſic" still counts as basic
-    return any(word in folded for spec in _SPECS for word in spec.words)
+    """False only when no default pattern can match `text` (a cheap prefilter, one
+    regex call; for texts of up to a few KiB)."""
+    return _HINT_RE.search(text) is not None
 
 
 class OverBudget(Exception):
@@ -291,16 +298,22 @@ _CHUNK = 256 * 1024
 
 
 def _words_in(text: str) -> set[str]:
-    """The gating words that occur in `text`, in any case (as `(?i)` matches: casefold),
-    looked for a chunk at a time so no single call holds the GIL long."""
+    """The gating words that occur in `text` as the patterns' `(?i)` would find them. ASCII
+    text is lowered a chunk at a time (so no single call holds the GIL long); other
+    text is searched with `(?i)` itself, whose case rules differ from `str.lower`'s."""
     found: set[str] = set()
+    if not text.isascii():
+        return {word for word, regex in _WORD_RES.items() if regex.search(text)}
     overlap = max(map(len, _ALL_WORDS)) - 1
     for start in range(0, max(len(text), 1), _CHUNK):
-        folded = text[max(0, start - overlap) : start + _CHUNK].casefold()
-        found.update(word for word in _ALL_WORDS - found if word in folded)
+        lowered = text[max(0, start - overlap) : start + _CHUNK].lower()
+        found.update(word for word in _ALL_WORDS - found if word in lowered)
         if len(found) == len(_ALL_WORDS):
             break
     return found
+
+
+_WORD_RES = {word: re.compile(f"(?i:{re.escape(word)})") for word in _ALL_WORDS}
 
 
 def safe_cut(text: str, limit: int) -> int:
