@@ -81,9 +81,10 @@ class TraceSource:
         live: set[str] = set()
         if self.manager is not None:
             mine = WriterHealth.from_dict(self.manager.stats["writer"])
-            mine.last_error = safe_error(mine.last_error)
             found[mine.writer_id] = mine
             live.add(mine.writer_id)
+        for health in found.values():  # rows written by older versions were not redacted
+            health.last_error = safe_error(health.last_error)
         ordered = sorted(found.values(), key=lambda h: (h.updated_us, h.writer_id), reverse=True)
         return ordered, live
 
