@@ -16,6 +16,7 @@ import orjson
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
+from myagent.trace.export import csv_safe
 from myagent.trace.filters import TraceFilter
 from myagent.trace.records import Trace
 from myagent.trace.summary import TraceSummary
@@ -86,10 +87,8 @@ async def _json(src: TraceSource, filter: TraceFilter, limit: int) -> AsyncItera
 
 def _csv_cell(value: Any) -> Any:
     if isinstance(value, list):
-        return ";".join(str(v) for v in value)
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value  # never a formula when opened in a spreadsheet
-    return value
+        value = ";".join(str(v) for v in value)
+    return csv_safe(value) if isinstance(value, str) else value  # never a formula
 
 
 async def _csv(src: TraceSource, filter: TraceFilter, limit: int) -> AsyncIterator[bytes]:
