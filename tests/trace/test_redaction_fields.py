@@ -139,6 +139,14 @@ def test_dataclass_fields_get_the_key_rules() -> None:
     assert out == {"login": {"user": "bob", "password": REDACTED}}
 
 
+def test_binary_values_holding_a_secret_are_redacted_and_clean_ones_kept() -> None:
+    redactor = Redactor()
+    dirty = redactor.value(b"\xff\xfe token=s3cr3t-bin and more")
+    assert isinstance(dirty, str) and "s3cr3t-bin" not in dirty
+    clean = b"\xff\xfe just bytes"
+    assert redactor.value(clean) is clean
+
+
 def test_two_keys_redacted_alike_both_stay() -> None:
     out = Redactor().value(
         {"sk-proj-aaaaaaaaaaaaaaaaaaaaaaaa": 1, "sk-proj-bbbbbbbbbbbbbbbbbbbbbbbb": 2}

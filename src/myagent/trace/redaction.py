@@ -289,10 +289,12 @@ class Redactor:
         if isinstance(value, str):
             return self._text(str(value), path, depth, walk)
         if isinstance(value, bytes | bytearray):
+            raw = bytes(value)
             try:
-                return self._text(bytes(value).decode("utf-8"), path, depth, walk)
-            except UnicodeDecodeError:
-                return value
+                return self._text(raw.decode("utf-8"), path, depth, walk)
+            except UnicodeDecodeError:  # stored as base64: a secret inside is kept as text
+                text = raw.decode("utf-8", "backslashreplace")
+                return self._text(text, path, depth, walk) if self._looks_secret(text) else value
         try:  # foreign objects: fail closed one value at a time, not the whole trace
             if not isinstance(value, type):
                 fields = _fields(value)
