@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from myagent.trace import SQLiteTraceStorage, ToolRecord, TraceManager
+from myagent.trace import InMemoryTraceStorage, SQLiteTraceStorage, ToolRecord, TraceManager
 from myagent.trace.otel import enable_otlp_export
 from myagent.trace.records import Trace
 from myagent.trace.storage.base import TraceStorage
@@ -73,15 +73,17 @@ def _one(manager: TraceManager, i: int, value: Any = None) -> None:
             pass
 
 
+@pytest.mark.parametrize("redact", [True, False], ids=["redacted", "unredacted"])
 def test_one_hanging_value_among_1000_traces_is_counted_as_stuck_and_the_rest_land(
-    tmp_path: Path, release: threading.Event, viewer_factory: Any
+    tmp_path: Path, release: threading.Event, viewer_factory: Any, redact: bool
 ) -> None:
     """Guarantee: a value whose repr hangs costs its own trace only: the watchdog counts
     it as `stuck`, a replacement thread writes the 999 others, flush and close return
-    within their deadlines, and the persisted counters (viewer) show the reason."""
+    within their deadlines, and the persisted counters (viewer) show the reason. Whether
+    it hangs in redaction or, unredacted, in SQLite's row building."""
     db = tmp_path / "t.db"
     storage = SQLiteTraceStorage(db)
-    manager = TraceManager(storage, flush_interval=0.05, stuck_timeout=STUCK)
+    manager = TraceManager(storage, flush_interval=0.05, stuck_timeout=STUCK, redact=redact)
     hanging = HangingRepr(release)
     for i in range(1000):
         _one(manager, i, hanging if i == 400 else None)
@@ -104,6 +106,28 @@ def test_one_hanging_value_among_1000_traces_is_counted_as_stuck_and_the_rest_la
     viewer = viewer_factory(SQLiteTraceStorage(db))
     totals = httpx.get(viewer.url + "/api/writers").json()["totals"]
     assert totals["dropped"] == {"stuck": 1} and totals["written"] == 1009
+
+
+@pytest.mark.parametrize("backend", ["memory", "postgres"])
+def test_a_hanging_value_in_storage_conversion_is_stuck_on_every_backend(
+    request: pytest.FixtureRequest, release: threading.Event, backend: str
+) -> None:
+    """Guarantee: unredacted, the hang happens inside the backend's own conversion; the
+    in-memory and PostgreSQL backends report which trace they convert, so there too only
+    that trace is lost (counted) and the rest land."""
+    storage: TraceStorage = (
+        InMemoryTraceStorage()
+        if backend == "memory"
+        else request.getfixturevalue("postgres_storage")
+    )
+    manager = TraceManager(storage, flush_interval=0.05, stuck_timeout=STUCK, redact=False)
+    hanging = HangingRepr(release)
+    for i in range(200):
+        _one(manager, i, hanging if i == 50 else None)
+    assert manager.flush(10) is False and hanging.entered.is_set()
+    assert _balanced(manager) == {"stuck": 1}
+    assert asyncio.run(storage.count_traces()) == 199 == manager.stats["writer"]["written"]
+    assert manager.close(5)
 
 
 def test_a_hanging_value_in_a_running_trace_is_given_up_once_and_counted_when_it_ends(

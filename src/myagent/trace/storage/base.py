@@ -7,8 +7,9 @@ run them in their own query language, never by loading every trace into Python.
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -27,6 +28,28 @@ from myagent.trace.stats import (
 )
 from myagent.trace.storage.health import WriterHealth
 from myagent.trace.summary import TraceSummary
+
+_PROGRESS = threading.local()
+
+
+def converting(trace: Trace | None) -> None:
+    """Say which trace this thread converts now (None: conversion done, I/O next).
+
+    Backends call it in `store_traces`/`store_partial` before converting each trace's
+    values (the traced program's objects: their `__repr__`, `model_dump`, ... run then)
+    and with None before any I/O. The background writer's watchdog then knows which
+    trace a hang is in, gives up that one trace and lets the rest through. Costs one
+    attribute lookup when no writer listens; backends that never call it still work (a
+    hang inside them is treated as a storage hang: counted at the closing deadline).
+    """
+    listener: Callable[[Trace | None], None] | None = getattr(_PROGRESS, "listener", None)
+    if listener is not None:
+        listener(trace)
+
+
+def listen_to_conversions(listener: Callable[[Trace | None], None] | None) -> None:
+    """Have `converting` calls on this thread go to `listener` (the writer's watchdog)."""
+    _PROGRESS.listener = listener
 
 
 class TraceStorage(ABC):

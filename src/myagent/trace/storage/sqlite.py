@@ -27,6 +27,7 @@ from myagent.trace.records import RunRecord, ThinkRecord, ToolRecord, Trace, Tra
 from myagent.trace.serialize import to_jsonable
 from myagent.trace.stats import ToolStats
 from myagent.trace.storage import sqlite_analytics, sqlite_sql
+from myagent.trace.storage.base import converting
 from myagent.trace.storage.health import COLUMNS as HEALTH_COLUMNS
 from myagent.trace.storage.health import WriterHealth, health_row
 from myagent.trace.storage.sql_filters import order_clause
@@ -312,10 +313,12 @@ class SQLiteTraceStorage(SQLTraceStorage):
         run_rows: list[tuple[Any, ...]] = []
         bodies = []
         for trace in traces:
+            converting(trace)  # the watchdog knows whose values hang, if any do
             row, runs, body = _trace_row(trace)
             trace_rows.append((*row, stamp))
             run_rows.extend(runs)
             bodies.append((body, trace.trace_id))
+        converting(None)
         ids = orjson.dumps([trace.trace_id for trace in traces]).decode()
         statements = [
             (_UPSERT_TRACE, trace_rows),

@@ -30,7 +30,7 @@ from typing import Any
 from myagent.trace.ids import now_us
 from myagent.trace.records import Trace
 from myagent.trace.storage import shutdown, watchdog
-from myagent.trace.storage.base import TraceStorage
+from myagent.trace.storage.base import TraceStorage, listen_to_conversions
 from myagent.trace.storage.health import WriterHealth
 from myagent.trace.storage.health_report import HEALTH_INTERVAL, HealthReporter
 from myagent.trace.storage.shutdown import flush_all, set_shutdown_timeout
@@ -317,6 +317,7 @@ class BackgroundWriter:
     def _run(self, gen: int) -> None:
         local = self._local
         local.loop, local.gen = asyncio.new_event_loop(), gen
+        listen_to_conversions(self._listener(gen))
         try:
             while not self._closed:
                 self._wake.wait(self.flush_interval)
@@ -339,13 +340,27 @@ class BackgroundWriter:
             local = self._local
             previous = getattr(local, "loop", None), getattr(local, "gen", None)
             local.loop, local.gen = asyncio.new_event_loop(), self._gen
+            listen_to_conversions(self._listener(self._gen))
             try:
                 self._drain()
             except _Abandoned:
                 pass
             finally:
+                listen_to_conversions(None)
                 local.loop.close()
                 local.loop, local.gen = previous
+
+    def _listener(self, gen: int) -> Callable[[Trace | None], None]:
+        """What `converting` calls on a writer thread of generation `gen`: marks the trace
+        the storage converts now for the watchdog, and stops a replaced thread that came
+        back from its hang before it writes anything."""
+
+        def converting(trace: Trace | None) -> None:
+            if gen != self._gen:
+                raise _Abandoned
+            self._unit = None if trace is None else (trace, time.monotonic())
+
+        return converting
 
     def _check(self, gen: int) -> None:
         """Raise `_Abandoned` in a thread of an older generation (call with the lock held)."""
@@ -357,9 +372,10 @@ class BackgroundWriter:
         return sum(dropped.get(reason, 0) for reason in LOST)
 
     def unstick(self, now: float) -> None:
-        """Called by the watchdog: when the trace being prepared has taken longer than
-        `stuck_timeout`, count it as dropped ("stuck"), hand the rest of its batch back
-        to the queue and start a replacement thread."""
+        """Called by the watchdog: when the trace being redacted or converted (`converting`)
+        has taken longer than `stuck_timeout`, count it as dropped ("stuck"), hand the
+        rest of its batch back to the queue and start a replacement thread. A running
+        trace (a progress write) is only marked: it is counted when it ends."""
         unit = self._unit
         if unit is None or now - unit[1] < self.stuck_timeout:
             return
@@ -379,7 +395,7 @@ class BackgroundWriter:
                     del self._poisoned[next(iter(self._poisoned))]
             else:
                 self._drop("stuck", 1)
-                rest = [t for t in held if t is not stuck]
+                rest = [t for t in held if t.trace_id != stuck.trace_id]
                 self._stats.submitted -= len(rest)  # counted again when taken again
                 self._queue.extendleft(reversed([*rest, *markers]))
             self._live.pop(stuck.trace_id, None)
@@ -497,7 +513,7 @@ class BackgroundWriter:
                 raise
             with self._state_lock:
                 self._check(gen)  # given up meanwhile: `settle` counted these already
-                self._held = []
+                self._held, self._unit = [], None
                 self._stats.write_errors += 1
                 self._note("write", exc)
                 self._retry_count += 1
@@ -521,7 +537,7 @@ class BackgroundWriter:
                             del dropped["shutdown"]
                     self._stats.written += moved
                 raise _Abandoned
-            self._held = []
+            self._held, self._unit = [], None
             self._retry_count = 0
             self._stats.written += len(pending)
 
@@ -543,21 +559,17 @@ class BackgroundWriter:
         with self._state_lock:
             self._check(gen)
             self._held, self._holding_partials = changed, True
-        prepared: list[Trace] = []
         try:
             prepared = self._prepare(changed, final=False)
+            if prepared:
+                self._call(self.storage.store_partial(prepared))
+                self._stats.partial_writes += len(prepared)
         except Exception as exc:
             self._note("partial_write", exc)
         with self._state_lock:
             self._check(gen)
             self._unit = None
             self._held, self._holding_partials = [], False
-        if prepared:
-            try:
-                self._call(self.storage.store_partial(prepared))
-                self._stats.partial_writes += len(prepared)
-            except Exception as exc:
-                self._note("partial_write", exc)
 
     def _persist_health(self, *, force: bool = False, closing: bool = False) -> None:
         """Upsert this writer's counters into storage when they changed: at most every
