@@ -278,3 +278,26 @@ def test_a_hanging_otlp_receiver_leaves_no_trace_uncounted(
     dropped = _balanced(manager, sink)
     assert manager.stats["sinks"][sink]["written"] == 0
     assert sum(dropped.values()) == 50 and set(dropped) <= {"shutdown", "write_failed"}
+
+
+def test_a_trace_with_corrupt_data_is_counted_alone_by_storage_and_sink(
+    tmp_path: Path, otlp_receiver: OTLPReceiver
+) -> None:
+    """Guarantee: a trace whose data cannot be converted (a record without a start time)
+    costs only itself, not its batch: SQLite counts it as `convert_failed`, the OTLP
+    sink as `mapping_failed`, neither as written, and the other 19 land in both."""
+    db = tmp_path / "t.db"
+    manager = TraceManager(SQLiteTraceStorage(db), flush_interval=0.01)
+    enable_otlp_export(manager, otlp_receiver.url)
+    [sink] = manager.stats["sinks"]
+    for i in range(20):
+        with manager.trace(f"t{i}"):
+            with manager.run("tool", ToolRecord, tool_name="x") as record:
+                if i == 7:
+                    record.start_us = None  # type: ignore[assignment]  # corrupt data
+    assert manager.flush(10) is False  # one trace did not make it
+    assert _balanced(manager) == {"convert_failed": 1} and len(_stored_ids(db)) == 19
+    assert _balanced(manager, sink) == {"mapping_failed": 1}
+    assert manager.stats["sinks"][sink]["written"] == 19
+    assert len({s.trace_id for s in otlp_receiver.spans() if s.parent_span_id == b""}) == 19
+    assert manager.close(5) is True

@@ -47,9 +47,28 @@ def converting(trace: Trace | None) -> None:
         listener(trace)
 
 
-def listen_to_conversions(listener: Callable[[Trace | None], None] | None) -> None:
-    """Have `converting` calls on this thread go to `listener` (the writer's watchdog)."""
+def skipped(trace: Trace, reason: str, error: BaseException | None = None) -> bool:
+    """Say this backend will never store `trace` (its data cannot be converted or
+    mapped), once per trace per `store_traces` call. The background writer then counts
+    it as dropped under `reason` instead of written, and the rest of the batch goes on.
+    Returns False when no writer listens (a direct call): then raise `error` instead."""
+    listener: Callable[[Trace, str, BaseException | None], None] | None = getattr(
+        _PROGRESS, "skip", None
+    )
+    if listener is None:
+        return False
+    listener(trace, reason, error)
+    return True
+
+
+def listen_to_conversions(
+    listener: Callable[[Trace | None], None] | None,
+    skip: Callable[[Trace, str, BaseException | None], None] | None = None,
+) -> None:
+    """Have `converting` (and `skipped`) calls on this thread go to `listener` (and
+    `skip`): the background writer's watchdog and counters."""
     _PROGRESS.listener = listener
+    _PROGRESS.skip = skip
 
 
 class TraceStorage(ABC):

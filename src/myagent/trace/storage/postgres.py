@@ -33,7 +33,7 @@ from myagent.trace.filters import RunFilter, TraceFilter
 from myagent.trace.records import RunRecord, Trace
 from myagent.trace.stats import ToolStats
 from myagent.trace.storage import postgres_analytics, postgres_sql
-from myagent.trace.storage.base import converting
+from myagent.trace.storage.base import converting, skipped
 from myagent.trace.storage.health import COLUMNS as HEALTH_COLUMNS
 from myagent.trace.storage.health import WriterHealth, health_row
 from myagent.trace.storage.postgres_rows import (
@@ -243,8 +243,14 @@ class PostgresTraceStorage(SQLTraceStorage):
         built = []
         for trace in latest(traces):
             converting(trace)  # the watchdog knows whose values hang, if any do
-            built.append(build_rows(trace))
+            try:
+                built.append(build_rows(trace))
+            except Exception as exc:  # corrupt data: this trace alone, not its batch
+                if not skipped(trace, "convert_failed", exc):
+                    raise
         converting(None)
+        if not built:
+            return
         ids = [b.trace_id for b in built]
         copy = self.write_method == "copy"
         rows = [copy_trace_row(b) if copy else param_trace_row(b) for b in built]

@@ -27,7 +27,7 @@ from myagent.trace.records import RunRecord, ThinkRecord, ToolRecord, Trace, Tra
 from myagent.trace.serialize import to_jsonable
 from myagent.trace.stats import ToolStats
 from myagent.trace.storage import sqlite_analytics, sqlite_sql
-from myagent.trace.storage.base import converting
+from myagent.trace.storage.base import converting, skipped
 from myagent.trace.storage.health import COLUMNS as HEALTH_COLUMNS
 from myagent.trace.storage.health import WriterHealth, health_row
 from myagent.trace.storage.sql_filters import order_clause
@@ -336,7 +336,12 @@ class SQLiteTraceStorage(SQLTraceStorage):
         bodies = []
         for trace in traces:
             converting(trace)  # the watchdog knows whose values hang, if any do
-            row, runs, body = _trace_row(trace)
+            try:
+                row, runs, body = _trace_row(trace)
+            except Exception as exc:  # corrupt data: this trace alone, not its batch
+                if not skipped(trace, "convert_failed", exc):
+                    raise
+                continue
             trace_rows.append((*row, stamp))
             run_rows.extend(runs)
             bodies.append((body, trace.trace_id))

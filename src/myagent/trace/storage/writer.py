@@ -16,7 +16,6 @@ abandons (queued, awaiting a retry, or in a write that never returned) is counte
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import socket
 import threading
@@ -24,7 +23,6 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from myagent.trace.ids import now_us
@@ -34,8 +32,8 @@ from myagent.trace.storage.base import TraceStorage, listen_to_conversions
 from myagent.trace.storage.health import WriterHealth
 from myagent.trace.storage.health_report import HEALTH_INTERVAL, HealthReporter
 from myagent.trace.storage.shutdown import flush_all, set_shutdown_timeout
+from myagent.trace.storage.writer_stats import WriterStats
 
-logger = logging.getLogger("myagent.trace")
 __all__ = [
     "HEALTH_INTERVAL",
     "BackgroundWriter",
@@ -49,25 +47,14 @@ STUCK_TIMEOUT = 5.0
 """Default seconds one trace may take to be converted and redacted on the writer thread
 before the watchdog gives it up as stuck (`TraceConfig.stuck_timeout`)."""
 _POISONED_MAX = 1000
-LOST = ("write_failed", "stuck", "transform_failed")
-"""Drop reasons that make a `flush` covering the dropped trace return False."""
+NOT_LOST = "buffer_full"
+"""The one drop reason that does not make a later `flush` return False: such a trace
+never entered the queue the flush covers."""
 
 
 class _Abandoned(BaseException):
     """Ends a writer thread that was replaced (stuck) or given up on (a deadline passed);
     it must leave every counter and the queue to its successor."""
-
-
-@dataclass(slots=True)
-class WriterStats:
-    """Counters of one writer; read them through `TraceManager.stats`."""
-
-    submitted: int = 0
-    written: int = 0
-    partial_writes: int = 0
-    write_errors: int = 0
-    dropped: dict[str, int] = field(default_factory=dict)
-    last_error: str | None = None
 
 
 class _FlushMarker:
@@ -78,7 +65,7 @@ class _FlushMarker:
     def __init__(self, failed: int = 0) -> None:
         self.done = threading.Event()
         self.ok = True
-        self.failed = failed  # `LOST` drops when queued: more later means not ok
+        self.failed = failed  # drops but `NOT_LOST` when queued: more later means not ok
 
 
 class BackgroundWriter:
@@ -105,7 +92,6 @@ class BackgroundWriter:
         """Seconds one trace may take to convert and redact before it is given up."""
         self._stats = WriterStats()
         self._live: dict[str, tuple[Trace, tuple[int, int, int]]] = {}
-        self._logged: set[str] = set()
         self._closed = False
         self._periodic: dict[str, list[Any]] = {}
         self.transform: Callable[[Trace], Trace] | None = None
@@ -120,7 +106,6 @@ class BackgroundWriter:
         self._wake = threading.Event()
         self._start_lock = threading.Lock()
         self._inline_lock = threading.Lock()
-        self._drop_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._retry: list[Trace] = []
         self._retry_count = 0
@@ -150,7 +135,7 @@ class BackgroundWriter:
         queue = self._queue
         if len(queue) >= self.buffer_size:
             self._live.pop(trace.trace_id, None)  # or every dropped trace stays referenced
-            self._drop("buffer_full", 1)
+            self._stats.drop("buffer_full", 1)
             return
         queue.append(trace)
         if self._closed:
@@ -253,7 +238,7 @@ class BackgroundWriter:
                     left += 1
             self._retry = []
             if left:
-                self._drop("shutdown", left)
+                self._stats.drop("shutdown", left)
         for marker in markers:
             marker.ok = False
             marker.done.set()
@@ -308,7 +293,7 @@ class BackgroundWriter:
             try:
                 thread.start()
             except RuntimeError as exc:  # e.g. "can't create new thread at interpreter shutdown"
-                self._note("thread_start", exc)
+                self._stats.note("thread_start", exc)
                 return
             self._thread = thread
             watchdog.watch(self)
@@ -317,7 +302,7 @@ class BackgroundWriter:
     def _run(self, gen: int) -> None:
         local = self._local
         local.loop, local.gen = asyncio.new_event_loop(), gen
-        listen_to_conversions(self._listener(gen))
+        listen_to_conversions(self._listener(gen), self._skip)
         try:
             while not self._closed:
                 self._wake.wait(self.flush_interval)
@@ -327,7 +312,7 @@ class BackgroundWriter:
             with self._state_lock:
                 self._check(gen)
                 if self._retry:  # its last attempt failed and no deadline is left
-                    self._drop("shutdown", len(self._retry))
+                    self._stats.drop("shutdown", len(self._retry))
                     self._retry = []
             self._persist_health(force=True, closing=True)
         except _Abandoned:
@@ -340,7 +325,7 @@ class BackgroundWriter:
             local = self._local
             previous = getattr(local, "loop", None), getattr(local, "gen", None)
             local.loop, local.gen = asyncio.new_event_loop(), self._gen
-            listen_to_conversions(self._listener(self._gen))
+            listen_to_conversions(self._listener(self._gen), self._skip)
             try:
                 self._drain()
             except _Abandoned:
@@ -362,6 +347,14 @@ class BackgroundWriter:
 
         return converting
 
+    def _skip(self, trace: Trace, reason: str, error: BaseException | None) -> None:
+        """What `skipped` calls: tally what the current write will not store."""
+        tally: dict[str, int] | None = getattr(self._local, "skipped", None)
+        if tally is not None:
+            tally[reason] = tally.get(reason, 0) + 1
+        if error is not None:
+            self._stats.note(reason, error)
+
     def _check(self, gen: int) -> None:
         """Raise `_Abandoned` in a thread of an older generation (call with the lock held)."""
         if gen != self._gen:
@@ -369,7 +362,7 @@ class BackgroundWriter:
 
     def _lost(self) -> int:
         dropped = self._stats.dropped
-        return sum(dropped.get(reason, 0) for reason in LOST)
+        return sum(dropped.values()) - dropped.get(NOT_LOST, 0)
 
     def unstick(self, now: float) -> None:
         """Called by the watchdog: when the trace being redacted or converted (`converting`)
@@ -394,7 +387,7 @@ class BackgroundWriter:
                 if len(self._poisoned) > _POISONED_MAX:
                     del self._poisoned[next(iter(self._poisoned))]
             else:
-                self._drop("stuck", 1)
+                self._stats.drop("stuck", 1)
                 rest = [t for t in held if t.trace_id != stuck.trace_id]
                 self._stats.submitted -= len(rest)  # counted again when taken again
                 self._queue.extendleft(reversed([*rest, *markers]))
@@ -447,7 +440,7 @@ class BackgroundWriter:
             with self._state_lock:
                 if gen == self._gen:
                     self._busy = False
-                    self._note("writer", exc)
+                    self._stats.note("writer", exc)
 
     def _run_periodic(self) -> None:
         now = time.monotonic()
@@ -458,7 +451,7 @@ class BackgroundWriter:
                 try:
                     task()
                 except Exception as exc:
-                    self._note(name, exc)
+                    self._stats.note(name, exc)
 
     def _call(self, coro: Any) -> None:
         self._local.loop.run_until_complete(asyncio.wait_for(coro, self.write_timeout))
@@ -478,7 +471,7 @@ class BackgroundWriter:
                     with self._state_lock:
                         self._check(gen)
                         del poisoned[trace.trace_id]
-                        self._drop("stuck", 1)
+                        self._stats.drop("stuck", 1)
                 continue
             if transform is None:
                 prepared.append(trace)
@@ -489,8 +482,8 @@ class BackgroundWriter:
             except Exception as exc:  # fail closed: a trace that cannot be cleaned is dropped
                 with self._state_lock:
                     self._check(gen)
-                    self._note("transform", exc)
-                    self._drop("transform_failed", 1)
+                    self._stats.note("transform", exc)
+                    self._stats.drop("transform_failed", 1)
             if gen != self._gen:
                 raise _Abandoned
         return prepared
@@ -506,6 +499,8 @@ class BackgroundWriter:
             self._held = pending
             for trace in batch:
                 self._live.pop(trace.trace_id, None)
+        skipped: dict[str, int] = {}
+        self._local.skipped = skipped
         try:
             self._call(self.storage.store_traces(pending))
         except BaseException as exc:
@@ -515,10 +510,10 @@ class BackgroundWriter:
                 self._check(gen)  # given up meanwhile: `settle` counted these already
                 self._held, self._unit = [], None
                 self._stats.write_errors += 1
-                self._note("write", exc)
+                self._stats.note("write", exc)
                 self._retry_count += 1
                 if self._retry_count > self.write_retries:
-                    self._drop("write_failed", len(pending))
+                    self._stats.drop("write_failed", len(pending))
                     self._retry_count = 0
                     return
                 self._retry = pending
@@ -528,18 +523,14 @@ class BackgroundWriter:
             if gen != self._gen:
                 # It landed after all, after a deadline counted it as dropped: move the
                 # count back, so the books stay exact.
-                with self._drop_lock:
-                    dropped = self._stats.dropped
-                    moved = min(len(pending), dropped.get("shutdown", 0))
-                    if moved:
-                        dropped["shutdown"] -= moved
-                        if not dropped["shutdown"]:
-                            del dropped["shutdown"]
-                    self._stats.written += moved
+                landed = len(pending) - sum(skipped.values())
+                self._stats.written += self._stats.undrop("shutdown", landed)
                 raise _Abandoned
             self._held, self._unit = [], None
             self._retry_count = 0
-            self._stats.written += len(pending)
+            self._stats.written += len(pending) - sum(skipped.values())
+            for reason, count in skipped.items():
+                self._stats.drop(reason, count)
 
     def _write_partials(self) -> None:
         if not self._live:
@@ -559,13 +550,14 @@ class BackgroundWriter:
         with self._state_lock:
             self._check(gen)
             self._held, self._holding_partials = changed, True
+        self._local.skipped = {}  # a running trace skipped now is counted when it ends
         try:
             prepared = self._prepare(changed, final=False)
             if prepared:
                 self._call(self.storage.store_partial(prepared))
                 self._stats.partial_writes += len(prepared)
         except Exception as exc:
-            self._note("partial_write", exc)
+            self._stats.note("partial_write", exc)
         with self._state_lock:
             self._check(gen)
             self._unit = None
@@ -579,29 +571,6 @@ class BackgroundWriter:
         health = self.health()
         health.closed = closing or health.closed
         self._reporter.report(health, self._call)
-
-    def _drop(self, reason: str, count: int) -> None:
-        with self._drop_lock:
-            dropped = self._stats.dropped
-            dropped[reason] = dropped.get(reason, 0) + count
-        if reason not in self._logged:
-            self._logged.add(reason)
-            logger.warning(
-                "myagent tracing dropped traces (%s); further drops are counted in "
-                "TraceManager.stats['writer']['dropped'] without more warnings",
-                reason,
-            )
-
-    def _note(self, where: str, exc: BaseException) -> None:
-        self._stats.last_error = f"{where}: {type(exc).__name__}: {exc}"
-        if where not in self._logged:
-            self._logged.add(where)
-            logger.warning(
-                "myagent tracing: %s failed (%s: %s); counted in TraceManager.stats, logged once",
-                where,
-                type(exc).__name__,
-                exc,
-            )
 
     def _after_fork(self) -> None:
         # The parent still owns what it queued (and its counters); the child starts empty

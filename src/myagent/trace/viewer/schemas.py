@@ -107,8 +107,8 @@ class WriterHealthOut(BaseModel):
     write_errors: int = Field(description="failed write attempts, retried or not")
     dropped: dict[str, int] = Field(
         description=(
-            "traces dropped, by reason: buffer_full, write_failed, transform_failed, stuck, "
-            "shutdown"
+            "traces dropped, by reason: buffer_full, write_failed, transform_failed, "
+            "convert_failed, stuck, shutdown"
         )
     )
     dropped_total: int
