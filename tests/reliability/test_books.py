@@ -301,3 +301,24 @@ def test_a_trace_with_corrupt_data_is_counted_alone_by_storage_and_sink(
     assert manager.stats["sinks"][sink]["written"] == 19
     assert len({s.trace_id for s in otlp_receiver.spans() if s.parent_span_id == b""}) == 19
     assert manager.close(5) is True
+
+
+def test_a_value_hanging_at_the_closing_deadline_is_counted_with_its_batch(
+    tmp_path: Path, release: threading.Event
+) -> None:
+    """Guarantee: when `close(1)` comes before the watchdog's limit (here 60 s), the batch
+    held up by a hanging value and everything queued behind it are counted as
+    `shutdown`; if the value returns later, the given-up thread writes nothing."""
+    db = tmp_path / "t.db"
+    manager = TraceManager(SQLiteTraceStorage(db), flush_interval=0.01, stuck_timeout=60)
+    hanging = HangingRepr(release)
+    for i in range(100):
+        _one(manager, i, hanging if i == 0 else None)
+    assert hanging.entered.wait(10)
+    closed: list[bool] = []
+    assert _seconds_in_thread(lambda: closed.append(manager.close(1))) < 5
+    assert closed == [False]
+    assert _balanced(manager) == {"shutdown": 100}
+    release.set()  # the value returns: the thread that called it must stay silent
+    time.sleep(0.5)
+    assert _balanced(manager) == {"shutdown": 100} and _stored_ids(db) == []
