@@ -77,6 +77,23 @@ def test_a_value_over_the_time_budget_becomes_a_marker_and_is_counted() -> None:
     assert Redactor().value("password=hunter2") == f"password={REDACTED}"  # normal budget
 
 
+def test_a_trace_has_a_budget_too_so_the_watchdog_never_drops_it() -> None:
+    """Values redacted after the trace's budget is spent become the marker: a trace
+    full of hostile values keeps its records, ids and clean fields."""
+    from myagent.trace import ToolRecord, Trace
+
+    redactor = Redactor(time_budget=600, trace_budget=0.0)
+    trace = Trace(
+        name="t",
+        input=_hostile("kv", MIB),
+        runs=[ToolRecord(tool_name="get_weather", output=_hostile("kv", MIB))],
+    )
+    out = redactor.redact_trace(trace)
+    assert out.input == OVER_BUDGET and out.runs[0].output == OVER_BUDGET  # type: ignore[attr-defined]
+    assert out.trace_id == trace.trace_id and out.runs[0].run_id == trace.runs[0].run_id
+    assert redactor.value(_hostile("kv", 1000)) != OVER_BUDGET  # outside a trace: its own
+
+
 def test_over_budget_values_are_counted_in_the_managers_stats() -> None:
     manager = TraceManager(InMemoryTraceStorage(), redactor=Redactor(time_budget=0.0))
     with manager.trace("t", input=_hostile("kv", MIB)) as trace:

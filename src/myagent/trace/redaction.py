@@ -47,6 +47,9 @@ FAILED = "[REDACTED: redaction failed]"
 OVER_BUDGET = "[REDACTED: over the redaction time budget]"
 TIME_BUDGET = 2.0
 """Default seconds one value (one field of a record) may take to redact."""
+TRACE_BUDGET = 4.0
+"""Default seconds one whole trace may take: below the writer's watchdog (5 s), so a
+trace full of hostile values loses those values to the marker, not the whole trace."""
 JSON_LEVELS = 8
 """JSON held in strings is parsed this many levels deep; deeper text gets the text
 patterns only (which include quoted `"password": "..."` pairs)."""
@@ -117,9 +120,11 @@ class Redactor:
 
     `extra_keys` / `extra_patterns` add to the defaults (`keys` / `patterns` replace
     them); `callback(value, path)` sees every string after the built-in rules and
-    returns the value to keep. `time_budget` bounds the seconds spent on one value;
-    `max_chars` the characters scanned in one value (default: the max value size, as
-    nothing past it is stored); longer text is cut first, as storage would cut it.
+    returns the value to keep. `time_budget` bounds the seconds spent on one value,
+    `trace_budget` on one trace (below the writer's watchdog, which gives up a trace
+    whose redaction hangs); `max_chars` the characters scanned in one value (default:
+    the max value size, as nothing past it is stored); longer text is cut first, as
+    storage would cut it.
     `stats` counts values over budget, cut and failed.
     """
 
@@ -132,6 +137,7 @@ class Redactor:
         extra_patterns: Iterable[str] = (),
         callback: Callback | None = None,
         time_budget: float = TIME_BUDGET,
+        trace_budget: float = TRACE_BUDGET,
         max_chars: int | None = None,
     ) -> None:
         fragments = [_norm(k) for k in (*keys, *extra_keys) if k]
@@ -146,7 +152,9 @@ class Redactor:
         self._patterns = TextPatterns(sources, gate=self._prefilter)
         self._callback = callback
         self.time_budget = time_budget
+        self.trace_budget = trace_budget
         self.max_chars = max_chars
+        self._local = threading.local()  # the deadline of the trace this thread redacts
         self._counts = {"over_budget": 0, "cut": 0, "failed": 0}
         self._count_lock = threading.Lock()
         # Agents repeat themselves: the same system prompt, tool schemas and message
@@ -189,7 +197,11 @@ class Redactor:
             found = self._text_memo.get(value, _MISSING)
             if found is not _MISSING:
                 return value if found is _UNCHANGED else found
-        walk = _Walk(time.monotonic() + self.time_budget, self._char_budget())
+        deadline = time.monotonic() + self.time_budget
+        trace_deadline: float | None = getattr(self._local, "deadline", None)
+        if trace_deadline is not None and trace_deadline < deadline:
+            deadline = trace_deadline
+        walk = _Walk(deadline, self._char_budget())
         try:
             return self._value(value, path, 0, walk)
         except OverBudget:
@@ -363,18 +375,23 @@ class Redactor:
 
     def redact_trace(self, trace: Trace) -> Trace:
         """A copy of `trace` whose every user-supplied value is redacted: values,
-        keys, names, tags, session id, errors, stack traces and logs."""
-        out = copy.copy(trace)
-        out.name = self._name(trace.name) or ""
-        out.agent_name = self._name(trace.agent_name)
-        out.session_id = self._name(trace.session_id)
-        out.tags = self.value(trace.tags, "$.tags") if trace.tags else trace.tags
-        out.input = self.value(trace.input, "$.input")
-        out.output = self.value(trace.output, "$.output")
-        out.error = self._name(trace.error)
-        out.metadata = self.value(trace.metadata, "$.metadata")
-        out.runs = [self.redact_record(run) for run in list(trace.runs)]
-        out.logs = [self._log(log) for log in list(trace.logs)]
+        keys, names, tags, session id, errors, stack traces and logs. Past
+        `trace_budget` seconds the values left become the over-budget marker."""
+        self._local.deadline = time.monotonic() + self.trace_budget
+        try:
+            out = copy.copy(trace)
+            out.name = self._name(trace.name) or ""
+            out.agent_name = self._name(trace.agent_name)
+            out.session_id = self._name(trace.session_id)
+            out.tags = self.value(trace.tags, "$.tags") if trace.tags else trace.tags
+            out.input = self.value(trace.input, "$.input")
+            out.output = self.value(trace.output, "$.output")
+            out.error = self._name(trace.error)
+            out.metadata = self.value(trace.metadata, "$.metadata")
+            out.runs = [self.redact_record(run) for run in list(trace.runs)]
+            out.logs = [self._log(log) for log in list(trace.logs)]
+        finally:
+            self._local.deadline = None
         return out
 
     def _log(self, log: LogEntry) -> LogEntry:
