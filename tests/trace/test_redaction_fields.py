@@ -279,7 +279,7 @@ def test_the_in_process_viewer_redacts_running_traces_and_writer_errors(
 ) -> None:
     secret = "sk-proj-LIVECANARYabcdefghijklmnop"
     manager = TraceManager(_LeakyStorage(), write_retries=0)
-    manager._writer._note("write", RuntimeError(f"failed with {secret}"))
+    manager._writer._stats.note("write", RuntimeError(f"failed with {secret}"))
     viewer = viewer_factory(manager=manager)
     scope = manager.trace(f"live {secret}", input={"api_key": secret, "q": f"use {secret}"})
     trace = scope.__enter__()
