@@ -429,6 +429,23 @@ class TraceManager:
         trace.logs.append(entry)
         return entry
 
+    def ingest(self, trace: Trace) -> None:
+        """Write a trace built elsewhere (OTLP ingest) through the same writer and sinks:
+        a finished one is queued like a trace that ended here (redaction, limits,
+        roll-ups, drop counts); a running one (`end_us` None) is shown live until then."""
+        if not self.enabled:
+            return
+        try:
+            if trace.end_us is None:
+                self._writer.watch(trace)
+                return
+            next(self._finished)
+            self._writer.submit(trace)
+            for sink in self._sinks.values():
+                sink.submit(trace)
+        except Exception as exc:
+            self._fault("ingest", exc)
+
     # -- storage ---------------------------------------------------------------------
 
     def flush(self, timeout: float | None = 5.0) -> bool:

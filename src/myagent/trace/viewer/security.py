@@ -23,6 +23,10 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 TOKEN_COOKIE = "trace_viewer_token"
 _OPEN_PATHS = ("/api/health", "/api/auth")
+OTLP_PATH = "/v1/traces"
+"""The OTLP/HTTP receiver: the token rules of `/api`, a body limit of its own."""
+_LIMITS = {"/api/import": "max_import_bytes", OTLP_PATH: "max_otlp_bytes"}
+"""Request body limits (ViewerSettings fields) by path; others get max_request_bytes."""
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -102,9 +106,9 @@ class SecurityMiddleware:
             # Without a token only this machine's own names are served (DNS rebinding).
             await _reply(send, 421, "unknown host; set TRACE_VIEWER_TOKEN to serve it", extra)
             return
-        protected = (path.startswith("/api") or path == "/metrics") and not path.startswith(
-            _OPEN_PATHS
-        )
+        protected = (
+            path.startswith("/api") or path in ("/metrics", OTLP_PATH)
+        ) and not path.startswith(_OPEN_PATHS)
         if (
             protected
             and self.settings.token
@@ -112,11 +116,7 @@ class SecurityMiddleware:
         ):
             await _reply(send, 401, "a valid viewer token is required", extra)
             return
-        limit = (
-            self.settings.max_import_bytes
-            if path == "/api/import"
-            else self.settings.max_request_bytes
-        )
+        limit: int = getattr(self.settings, _LIMITS.get(path, "max_request_bytes"))
         length = _headers(scope).get("content-length")
         if length is not None and (not length.isdigit() or int(length) > limit):
             await _reply(send, 413, f"request body over {limit} bytes", extra)
