@@ -107,16 +107,23 @@ def produce(exporter: SpanExporter) -> str:
             pass
         with tracer.start_as_current_span(
             "search",
-            attributes={oi: "TOOL", "tool.name": "search", "input.value": '{"q": "tea"}',
-                        "output.value": "3 results"},  # fmt: skip
+            attributes={
+                oi: "TOOL",
+                "tool.name": "search",
+                "input.value": '{"q": "tea"}',
+                "output.value": "3 results",
+            },  # fmt: skip
         ):
             pass
         with tracer.start_as_current_span(
             "retrieve",
-            attributes={oi: "RETRIEVER", "input.value": "tea",
-                        "retrieval.documents.0.document.content": "Green tea",
-                        "retrieval.documents.0.document.score": 0.9,
-                        "retrieval.documents.1.document.content": "Black tea"},  # fmt: skip
+            attributes={
+                oi: "RETRIEVER",
+                "input.value": "tea",
+                "retrieval.documents.0.document.content": "Green tea",
+                "retrieval.documents.0.document.score": 0.9,
+                "retrieval.documents.1.document.content": "Black tea",
+            },  # fmt: skip
         ):
             pass
         for kind in ("CHAIN", "EMBEDDING", "RERANKER", "GUARDRAIL"):
