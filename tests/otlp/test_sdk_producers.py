@@ -112,7 +112,7 @@ def produce(exporter: SpanExporter) -> str:
                 "tool.name": "search",
                 "input.value": '{"q": "tea"}',
                 "output.value": "3 results",
-            },  # fmt: skip
+            },
         ):
             pass
         with tracer.start_as_current_span(
@@ -123,7 +123,7 @@ def produce(exporter: SpanExporter) -> str:
                 "retrieval.documents.0.document.content": "Green tea",
                 "retrieval.documents.0.document.score": 0.9,
                 "retrieval.documents.1.document.content": "Black tea",
-            },  # fmt: skip
+            },
         ):
             pass
         for kind in ("CHAIN", "EMBEDDING", "RERANKER", "GUARDRAIL"):
