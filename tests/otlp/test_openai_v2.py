@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import openai
 import pytest
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.instrumentation._semconv import _OpenTelemetrySemanticConventionStability
 from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
@@ -35,6 +36,8 @@ TOOLS = [
 def provider(collector: Collector, monkeypatch: pytest.MonkeyPatch) -> Iterator[TracerProvider]:
     monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "SPAN_ONLY")
     monkeypatch.setenv("OTEL_SEMCONV_STABILITY_OPT_IN", "gen_ai_latest_experimental")
+    # the opt-in is read once per process: read it again now that it is set
+    monkeypatch.setattr(_OpenTelemetrySemanticConventionStability, "_initialized", False)
     provider = TracerProvider(resource=Resource.create({"service.name": "weather-app"}))
     provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(endpoint=collector.endpoint)))
     instrumentor = OpenAIInstrumentor()

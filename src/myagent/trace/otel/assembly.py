@@ -26,7 +26,7 @@ from typing import Any
 from myagent.trace.filters import TraceFilter
 from myagent.trace.manager import TraceManager
 from myagent.trace.otel.span_records import ORPHAN_KEY, SCOPE_KEY, SERVICE_KEY, MappedSpan
-from myagent.trace.records import LogEntry, RunRecord, Trace, TraceStatus
+from myagent.trace.records import LogEntry, RunRecord, ThinkRecord, Trace, TraceStatus
 
 DEFAULT_IDLE_TIMEOUT = 60.0
 """Seconds after its last span a trace without a root span is finished."""
@@ -51,6 +51,8 @@ class _OpenTrace:
     services: list[str] = field(default_factory=list)
     scopes: list[str] = field(default_factory=list)
     touched: float = 0.0
+    agent_hinted: bool = False
+    """The agent name so far is a span's name, not an attribute: an attribute replaces it."""
 
     @classmethod
     def from_stored(cls, trace: Trace) -> _OpenTrace:
@@ -85,7 +87,17 @@ class _OpenTrace:
         """Merge one span (replacing a span of the same id)."""
         fields = self.fields
         for key, value in span.trace_fields.items():
-            if key == "metadata":
+            if key == "agent_hint":
+                if not fields.get("agent_name"):
+                    fields["agent_name"], self.agent_hinted = value, True
+            elif key == "agent_name" and value is not None:
+                if (
+                    fields.get("agent_name") is None
+                    or self.agent_hinted
+                    or span.parent_span_id is None
+                ):
+                    fields["agent_name"], self.agent_hinted = value, False
+            elif key == "metadata":
                 fields["metadata"] = {**fields.get("metadata", {}), **value}
             elif key == "tags":
                 fields["tags"] = list(dict.fromkeys([*fields.get("tags", []), *value]))
@@ -148,6 +160,15 @@ class _OpenTrace:
             failed = error or (timed_out and top and not top[-1].success)
             status = TraceStatus.ERROR.value if failed else TraceStatus.SUCCESS.value
         name = fields.get("name") or fields.get("agent_name") or (top[0].name if top else "trace")
+        inputs, output = fields.get("input"), fields.get("output")
+        think = [r for r in records if isinstance(r, ThinkRecord)]
+        if inputs is None and think:  # what the user asked first, for the list and search
+            asked = [
+                m for m in think[0].messages if isinstance(m, dict) and m.get("role") == "user"
+            ]
+            inputs = asked[-1].get("content") if asked else think[0].input
+        if output is None and think and end is not None:
+            output = think[-1].llm_response
         logs = [entry for entries in self.logs.values() for entry in entries]
         logs.sort(key=lambda entry: entry.timestamp_us)
         return Trace(
@@ -155,8 +176,8 @@ class _OpenTrace:
             name=str(name),
             agent_name=fields.get("agent_name"),
             session_id=fields.get("session_id"),
-            input=fields.get("input"),
-            output=fields.get("output"),
+            input=inputs,
+            output=output,
             status=str(status),
             start_us=start,
             end_us=end,

@@ -46,6 +46,7 @@ _KIND_NAMES = {value: name.removeprefix("SPAN_KIND_") for name, value in Span.Sp
 # Think-record metadata keys our exporter writes as GenAI attributes (mapping.py).
 _THINK_METADATA = {
     "gen_ai.provider.name": "provider",
+    "gen_ai.system": "provider",  # the older conventions' name
     "gen_ai.response.model": "response_model",
     "gen_ai.response.id": "response_id",
     "gen_ai.request.temperature": "temperature",
@@ -198,9 +199,7 @@ def _events(span: Span, attrs: _Attrs, record: RunRecord) -> tuple[list[LogEntry
 
 
 def _fill_think(record: ThinkRecord, attrs: _Attrs, openinference: bool) -> None:
-    record.model = attrs.take(
-        "gen_ai.request.model", "gen_ai.response.model", "llm.model_name", "gen_ai.system"
-    )
+    record.model = attrs.take("gen_ai.request.model", "gen_ai.response.model", "llm.model_name")
     record.agent_name = attrs.take("gen_ai.agent.name")
     if openinference:
         prompt, completion, total = (_int(attrs.take(k)) for k in _OI_TOKENS)
@@ -218,7 +217,7 @@ def _fill_think(record: ThinkRecord, attrs: _Attrs, openinference: bool) -> None
     record.cost_usd = float(cost) if isinstance(cost, int | float) else None
     for key, name in _THINK_METADATA.items():
         value = attrs.take(key)
-        if value is not None:
+        if value is not None and name not in record.metadata:
             record.metadata[name] = value
     finish = attrs.take("gen_ai.response.finish_reasons")
     if isinstance(finish, list) and finish:
@@ -237,10 +236,13 @@ def _fill_think(record: ThinkRecord, attrs: _Attrs, openinference: bool) -> None
         outputs = outputs or [
             openinference_message(m) for m in attrs.take_list("llm.output_messages")
         ]
+        raw_input = _json_value(attrs.take("input.value"))
+        raw_output = _json_value(attrs.take("output.value"))
         if not messages:
-            record.input = _json_value(attrs.take("input.value"))
+            record.input = raw_input
         if not outputs:
-            record.llm_response = _json_value(attrs.take("output.value"))
+            record.llm_response = raw_output
+        attrs.take("input.mime_type", "output.mime_type")
         invocation = _json_value(attrs.take("llm.invocation_parameters"))
         if isinstance(invocation, Mapping):
             record.metadata.update({k: v for k, v in invocation.items() if k != "tools"})
@@ -248,6 +250,10 @@ def _fill_think(record: ThinkRecord, attrs: _Attrs, openinference: bool) -> None
         if record.metadata["provider"] is None:
             del record.metadata["provider"]
     record.messages = messages
+    if not record.system_prompts:
+        record.system_prompts = [
+            str(m["content"]) for m in messages if m.get("role") == "system" and m.get("content")
+        ]
     if outputs:
         reply = outputs[0]
         record.llm_response = reply.get("content")
@@ -348,16 +354,20 @@ def map_span(span: Span, service: str | None, scope: str | None) -> MappedSpan:
     elif isinstance(record, StepRecord):
         _fill_step(record, attrs, oi_kind)
     agent = attrs.take("gen_ai.agent.name", "agent.name")
-    if is_agent and agent is None:
-        agent = span.name.removeprefix("invoke_agent ").removeprefix("create_agent ")
-    session = attrs.take("gen_ai.conversation.id", "session.id")
     trace_fields: dict[str, Any] = {"agent_name": agent if is_agent else None}
+    if is_agent and agent is None:  # named after its span: an agent span's own name wins
+        agent = span.name.removeprefix("invoke_agent ").removeprefix("create_agent ")
+        trace_fields["agent_hint"] = agent
+    session = attrs.take("gen_ai.conversation.id", "session.id")
     if session is not None:
         trace_fields["session_id"] = str(session)
     is_root = not span.parent_span_id
     is_trace = is_root and (is_agent or "myagent.trace.status" in attrs.data)
     if is_root:
         trace_fields.update(_trace_fields(attrs, span, ours))
+        if is_trace and not ours:
+            name = span.name.removeprefix("invoke_agent ").removeprefix("create_agent ")
+            trace_fields["name"] = agent if name in AGENT_OPERATIONS else name
     if span.status.code == Status.STATUS_CODE_ERROR:
         record.success = False
         record.error = span.status.message or None
