@@ -43,7 +43,17 @@ def value_of(value: AnyValue, depth: int = 0) -> Any:
 
 def attributes_of(items: Iterable[Any]) -> dict[str, Any]:
     """A repeated `KeyValue` field as a dict (a repeated key keeps its last value)."""
-    return {kv.key: value_of(kv.value) for kv in items}
+    found: dict[str, Any] = {}
+    for kv in items:
+        value = kv.value
+        which = value.WhichOneof("value")
+        if which == "string_value":  # most attributes: no second call
+            found[kv.key] = value.string_value
+        elif which == "int_value":
+            found[kv.key] = value.int_value
+        else:
+            found[kv.key] = value_of(value)
+    return found
 
 
 def unflatten(attributes: Mapping[str, Any], prefix: str) -> list[Any]:

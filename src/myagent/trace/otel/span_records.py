@@ -82,39 +82,37 @@ class MappedSpan:
 
 
 class _Attrs:
-    """A span's attributes; `take` reads a key and marks it consumed, `rest` is the remainder."""
+    """A span's attributes; `take` removes and returns a key's value, `rest` is what is left."""
 
-    __slots__ = ("data", "used")
+    __slots__ = ("data",)
 
     def __init__(self, data: dict[str, Any]) -> None:
         self.data = data
-        self.used: set[str] = set()
 
     def take(self, *keys: str) -> Any:
         """The first of `keys` present with a value (all of them are consumed)."""
         found = None
+        pop = self.data.pop
         for key in keys:
-            if key in self.data:
-                self.used.add(key)
-                if found is None and self.data[key] not in (None, ""):
-                    found = self.data[key]
+            value = pop(key, None)
+            if found is None and value is not None and value != "":
+                found = value
         return found
 
     def take_prefix(self, prefix: str) -> dict[str, Any]:
         """Every attribute starting with `prefix` (consumed), prefix removed."""
-        found = {k[len(prefix) :]: v for k, v in self.data.items() if k.startswith(prefix)}
-        self.used.update(prefix + k for k in found)
-        return found
+        keys = [k for k in self.data if k.startswith(prefix)]
+        return {k[len(prefix) :]: self.data.pop(k) for k in keys}
 
     def take_list(self, prefix: str) -> list[Any]:
         """A flattened OpenInference list (`prefix.{i}.…`), consumed."""
         items = unflatten(self.data, prefix)
         if items:
-            self.used.update(k for k in self.data if k.startswith(prefix + "."))
+            self.take_prefix(prefix + ".")
         return items
 
     def rest(self) -> dict[str, Any]:
-        return {k: v for k, v in self.data.items() if k not in self.used}
+        return self.data
 
 
 def _json_value(value: Any) -> Any:
@@ -325,7 +323,8 @@ def _trace_fields(attrs: _Attrs, span: Span, ours: bool) -> dict[str, Any]:
 def map_span(span: Span, service: str | None, scope: str | None) -> MappedSpan:
     """One OTLP span (ids already checked) as a record and its trace-level facts."""
     attrs = _Attrs(attributes_of(span.attributes))
-    ours = "myagent.run_type" in attrs.data or "myagent.trace.status" in attrs.data
+    our_root = "myagent.trace.status" in attrs.data
+    ours = our_root or "myagent.run_type" in attrs.data
     operation = attrs.take("gen_ai.operation.name")
     oi_kind = attrs.take("openinference.span.kind")
     oi_kind = str(oi_kind).upper() if oi_kind else None
@@ -362,7 +361,7 @@ def map_span(span: Span, service: str | None, scope: str | None) -> MappedSpan:
     if session is not None:
         trace_fields["session_id"] = str(session)
     is_root = not span.parent_span_id
-    is_trace = is_root and (is_agent or "myagent.trace.status" in attrs.data)
+    is_trace = is_root and (is_agent or our_root)
     if is_root:
         trace_fields.update(_trace_fields(attrs, span, ours))
         if is_trace and not ours:
