@@ -29,8 +29,10 @@ def test_otlp_bench_smoke_produces_its_rows(tmp_path: Path) -> None:
     metrics = [str(r["metric"]) for r in rows]
     assert [m.split(" (")[0] for m in metrics] == [
         "OTLP protobuf through the receiver into SQLite",
+        "the same, per CPU-second",
         "the same runs straight into our background writer",
         "receiver ÷ writer",
+        "list page",
         "list page",
     ]
     assert all(isinstance(r["value"], int | float) for r in rows)
