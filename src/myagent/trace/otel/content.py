@@ -102,13 +102,13 @@ def _call_from_part(part: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def chat_message(message: Any) -> dict[str, Any]:
-    """One GenAI `{"role", "parts"}` message as an OpenAI-format chat message.
+    """One GenAI `{"role", "parts"}` message (decoded JSON) as an OpenAI-format chat message.
 
     Text parts join into `content`, `tool_call` parts become `tool_calls` (id, name,
     arguments) and a `tool_call_response` part a `tool` message; other parts are kept.
     Anything already in the OpenAI shape passes through.
     """
-    if not isinstance(message, Mapping):
+    if not isinstance(message, dict):
         return {"role": "user", "content": message}
     parts = message.get("parts")
     if not isinstance(parts, list):
@@ -119,12 +119,12 @@ def chat_message(message: Any) -> dict[str, Any]:
     other: list[Any] = []
     result: dict[str, Any] = {"role": role}
     for part in parts:
-        kind = part.get("type") if isinstance(part, Mapping) else None
-        if kind == "text" and isinstance(part, Mapping):
+        kind = part.get("type") if isinstance(part, dict) else None
+        if kind == "text" and isinstance(part, dict):
             texts.append(part.get("content"))
-        elif kind == "tool_call" and isinstance(part, Mapping):
+        elif kind == "tool_call" and isinstance(part, dict):
             calls.append(_call_from_part(part))
-        elif kind == "tool_call_response" and isinstance(part, Mapping):
+        elif kind == "tool_call_response" and isinstance(part, dict):
             result["tool_call_id"] = part.get("id")
             texts.append(part.get("response"))
         else:
@@ -142,23 +142,23 @@ def chat_message(message: Any) -> dict[str, Any]:
 
 def openinference_message(entry: Any) -> dict[str, Any]:
     """One unflattened OpenInference `llm.*_messages` entry as an OpenAI-format message."""
-    message = entry.get("message", entry) if isinstance(entry, Mapping) else {}
-    if not isinstance(message, Mapping):
+    message = entry.get("message", entry) if isinstance(entry, dict) else {}
+    if not isinstance(message, dict):
         return {"role": "user", "content": message}
     result: dict[str, Any] = {"role": str(message.get("role") or "user")}
     content = message.get("content")
     contents = message.get("contents")
     if content is None and isinstance(contents, list):
-        pieces = [c.get("message_content", c) for c in contents if isinstance(c, Mapping)]
-        texts = [p.get("text") for p in pieces if isinstance(p, Mapping) and p.get("text")]
+        pieces = [c.get("message_content", c) for c in contents if isinstance(c, dict)]
+        texts = [p.get("text") for p in pieces if isinstance(p, dict) and p.get("text")]
         content = "".join(str(t) for t in texts) if texts else None
     if content is not None:
         result["content"] = content
     calls = []
     for item in message.get("tool_calls") or []:
-        call = item.get("tool_call", item) if isinstance(item, Mapping) else {}
-        function = call.get("function") if isinstance(call, Mapping) else None
-        function = function if isinstance(function, Mapping) else {}
+        call = item.get("tool_call", item) if isinstance(item, dict) else {}
+        function = call.get("function") if isinstance(call, dict) else None
+        function = function if isinstance(function, dict) else {}
         calls.append(
             {
                 "id": call.get("id"),

@@ -13,7 +13,6 @@ Ids stay as they are: the OTel trace id is the trace id, each span id a run id.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -134,7 +133,7 @@ def _int(value: Any) -> int:
 
 def _messages(value: Any) -> list[dict[str, Any]]:
     data = _json_value(value)
-    if isinstance(data, Mapping):
+    if isinstance(data, dict):
         data = [data]
     return [chat_message(m) for m in data] if isinstance(data, list) else []
 
@@ -188,7 +187,7 @@ def _events(span: Span, attrs: _Attrs, record: RunRecord) -> tuple[list[LogEntry
             record.messages = content
         if choices and record.llm_response is None:
             choice = choices[0]
-            if isinstance(choice, Mapping):
+            if isinstance(choice, dict):
                 record.llm_response = choice.get("content")
                 record.tool_calls = record.tool_calls or list(choice.get("tool_calls") or [])
     else:
@@ -223,7 +222,7 @@ def _fill_think(record: ThinkRecord, attrs: _Attrs, openinference: bool) -> None
     attrs.take("myagent.tool_calls")  # our exporter's names of record.tool_calls
     system = _json_value(attrs.take("gen_ai.system_instructions"))
     if isinstance(system, list):
-        prompts = (p.get("content") if isinstance(p, Mapping) else p for p in system)
+        prompts = (p.get("content") if isinstance(p, dict) else p for p in system)
         record.system_prompts = [str(p) for p in prompts if p is not None]
     messages = _messages(attrs.take("gen_ai.input.messages"))
     outputs = _messages(attrs.take("gen_ai.output.messages"))
@@ -242,7 +241,7 @@ def _fill_think(record: ThinkRecord, attrs: _Attrs, openinference: bool) -> None
             record.llm_response = raw_output
         attrs.take("input.mime_type", "output.mime_type")
         invocation = _json_value(attrs.take("llm.invocation_parameters"))
-        if isinstance(invocation, Mapping):
+        if isinstance(invocation, dict):
             record.metadata.update({k: v for k, v in invocation.items() if k != "tools"})
         record.metadata.setdefault("provider", attrs.take("llm.provider", "llm.system"))
         if record.metadata["provider"] is None:
@@ -311,7 +310,7 @@ def _trace_fields(attrs: _Attrs, span: Span, ours: bool) -> dict[str, Any]:
         tags = attrs.take("tag.tags")
         fields["tags"] = [str(t) for t in tags] if isinstance(tags, list) else []
         meta = _json_value(attrs.take("metadata"))
-        if isinstance(meta, Mapping):
+        if isinstance(meta, dict):
             fields["metadata"] = dict(meta)
     if span.status.code == Status.STATUS_CODE_ERROR:
         message = span.status.message
