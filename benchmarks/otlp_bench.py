@@ -10,7 +10,8 @@ requests of at most 512 spans (the SDK exporters' batch) as protobuf bytes befor
    hand to the writer), timed until the writer's `flush()` returns. Beside it, in the
    same run, the very same traces handed straight to our background writer (what
    `ingest_bench` measures). Spans and records count the same things (root span = trace
-   row, one span per think/tool record).
+   row, one span per think/tool record). The prebuilt workload is `gc.freeze()`d, so
+   neither side pays for collecting passes over the benchmark's own inputs.
 2. Over HTTP: the viewer (`myagent viewer`) in its own process receives the requests
    from a client thread sending back to back, while the list page
    (`GET /api/traces?limit=50`) is timed every 20 ms.
@@ -19,6 +20,7 @@ requests of at most 512 spans (the SDK exporters' batch) as protobuf bytes befor
 from __future__ import annotations
 
 import asyncio
+import gc
 import statistics
 import subprocess
 import sys
@@ -87,6 +89,8 @@ def in_process_rows(tmp: Path, count: int, repeats: int) -> list[Row]:
     traces = make_traces(Workload(), count)
     bodies, spans = bodies_of(traces)
     records = count * (Workload().records_per_trace + 1)
+    gc.collect()
+    gc.freeze()  # the prebuilt workload is no garbage: keep it out of both sides' GC passes
     ours, theirs, cpu_rates, writer_cpu = [], [], [], []
     for rep in range(repeats):  # alternating, side by side
         wall, cpu = receiver_seconds(tmp / f"otlp-{rep}.db", bodies)
