@@ -11,7 +11,7 @@ from pathlib import Path
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from myagent.trace import SQLiteTraceStorage, Trace, TraceManager
+from myagent.trace import InMemoryTraceStorage, SQLiteTraceStorage, Trace, TraceManager
 from myagent.trace.otel.receiver import PROTOBUF, OTLPReceiver
 from myagent.trace.serialize import DEFAULT_MAX_VALUE_SIZE
 
@@ -118,4 +118,19 @@ def test_a_full_writer_buffer_is_503_retry_after_not_a_silent_drop(tmp_path: Pat
     assert manager.flush(10)
     assert manager.stats["writer"]["dropped"] == {}
     assert storage.count_traces_sync() == statuses.count(200)
+    manager.close(10)
+
+
+class _Capture(InMemoryTraceStorage):
+    """A sink that keeps what it is sent."""
+
+
+def test_received_traces_are_not_forwarded_to_sinks(tmp_path: Path) -> None:
+    manager = TraceManager(SQLiteTraceStorage(tmp_path / "t.db"))
+    sink = _Capture()
+    manager.add_sink(sink, "loop")  # e.g. an OTLP exporter pointed back at this receiver
+    assert export_all(OTLPReceiver(manager), [request(5)]) == [200]
+    assert manager.flush(10)
+    assert manager.storage.count_traces_sync() == 1  # type: ignore[attr-defined]
+    assert asyncio.run(sink.count_traces()) == 0
     manager.close(10)

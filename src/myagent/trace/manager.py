@@ -430,19 +430,11 @@ class TraceManager:
         return entry
 
     def ingest(self, trace: Trace) -> None:
-        """Write a trace built elsewhere (OTLP ingest) through the same writer and sinks:
-        a finished one is queued like a trace that ended here (redaction, limits,
-        roll-ups, drop counts); a running one (`end_us` None) is shown live until then."""
-        if not self.enabled:
-            return
+        """Write a trace built elsewhere (OTLP ingest) through the storage writer, finished
+        (queued) or running (`end_us` None: shown live); not to sinks, which could loop."""
         try:
-            if trace.end_us is None:
-                self._writer.watch(trace)
-                return
-            next(self._finished)
-            self._writer.submit(trace)
-            for sink in self._sinks.values():
-                sink.submit(trace)
+            if self.enabled:
+                (self._writer.watch if trace.end_us is None else self._writer.submit)(trace)
         except Exception as exc:
             self._fault("ingest", exc)
 

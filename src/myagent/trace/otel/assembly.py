@@ -222,7 +222,9 @@ class TraceAssembler:
         async with self._lock:
             await self._resume([t for t in groups if t not in self._open])
             now = time.monotonic()
-            for trace_id, members in groups.items():
+            for done, (trace_id, members) in enumerate(groups.items(), 1):
+                if not done % 64:
+                    await asyncio.sleep(0)  # a big request does not hold the event loop
                 state = self._open.get(trace_id) or _OpenTrace(trace_id)
                 for span in members:
                     state.add(span)
