@@ -170,3 +170,29 @@ def test_the_answer_is_an_export_trace_service_response(collector: Collector) ->
     response = ExportTraceServiceResponse.FromString(answer.content)
     assert not response.HasField("partial_success")
     assert root_span_id(agent_trace()) == spans["root"].span_id
+
+
+def test_a_root_arriving_after_the_idle_timeout_still_names_and_ends_the_trace(
+    collector_factory: Callable[..., Collector],
+) -> None:
+    collector = collector_factory(otlp_idle_timeout=0.2)
+    trace_id, t0 = b"\x42" * 16, 1_700_000_000_000_000_000
+    root = Span(trace_id=trace_id, span_id=b"\x01" * 8, name="GET /checkout",
+                start_time_unix_nano=t0, end_time_unix_nano=t0 + 9_000_000)  # fmt: skip
+    child = Span(trace_id=trace_id, span_id=b"\x02" * 8, parent_span_id=b"\x01" * 8,
+                 name="db query", start_time_unix_nano=t0 + 1_000,
+                 end_time_unix_nano=t0 + 2_000_000)  # fmt: skip
+    collector.post(body([child]), PROTOBUF)
+    deadline = time.monotonic() + 10
+    while collector.receiver.assembler.open_traces and time.monotonic() < deadline:
+        time.sleep(0.05)
+    timed_out = collector.trace(trace_id.hex())
+    assert (timed_out.name, timed_out.status) == ("db query", "success")
+    collector.post(body([root]), PROTOBUF)  # late: re-read, merged, rewritten whole
+    trace = collector.trace(trace_id.hex())
+    assert (trace.name, trace.status) == ("GET /checkout", "success")
+    assert trace.end_us == (t0 + 9_000_000) // 1000 and "otel.incomplete" not in trace.metadata
+    assert {r.name: r.parent_id for r in trace.runs} == {
+        "GET /checkout": None,
+        "db query": "01" * 8,
+    }

@@ -108,10 +108,14 @@ class _OpenTrace:
         if span.scope and span.scope not in self.scopes:
             self.scopes.append(span.scope)
         record = span.record
-        if span.parent_span_id is None:
+        if span.parent_span_id is None:  # the root decides the outcome, over any guess
             self.root_span_id = span.span_id
             self.root_start_us, self.root_end_us = record.start_us, record.end_us
-            if not span.is_trace and not fields.get("name"):
+            fields["status"] = span.trace_fields.get("status")
+            fields["error"] = span.trace_fields.get("error")
+            if isinstance(fields.get("metadata"), dict):
+                fields["metadata"].pop("otel.incomplete", None)
+            if not span.is_trace:  # the root names the trace (over a name guessed before)
                 fields["name"] = record.name
         if span.is_trace:
             self.records.pop(span.span_id, None)

@@ -378,11 +378,6 @@ def map_span(span: Span, service: str | None, scope: str | None) -> MappedSpan:
     metadata = record.metadata
     extra = attrs.take_prefix("myagent.metadata.")
     metadata.update({k: _json_value(v) for k, v in extra.items()} if ours else extra)
-    if is_trace:
-        for entry in logs:
-            entry.run_id = None
-    if is_trace:
-        trace_fields["metadata"] = {**trace_fields.get("metadata", {}), **metadata}
     if not ours:
         metadata["otel.span_kind"] = _KIND_NAMES.get(span.kind, "UNSPECIFIED")
         if scope:
@@ -403,6 +398,10 @@ def map_span(span: Span, service: str | None, scope: str | None) -> MappedSpan:
             ]
     elif events:
         metadata["otel.events"] = events
+    if is_trace:  # no record: the span's logs and metadata belong to the trace
+        for entry in logs:
+            entry.run_id = None
+        trace_fields["metadata"] = {**trace_fields.get("metadata", {}), **metadata}
     if is_root and not is_trace:
         trace_fields.setdefault("status", TraceStatus.ERROR if not record.success else None)
     return MappedSpan(
