@@ -47,9 +47,11 @@ def request_of(spans: list[Span]) -> ExportTraceServiceRequest:
 
 
 def reason(answer: httpx.Response) -> str:
-    """The google.rpc.Status message of a refused protobuf request."""
-    assert answer.headers["content-type"] == PROTOBUF
-    return str(RpcStatus.FromString(answer.content).message)
+    """Why a request was refused: the receiver's google.rpc.Status message, or the viewer
+    guard's JSON `detail` (content type, cross-origin and size checks run before it)."""
+    if answer.headers["content-type"] == PROTOBUF:
+        return str(RpcStatus.FromString(answer.content).message)
+    return str(answer.json()["detail"])
 
 
 def assert_nothing_stored(collector: Collector) -> None:
@@ -68,7 +70,7 @@ def test_a_wrong_content_type_is_415(collector: Collector) -> None:
     for content_type in ("text/plain", "application/grpc", "multipart/form-data", ""):
         answer = collector.post(body, content_type)
         assert answer.status_code == 415, content_type
-        assert "content-type must be" in reason(answer)
+        assert "application/x-protobuf" in reason(answer)
     assert_nothing_stored(collector)
 
 
@@ -240,5 +242,5 @@ def test_the_token_guards_the_receiver_but_no_write_header_is_needed(
     cross = collector.post(
         body, PROTOBUF, authorization="Bearer s3cret-token", **{"sec-fetch-site": "cross-site"}
     )
-    assert cross.status_code == 403 and "cross-site" in reason(cross)
+    assert cross.status_code == 403 and "cross-" in reason(cross)
     assert len(collector.traces()) == 1

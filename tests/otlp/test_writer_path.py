@@ -98,8 +98,10 @@ class _HeldSQLite(SQLiteTraceStorage):
     def __init__(self, path: Path) -> None:
         super().__init__(path)
         self.release = threading.Event()
+        self.entered = threading.Event()
 
     def write_traces(self, traces: Sequence[Trace], *, final: bool = True) -> None:
+        self.entered.set()
         self.release.wait(30)
         super().write_traces(traces, final=final)
 
@@ -109,7 +111,9 @@ def test_a_full_writer_buffer_is_503_retry_after_not_a_silent_drop(tmp_path: Pat
     manager = TraceManager(storage, buffer_size=10, batch_size=1)
     receiver = OTLPReceiver(manager)
     try:
-        statuses = export_all(receiver, [request(i) for i in range(1, 31)])
+        statuses = export_all(receiver, [request(1)])
+        assert storage.entered.wait(10)  # the writer holds one trace, stuck in the write
+        statuses += export_all(receiver, [request(i) for i in range(2, 31)])
         assert statuses.count(200) >= 1 and statuses[-1] == 503
         reply = asyncio.run(receiver.export(request(99), PROTOBUF))
         assert reply.status == 503 and reply.headers == {"Retry-After": "1"}
