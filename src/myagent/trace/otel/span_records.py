@@ -212,10 +212,11 @@ def _fill_think(record: ThinkRecord, attrs: _Attrs, openinference: bool) -> None
     if cost is None and record.model and (prompt or completion):
         cost = estimate_cost(str(record.model), prompt, completion)
     record.cost_usd = float(cost) if isinstance(cost, int | float) else None
+    pop, metadata = attrs.data.pop, record.metadata
     for key, name in _THINK_METADATA.items():
-        value = attrs.take(key)
-        if value is not None and name not in record.metadata:
-            record.metadata[name] = value
+        value = pop(key, None)
+        if value is not None and value != "" and name not in metadata:
+            metadata[name] = value
     finish = attrs.take("gen_ai.response.finish_reasons")
     if isinstance(finish, list) and finish:
         record.metadata["finish_reason"] = finish[0] if len(finish) == 1 else finish
@@ -369,7 +370,7 @@ def map_span(span: Span, service: str | None, scope: str | None) -> MappedSpan:
     if span.status.code == Status.STATUS_CODE_ERROR:
         record.success = False
         record.error = span.status.message or None
-    logs, events = _events(span, attrs, record)
+    logs, events = _events(span, attrs, record) if span.events else ([], [])
     if not record.success:
         record.error_type = record.error_type or attrs.take("error.type")
         record.error = record.error or record.error_type or "error"
