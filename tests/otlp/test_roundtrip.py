@@ -196,3 +196,24 @@ def test_a_root_arriving_after_the_idle_timeout_still_names_and_ends_the_trace(
         "GET /checkout": None,
         "db query": "01" * 8,
     }
+
+
+def test_a_received_trace_shows_in_the_live_feed_running_then_finished(
+    collector: Collector,
+) -> None:
+    from tests.viewer.test_live import sse_events
+
+    spans = spans_of(agent_trace())
+    statuses: list[tuple[str, int]] = []
+    with httpx.Client(base_url=collector.url, timeout=httpx.Timeout(30, read=30)) as client:
+        with client.stream("GET", "/api/live") as response:
+            collector.post(body([spans[THINK_ID], spans[TOOL_ID]]), PROTOBUF)
+            for event, data in sse_events(response):
+                if event != "trace" or data["trace_id"] != TRACE_ID:
+                    continue
+                statuses.append((data["status"], data["run_count"]))
+                if data["status"] == "running":
+                    collector.post(body([spans[STEP_ID], spans["root"]]), PROTOBUF)
+                if data["status"] != "running":
+                    break
+    assert statuses[0] == ("running", 2) and statuses[-1] == ("success", 3)
