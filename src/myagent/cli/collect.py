@@ -29,13 +29,8 @@ def register(commands: Any) -> None:
     try:
         from myagent.trace.viewer.collector import DEFAULT_PORT
         from myagent.trace.viewer.server import add_arguments
-    except ImportError as exc:  # the viewer or otel extra is missing: explain on use
-        extra = (
-            "otel"
-            if exc.name and exc.name.split(".")[0] in ("opentelemetry", "google")
-            else "viewer"
-        )
-        collect.set_defaults(handler=missing_extra(extra))
+    except ImportError:  # the ingest extra is missing: keep the command, explain on use
+        collect.set_defaults(handler=missing_extra("ingest"))
     else:
         add_arguments(collect)
         for action in collect._actions:

@@ -90,8 +90,11 @@ class _Attrs:
 
     def take(self, *keys: str) -> Any:
         """The first of `keys` present with a value (all of them are consumed)."""
-        found = None
         pop = self.data.pop
+        if len(keys) == 1:  # the common case, without the loop
+            value = pop(keys[0], None)
+            return None if value == "" else value
+        found = None
         for key in keys:
             value = pop(key, None)
             if found is None and value is not None and value != "":
