@@ -8,6 +8,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
@@ -137,4 +138,23 @@ def test_received_traces_are_not_forwarded_to_sinks(tmp_path: Path) -> None:
     assert manager.flush(10)
     assert manager.storage.count_traces_sync() == 1  # type: ignore[attr-defined]
     assert asyncio.run(sink.count_traces()) == 0
+    manager.close(10)
+
+
+class _UnreadableSQLite(SQLiteTraceStorage):
+    """A real SQLite storage whose reads fail (a disk error while resuming a trace)."""
+
+    async def query_traces(self, *args: object, **kwargs: object) -> list[Trace]:
+        raise OSError("disk I/O error")
+
+
+def test_a_storage_fault_is_a_503_counted_and_logged_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    manager = TraceManager(_UnreadableSQLite(tmp_path / "t.db"))
+    receiver = OTLPReceiver(manager)
+    assert export_all(receiver, [request(1), request(2)]) == [503, 503]
+    assert receiver.stats["faults"] == 2
+    assert len([r for r in caplog.records if "export failed" in r.message]) == 1
+    assert manager.flush(10) and manager.storage.count_traces_sync() == 0  # type: ignore[attr-defined]
     manager.close(10)

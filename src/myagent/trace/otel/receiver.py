@@ -220,7 +220,14 @@ class OTLPReceiver:
         self.max_body_bytes = max_body_bytes
         self.max_spans = max_spans
         self.assembler = TraceAssembler(manager, idle_timeout=idle_timeout)
-        self.stats = {"requests": 0, "refused": 0, "accepted_spans": 0, "rejected_spans": 0}
+        self.stats = {
+            "requests": 0,
+            "refused": 0,
+            "faults": 0,
+            "accepted_spans": 0,
+            "rejected_spans": 0,
+        }
+        self._logged: set[str] = set()
         self._sweeper: asyncio.Task[None] | None = None
 
     def _decode_and_map(
@@ -258,7 +265,15 @@ class OTLPReceiver:
             return error_reply(exc, content_type)
         except Exception as exc:  # storage unreachable while resuming a trace, ...
             self.stats["refused"] += 1
-            logger.warning("OTLP receiver: export failed (%s: %s)", type(exc).__name__, exc)
+            self.stats["faults"] += 1
+            if type(exc).__name__ not in self._logged:  # counted always, logged once a kind
+                self._logged.add(type(exc).__name__)
+                logger.warning(
+                    "OTLP receiver: export failed (%s: %s); answered 503, counted in "
+                    "stats['faults'], logged once",
+                    type(exc).__name__,
+                    exc,
+                )
             reason = f"could not take the spans now ({type(exc).__name__}); retry later"
             return error_reply(OTLPRequestError(503, reason, {"Retry-After": "1"}), content_type)
         self.stats["accepted_spans"] += len(mapped)
