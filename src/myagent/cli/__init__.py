@@ -17,6 +17,7 @@ Handler = Callable[[argparse.Namespace], int]
 COMMANDS: tuple[str, ...] = (
     "viewer",
     "serve",
+    "collect",
 )
 """Modules of `myagent.cli` that each register one subcommand, in help order."""
 

@@ -433,6 +433,15 @@ class TraceManager:
         trace.logs.append(entry)
         return entry
 
+    def ingest(self, trace: Trace) -> None:
+        """Write a trace built elsewhere (OTLP ingest) through the storage writer, finished
+        (queued) or running (`end_us` None: shown live); not to sinks, which could loop."""
+        try:
+            if self.enabled:
+                (self._writer.watch if trace.end_us is None else self._writer.submit)(trace)
+        except Exception as exc:
+            self._fault("ingest", exc)
+
     # -- storage ---------------------------------------------------------------------
 
     def flush(self, timeout: float | None = 5.0) -> bool:
