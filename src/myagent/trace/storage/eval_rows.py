@@ -1,0 +1,57 @@
+"""Plain rows the storage keeps for evaluation: dataset item versions and experiments.
+
+Storage knows only these plain records; `myagent.eval` gives them meaning (datasets,
+experiments, evaluators). Every edit of a dataset item is a new row with the next
+version, so history is never lost; a deletion is a version marked `deleted`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from myagent.trace.ids import new_run_id, now_us
+
+
+@dataclass(slots=True, kw_only=True)
+class DatasetItem:
+    """One version of one item of a dataset: what the agent gets, what it should say."""
+
+    dataset: str
+    input: Any
+    expected_output: Any = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    source_trace_id: str | None = None
+    item_id: str = field(default_factory=new_run_id)
+    version: int = 1
+    deleted: bool = False
+    author: str | None = None
+    created_us: int = field(default_factory=now_us)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DatasetItem:
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+
+
+@dataclass(slots=True, kw_only=True)
+class ExperimentInfo:
+    """One experiment: a dataset run through an agent; its runs are traces tagged
+    `experiment:<id>` with `experiment_id` and `item_id` in their metadata."""
+
+    experiment_id: str
+    name: str
+    dataset: str
+    status: str = "running"
+    created_us: int = field(default_factory=now_us)
+    finished_us: int | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ExperimentInfo:
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
