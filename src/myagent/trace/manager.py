@@ -30,6 +30,8 @@ from myagent.trace.records import (
 )
 from myagent.trace.redaction import Redactor
 from myagent.trace.scopes import RunScope, TraceScope
+from myagent.trace.scores import Score, ScoreConfig, ScoreValue
+from myagent.trace.scoring import ScoreRecorder
 from myagent.trace.serialize import set_max_value_size
 from myagent.trace.storage.base import TraceStorage
 from myagent.trace.storage.writer import BackgroundWriter, set_shutdown_timeout
@@ -88,6 +90,7 @@ class TraceManager:
         self._finished = itertools.count()
         self._records = itertools.count()
         self._faults: dict[str, int] = {}
+        self._scores = ScoreRecorder(self)
         self._apply_config()
 
     # -- configuration ---------------------------------------------------------------
@@ -429,6 +432,39 @@ class TraceManager:
         trace.logs.append(entry)
         return entry
 
+    # -- scores (myagent.trace.scoring) ---------------------------------------------
+
+    def score(
+        self,
+        trace_id: str,
+        name: str,
+        value: ScoreValue,
+        *,
+        record_id: str | None = None,
+        comment: str | None = None,
+        source: str = "api",
+        author: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> Score:
+        """Score a trace (or its record `record_id`): a number, a boolean or a label.
+
+        Validated now (`ScoreError` on NaN, a label outside the score's categories...);
+        redacted and stored in the background, never waiting on storage."""
+        return self._scores.score(
+            trace_id,
+            name,
+            value,
+            run_id=record_id,
+            comment=comment,
+            source=source,
+            author=author,
+            metadata=metadata,
+        )
+
+    def define_score(self, config: ScoreConfig) -> None:
+        """Declare what values score `config.name` takes (checked by `score`; stored)."""
+        self._scores.define(config)
+
     # -- storage ---------------------------------------------------------------------
 
     def flush(self, timeout: float | None = 5.0) -> bool:
@@ -437,7 +473,7 @@ class TraceManager:
             ok = self._writer.flush(timeout)
             for sink in self._sinks.values():
                 ok = sink.flush(timeout) and ok
-            return ok
+            return self._scores.flush(timeout) and ok
         except Exception as exc:
             self._fault("flush", exc)
             return False
@@ -450,7 +486,7 @@ class TraceManager:
         """
         deadline = time.monotonic() + timeout
         writers = [("storage", self._writer), *self._sinks.items()]
-        ok = True
+        ok = self._scores.flush(timeout)
         for _, writer in writers:
             ok = writer.flush(max(0.0, deadline - time.monotonic())) and ok
         for name, writer in writers:
@@ -474,6 +510,7 @@ class TraceManager:
             "faults": dict(self._faults),
             "writer": self._writer.stats,
             "sinks": {name: sink.stats for name, sink in self._sinks.items()},
+            "scores": self._scores.stats,
         }
 
     def _cleanup_args(self) -> dict[str, Any]:

@@ -8,9 +8,12 @@ version, so history is never lost; a deletion is a version marked `deleted`.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from myagent.trace.ids import new_run_id, now_us
+
+if TYPE_CHECKING:
+    from myagent.trace.storage.eval_base import EvalStorage
 
 
 @dataclass(slots=True, kw_only=True)
@@ -55,3 +58,33 @@ class ExperimentInfo:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ExperimentInfo:
         return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+
+
+REVISABLE = ("input", "expected_output", "metadata")
+"""The fields of an item an edit may change."""
+
+
+async def revise_item(
+    storage: EvalStorage,
+    dataset: str,
+    item_id: str,
+    *,
+    deleted: bool = False,
+    author: str | None = None,
+    **changes: Any,
+) -> DatasetItem:
+    """Store the next version of an item with `changes` (or marked deleted); earlier
+    versions stay. KeyError when the item does not exist; ValueError for a field that
+    is not `REVISABLE`."""
+    unknown = set(changes) - set(REVISABLE)
+    if unknown:
+        raise ValueError(f"an item edit may change {REVISABLE}, not {sorted(unknown)}")
+    versions = await storage.dataset_items(dataset, item_id=item_id, history=True)
+    if not versions:
+        raise KeyError(f"no item {item_id!r} in dataset {dataset!r}")
+    latest = max(versions, key=lambda i: i.version)
+    data = {**latest.to_dict(), **changes}
+    data.update(version=latest.version + 1, deleted=deleted, author=author, created_us=now_us())
+    item = DatasetItem.from_dict(data)
+    await storage.store_dataset_items([item])
+    return item

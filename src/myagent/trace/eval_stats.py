@@ -1,0 +1,150 @@
+"""Experiment figures read from storage: one experiment's averages, and two experiments
+compared item by item. Plain reads of stored rows (runs and scores), so the viewer and
+`myagent.eval` share them without the tracing core knowing about evaluation.
+
+An item *passes* when its run succeeded and every evaluator score on it is a value of
+at least 0.5 (booleans: true); an error score (an evaluator that raised or timed out)
+fails it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from typing import Any
+
+from myagent.trace.scores import Score
+from myagent.trace.stats import percentile
+from myagent.trace.storage.base import TraceStorage
+
+PASS_AT = 0.5
+"""An evaluator score at or above this passes."""
+
+
+def _item_scores(scores: list[Score], trace_to_item: dict[str, str]) -> dict[str, dict[str, Score]]:
+    """Per item: its latest score of each name (trace-level scores only)."""
+    found: dict[str, dict[str, Score]] = defaultdict(dict)
+    for score in scores:  # oldest first: a later score of a name replaces an earlier one
+        item = trace_to_item.get(score.trace_id)
+        if item is not None and score.run_id is None:
+            found[item][score.name] = score
+    return found
+
+
+def _passed(run: dict[str, Any], scores: dict[str, Score]) -> bool | None:
+    if run.get("status") is None:
+        return None  # not run (or not stored) yet
+    evals = [s for s in scores.values() if s.source == "eval"]
+    return run["status"] == "success" and all(
+        s.value is not None and s.value >= PASS_AT for s in evals
+    )
+
+
+async def experiment_items(storage: TraceStorage, experiment_id: str) -> list[dict[str, Any]]:
+    """Per item of an experiment: its run's roll-ups, `scores` {name: value or None for an
+    error}, `errors` {name: message} and `passed`."""
+    runs = await storage.experiment_runs(experiment_id)
+    scores = await storage.query_scores(experiment_id=experiment_id, limit=None)
+    by_item = _item_scores(scores, {r["trace_id"]: r["item_id"] for r in runs})
+    out = []
+    for run in runs:
+        mine = by_item.get(run["item_id"], {})
+        out.append(
+            {
+                **run,
+                "scores": {name: s.value for name, s in mine.items()},
+                "labels": {name: s.label for name, s in mine.items() if s.label is not None},
+                "errors": {name: s.error for name, s in mine.items() if s.error is not None},
+                "passed": _passed(run, mine),
+            }
+        )
+    return out
+
+
+def summarize(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """An experiment's figures from `experiment_items`: counts, every score's mean, pass
+    rate, p50/p95 latency, tokens and cost."""
+    done = [i for i in items if i["status"] is not None]
+    values: dict[str, list[float]] = defaultdict(list)
+    errors: dict[str, int] = defaultdict(int)
+    for item in done:
+        for name, value in item["scores"].items():
+            if value is None:
+                errors[name] += 1
+            else:
+                values[name].append(value)
+    durations = sorted(i["duration"] for i in done if i["duration"] is not None)
+    costs = [i["cost_usd"] for i in done if i["cost_usd"] is not None]
+    names = sorted(set(values) | set(errors))
+    return {
+        "items": len(items),
+        "finished": len(done),
+        "failed_runs": sum(1 for i in done if i["status"] != "success"),
+        "pass_rate": (sum(1 for i in done if i["passed"]) / len(done)) if done else None,
+        "scores": {
+            n: {
+                "mean": math.fsum(values[n]) / len(values[n]) if values[n] else None,
+                "count": len(values[n]),
+                "errors": errors[n],
+            }
+            for n in names
+        },
+        "latency_p50": percentile(durations, 50) if durations else None,
+        "latency_p95": percentile(durations, 95) if durations else None,
+        "tokens": sum(i["tokens_used"] or 0 for i in done),
+        "cost_usd": math.fsum(costs) if costs else None,
+    }
+
+
+async def experiment_summary(storage: TraceStorage, experiment_id: str) -> dict[str, Any]:
+    """`summarize` of one stored experiment."""
+    return summarize(await experiment_items(storage, experiment_id))
+
+
+def compare_items(base: list[dict[str, Any]], other: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows per item of two experiments: both sides, the delta of every score (other
+    minus base) and of latency, and `regression` (a score fell, or the item stopped
+    passing). Regressions first, worst (lowest summed delta) first."""
+    a = {i["item_id"]: i for i in base}
+    b = {i["item_id"]: i for i in other}
+    rows = []
+    for item_id in sorted(set(a) | set(b)):
+        left, right = a.get(item_id), b.get(item_id)
+        deltas: dict[str, float | None] = {}
+        if left is not None and right is not None:
+            for name in sorted(set(left["scores"]) | set(right["scores"])):
+                x, y = left["scores"].get(name), right["scores"].get(name)
+                deltas[name] = None if x is None or y is None else y - x
+        worse = any(d is not None and d < 0 for d in deltas.values()) or (
+            left is not None
+            and right is not None
+            and left["passed"] is True
+            and right["passed"] is False
+        )
+        latency = None
+        if left and right and left["duration"] is not None and right["duration"] is not None:
+            latency = right["duration"] - left["duration"]
+        rows.append(
+            {
+                "item_id": item_id,
+                "base": left,
+                "other": right,
+                "deltas": deltas,
+                "latency_delta": latency,
+                "regression": worse,
+                "delta_sum": math.fsum(d for d in deltas.values() if d is not None),
+            }
+        )
+    rows.sort(key=lambda r: (not r["regression"], r["delta_sum"], r["item_id"]))
+    return rows
+
+
+async def compare_experiments(storage: TraceStorage, base_id: str, other_id: str) -> dict[str, Any]:
+    """Two experiments side by side: each one's summary and the per-item rows."""
+    base = await experiment_items(storage, base_id)
+    other = await experiment_items(storage, other_id)
+    return {
+        "base": {"experiment_id": base_id, "summary": summarize(base)},
+        "other": {"experiment_id": other_id, "summary": summarize(other)},
+        "items": compare_items(base, other),
+    }
