@@ -17,6 +17,8 @@ Handler = Callable[[argparse.Namespace], int]
 COMMANDS: tuple[str, ...] = (
     "viewer",
     "serve",
+    "eval",
+    "dataset",
 )
 """Modules of `myagent.cli` that each register one subcommand, in help order."""
 

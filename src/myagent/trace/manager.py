@@ -16,6 +16,7 @@ from contextvars import Token
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from myagent.trace.baggage import apply_baggage
 from myagent.trace.config import TraceConfig, create_storage
 from myagent.trace.context import current_run_var, current_trace_var, get_current_trace
 from myagent.trace.filters import RunFilter, TraceFilter
@@ -195,6 +196,7 @@ class TraceManager:
             metadata=dict(metadata) if metadata else {},
             tags=list(tags) if tags else [],
         )
+        apply_baggage(trace)
         if self.enabled:
             next(self._started)
             self._active[trace.trace_id] = trace
@@ -438,15 +440,17 @@ class TraceManager:
         self,
         trace_id: str,
         name: str,
-        value: ScoreValue,
+        value: ScoreValue | None,
         *,
         record_id: str | None = None,
         comment: str | None = None,
         source: str = "api",
         author: str | None = None,
         metadata: dict[str, Any] | None = None,
+        error: str | None = None,
     ) -> Score:
-        """Score a trace (or its record `record_id`): a number, a boolean or a label.
+        """Score a trace (or its record `record_id`): a number, a boolean or a label
+        (or, with value None, an `error` saying why there is none).
 
         Validated now (`ScoreError` on NaN, a label outside the score's categories...);
         redacted and stored in the background, never waiting on storage."""
@@ -459,6 +463,7 @@ class TraceManager:
             source=source,
             author=author,
             metadata=metadata,
+            error=error,
         )
 
     def define_score(self, config: ScoreConfig) -> None:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from myagent.trace.ids import new_run_id, now_us
 
 if TYPE_CHECKING:
+    from myagent.trace.redaction import Redactor
     from myagent.trace.storage.eval_base import EvalStorage
 
 
@@ -87,4 +88,16 @@ async def revise_item(
     data.update(version=latest.version + 1, deleted=deleted, author=author, created_us=now_us())
     item = DatasetItem.from_dict(data)
     await storage.store_dataset_items([item])
+    return item
+
+
+def redact_item(item: DatasetItem, redactor: Redactor | None) -> DatasetItem:
+    """`item` with its input, expected output and metadata through `redactor` (the one
+    traces pass through; None keeps them), changed in place and returned."""
+    if redactor is None:
+        return item
+    item.input = redactor.value(item.input, "$.item.input")
+    item.expected_output = redactor.value(item.expected_output, "$.item.expected_output")
+    metadata = redactor.value(item.metadata, "$.item.metadata")
+    item.metadata = metadata if isinstance(metadata, dict) else {}
     return item

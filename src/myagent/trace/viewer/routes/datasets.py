@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from myagent.trace.redaction import Redactor
 from myagent.trace.storage.base import TraceStorage
-from myagent.trace.storage.eval_rows import DatasetItem, revise_item
+from myagent.trace.storage.eval_rows import DatasetItem, redact_item, revise_item
 from myagent.trace.viewer.params import ID_PATTERN
 from myagent.trace.viewer.routes.traces import Source
 from myagent.trace.viewer.source import TraceSource
@@ -53,21 +53,18 @@ def _storage(src: TraceSource) -> TraceStorage:
     return src.storage
 
 
-def _redact(src: TraceSource, value: Any, path: str) -> Any:
-    """`value` through the manager's redactor (the default one for a storage viewer)."""
+def _redactor(src: TraceSource) -> Redactor | None:
+    """The manager's redactor (None when it redacts nothing); the default one for a
+    viewer over a storage."""
     manager = src.manager
-    if manager is not None and not manager.config.redact:
-        return value
-    return (Redactor() if manager is None else manager.redactor).value(value, path)
+    if manager is None:
+        return Redactor()
+    return manager.redactor if manager.config.redact else None
 
 
-def _redacted(src: TraceSource, item: DatasetItem) -> DatasetItem:
-    """The item with input, expected output and metadata redacted."""
-    for name in ("input", "expected_output", "metadata"):
-        setattr(item, name, _redact(src, getattr(item, name), f"$.item.{name}"))
-    if not isinstance(item.metadata, dict):
-        item.metadata = {}
-    return item
+def _redact(src: TraceSource, value: Any, path: str) -> Any:
+    redactor = _redactor(src)
+    return value if redactor is None else redactor.value(value, path)
 
 
 @router.get("/datasets")
@@ -122,7 +119,7 @@ async def add_items(name: DatasetName, body: ItemsIn, src: Source) -> dict[str, 
         )
     if not new:
         raise HTTPException(422, "no items and no trace ids given")
-    new = [_redacted(src, item) for item in new]
+    new = [redact_item(item, _redactor(src)) for item in new]
     await storage.store_dataset_items(new)
     return {"items": [i.to_dict() for i in new]}
 
