@@ -89,7 +89,16 @@ def test_ctrl_c_stops_cleanly_and_a_rerun_resumes(tmp_path: Path) -> None:
     _import(tmp_path, db, count=20)
     args = ["eval", "math", "--agent", "tests.eval.agents:create_echo", "--db", str(db)]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "myagent.cli", *args, "--concurrency", "2", "--evaluator", "contains"],
+        [
+            sys.executable,
+            "-m",
+            "myagent.cli",
+            *args,
+            "--concurrency",
+            "2",
+            "--evaluator",
+            "contains",
+        ],
         cwd=ROOT,
         env=_env(SLOW_AGENT="0.3"),
         stdout=subprocess.PIPE,

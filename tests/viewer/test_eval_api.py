@@ -144,3 +144,23 @@ def test_experiments_and_comparison(api: Api) -> None:
     assert compared["items"][1]["deltas"]["correct"] == 1.0
     assert api.client.get("/api/experiments/none").status_code == 404
     storage.close_sync()
+
+
+def test_scores_travel_with_exported_traces(api: Api, tmp_path: Any) -> None:
+    trace_id = api.seeded.weather[1]
+    _post(api, f"/api/traces/{trace_id}/scores", {"name": "exported", "value": "yes"})
+    body = api.client.get("/api/export", params={"trace_id": trace_id, "format": "jsonl"}).content
+    assert b'"scores":[' in body and b'"exported"' in body
+    from fastapi.testclient import TestClient
+
+    from myagent.trace.viewer import create_app
+
+    other = SQLiteTraceStorage(tmp_path / "other.db")
+    with TestClient(create_app(other), base_url="http://127.0.0.1") as client:
+        r = client.post(
+            "/api/import", content=body, headers={**WRITE, "content-type": "application/json"}
+        )
+        assert r.status_code == 200, r.text
+    scores = asyncio.run(other.query_scores(trace_ids=[trace_id]))
+    assert "exported" in {s.name for s in scores}
+    other.close_sync()

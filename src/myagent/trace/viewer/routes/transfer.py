@@ -19,6 +19,9 @@ from fastapi.responses import StreamingResponse
 
 from myagent.trace.filters import TraceFilter
 from myagent.trace.records import Trace
+from myagent.trace.redaction import Redactor
+from myagent.trace.scores import Score
+from myagent.trace.scoring import redact_score
 from myagent.trace.summary import TraceSummary
 from myagent.trace.viewer.params import ID_PATTERN
 from myagent.trace.viewer.routes.traces import Filter, Source
@@ -73,16 +76,26 @@ async def _traces(src: TraceSource, filter: TraceFilter, limit: int) -> AsyncIte
                 yield trace
 
 
+async def _exported(src: TraceSource, trace: Trace) -> dict[str, Any]:
+    """A trace's export data: `to_dict()`, plus its `scores` when it has any."""
+    data = trace.to_dict()
+    if src.storage.supports_eval:
+        scores = await src.storage.query_scores(trace_ids=[trace.trace_id], limit=None)
+        if scores:
+            data["scores"] = [s.to_dict() for s in scores]
+    return data
+
+
 async def _jsonl(src: TraceSource, filter: TraceFilter, limit: int) -> AsyncIterator[bytes]:
     async for trace in _traces(src, filter, limit):
-        yield orjson.dumps(trace.to_dict()) + b"\n"
+        yield orjson.dumps(await _exported(src, trace)) + b"\n"
 
 
 async def _json(src: TraceSource, filter: TraceFilter, limit: int) -> AsyncIterator[bytes]:
     yield b'{"format":"myagent-traces","version":1,"traces":['
     first = True
     async for trace in _traces(src, filter, limit):
-        yield (b"" if first else b",") + orjson.dumps(trace.to_dict())
+        yield (b"" if first else b",") + orjson.dumps(await _exported(src, trace))
         first = False
     yield b"]}"
 
@@ -157,6 +170,7 @@ async def import_traces(request: Request, src: Source) -> ImportResult:
     try:
         items = _parse(body)
         traces = [Trace.from_dict(item) for item in items]
+        scores = [Score.from_dict(s) for item in items for s in item.get("scores") or []]
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
         raise HTTPException(422, f"not a trace file: {type(exc).__name__}: {exc}") from None
     bad = [t.trace_id for t in traces if not re.fullmatch(ID_PATTERN, t.trace_id)]
@@ -164,4 +178,8 @@ async def import_traces(request: Request, src: Source) -> ImportResult:
         raise HTTPException(422, f"invalid trace id(s): {bad[:5]}")
     if traces:
         await src.storage.store_traces(traces)
+    ids = {t.trace_id for t in traces}
+    scores = [s for s in scores if s.trace_id in ids]
+    if scores and src.storage.supports_eval:
+        await src.storage.store_scores([redact_score(s, Redactor()) for s in scores])
     return ImportResult(imported=len(traces), trace_ids=[t.trace_id for t in traces])
