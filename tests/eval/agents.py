@@ -5,22 +5,12 @@ from __future__ import annotations
 import asyncio
 import os
 
-from myagent import create_toolcall_agent
-from myagent.llm import ScriptedLLM
-from myagent.tool import BaseTool
-
-
-class Calculator(BaseTool):
-    name = "calculator"
-    description = "Evaluate an arithmetic expression."
-
-    async def execute(self, expression: str) -> str:
-        return str(eval(expression, {"__builtins__": {}}))  # test tool: digits and operators
+from examples.eval_agent import create_agent as create_example_agent
 
 
 def create_agent() -> object:
     """A tool-calling agent on the offline scripted model (a calculator tool)."""
-    return create_toolcall_agent(name="calc", tools=[Calculator()], llm=ScriptedLLM(), max_steps=4)
+    return create_example_agent()
 
 
 class _Echo:
