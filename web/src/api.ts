@@ -46,10 +46,15 @@ export async function getText(path: string, signal?: AbortSignal): Promise<strin
 }
 
 export async function postJson<T>(path: string, body: unknown): Promise<T | null> {
+  return sendJson<T>("POST", path, body);
+}
+
+/** A state-changing JSON request, with the header every write carries (X-Myagent-Request). */
+export async function sendJson<T>(method: "POST" | "PUT" | "DELETE", path: string, body?: unknown): Promise<T | null> {
   const response = await request(path, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(body),
+    method,
+    headers: { "content-type": "application/json", "x-myagent-request": "1" },
+    body: body === undefined ? undefined : JSON.stringify(body),
   });
   return response.status === 204 ? null : ((await response.json()) as T);
 }
