@@ -13,52 +13,53 @@ import math
 from collections import defaultdict
 from typing import Any
 
-from myagent.trace.scores import Score
 from myagent.trace.stats import percentile
 from myagent.trace.storage.base import TraceStorage
+from myagent.trace.storage.eval_base import ScoreRow
 
 PASS_AT = 0.5
 """An evaluator score at or above this passes."""
 
 
-def _item_scores(scores: list[Score], trace_to_item: dict[str, str]) -> dict[str, dict[str, Score]]:
-    """Per item: its latest score of each name (trace-level scores only)."""
-    found: dict[str, dict[str, Score]] = defaultdict(dict)
-    for score in scores:  # oldest first: a later score of a name replaces an earlier one
-        item = trace_to_item.get(score.trace_id)
-        if item is not None and score.run_id is None:
-            found[item][score.name] = score
+def _latest(rows: list[ScoreRow], trace_to_item: dict[str, str]) -> dict[str, dict[str, ScoreRow]]:
+    """Per item: its latest score of each name."""
+    found: dict[str, dict[str, ScoreRow]] = defaultdict(dict)
+    for row in rows:
+        item = trace_to_item.get(row.trace_id)
+        if item is None:
+            continue
+        mine = found[item]
+        old = mine.get(row.name)
+        if old is None or row.created_us >= old.created_us:
+            mine[row.name] = row
     return found
 
 
-def _passed(run: dict[str, Any], scores: dict[str, Score]) -> bool | None:
-    if run.get("status") is None:
+def _passed(status: str | None, scores: dict[str, ScoreRow]) -> bool | None:
+    if status is None:
         return None  # not run (or not stored) yet
-    evals = [s for s in scores.values() if s.source == "eval"]
-    return run["status"] == "success" and all(
-        s.value is not None and s.value >= PASS_AT for s in evals
-    )
+    if status != "success":
+        return False
+    for s in scores.values():
+        if s.source == "eval" and (s.value is None or s.value < PASS_AT):
+            return False
+    return True
 
 
 async def experiment_items(storage: TraceStorage, experiment_id: str) -> list[dict[str, Any]]:
     """Per item of an experiment: its run's roll-ups, `scores` {name: value or None for an
-    error}, `errors` {name: message} and `passed`."""
+    error}, `labels` {name: label}, `errors` {name: message} and `passed`."""
     runs = await storage.experiment_runs(experiment_id)
-    scores = await storage.query_scores(experiment_id=experiment_id, limit=None)
-    by_item = _item_scores(scores, {r["trace_id"]: r["item_id"] for r in runs})
-    out = []
+    rows = await storage.experiment_scores(experiment_id)
+    by_item = _latest(rows, {r["trace_id"]: r["item_id"] for r in runs})
+    empty: dict[str, ScoreRow] = {}
     for run in runs:
-        mine = by_item.get(run["item_id"], {})
-        out.append(
-            {
-                **run,
-                "scores": {name: s.value for name, s in mine.items()},
-                "labels": {name: s.label for name, s in mine.items() if s.label is not None},
-                "errors": {name: s.error for name, s in mine.items() if s.error is not None},
-                "passed": _passed(run, mine),
-            }
-        )
-    return out
+        mine = by_item.get(run["item_id"], empty)
+        run["scores"] = {name: s.value for name, s in mine.items()}
+        run["labels"] = {name: s.label for name, s in mine.items() if s.label is not None}
+        run["errors"] = {name: s.error for name, s in mine.items() if s.error is not None}
+        run["passed"] = _passed(run["status"], mine)
+    return runs
 
 
 def summarize(items: list[dict[str, Any]]) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from myagent.trace.filters import TraceFilter
 from myagent.trace.scores import Score, ScoreConfig
@@ -27,6 +27,19 @@ class ScoreBucket:
 
     def to_dict(self) -> dict[str, Any]:
         return {"start_us": self.start_us, "count": self.count, "mean": self.mean}
+
+
+class ScoreRow(NamedTuple):
+    """The parts of a trace-level score an experiment's figures need (see
+    `EvalStorage.experiment_scores`)."""
+
+    trace_id: str
+    name: str
+    value: float | None
+    source: str
+    created_us: int
+    label: str | None
+    error: str | None
 
 
 EXPERIMENT_RUN_KEYS = (
@@ -135,6 +148,15 @@ class EvalStorage:
     async def experiment_runs(self, experiment_id: str) -> list[dict[str, Any]]:
         """Per item of an experiment: `EXPERIMENT_RUN_KEYS`, from the run's trace row."""
         return []
+
+    async def experiment_scores(self, experiment_id: str) -> list[ScoreRow]:
+        """The trace-level scores of an experiment's runs, slim, in no particular order."""
+        scores = await self.query_scores(experiment_id=experiment_id, limit=None)
+        return [
+            ScoreRow(s.trace_id, s.name, s.value, s.source, s.created_us, s.label, s.error)
+            for s in scores
+            if s.run_id is None
+        ]
 
 
 def run_row(item_id: str, trace_id: str, summary: dict[str, Any] | None) -> dict[str, Any]:

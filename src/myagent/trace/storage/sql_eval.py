@@ -18,7 +18,12 @@ import orjson
 
 from myagent.trace.filters import TraceFilter
 from myagent.trace.scores import Score, ScoreConfig
-from myagent.trace.storage.eval_base import EXPERIMENT_RUN_KEYS, EvalStorage, ScoreBucket
+from myagent.trace.storage.eval_base import (
+    EXPERIMENT_RUN_KEYS,
+    EvalStorage,
+    ScoreBucket,
+    ScoreRow,
+)
 from myagent.trace.storage.eval_rows import DatasetItem, ExperimentInfo
 from myagent.trace.storage.sql_filters import Dialect
 
@@ -38,7 +43,9 @@ CREATE TABLE scores (
     metadata TEXT NOT NULL DEFAULT '{{}}',
     created_us {big} NOT NULL
 );
-CREATE INDEX ix_scores_trace ON scores (trace_id, name, value);
+CREATE INDEX ix_scores_trace ON scores (
+    trace_id, name, value, source, run_id, created_us, data_type
+);
 CREATE INDEX ix_scores_name ON scores (name, value);
 CREATE TABLE score_configs (name {id} PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE dataset_items (
@@ -338,6 +345,34 @@ class SQLEvalStore(EvalStorage):
             out.append(data)
         return out
 
+    def experiment_scores_sync(self, experiment_id: str) -> list[ScoreRow]:
+        """An experiment's trace-level scores, read from the covering index (sync); the
+        few with a label or an error message get those from a second, narrow query."""
+        runs = (
+            "FROM experiment_runs e JOIN scores s ON s.trace_id = e.trace_id "
+            "WHERE e.experiment_id = ? AND s.run_id IS NULL"
+        )
+        rows = self._read(
+            self._sql(f"SELECT s.trace_id, s.name, s.value, s.source, s.created_us {runs}"),
+            [experiment_id],
+        )
+        texts = {
+            (r[0], r[1], r[2]): (r[3], r[4])
+            for r in self._read(
+                self._sql(
+                    f"SELECT s.trace_id, s.name, s.created_us, s.label, s.error {runs} "
+                    "AND s.data_type IN ('categorical', 'error')"
+                ),
+                [experiment_id],
+            )
+        }
+        out = []
+        for trace_id, name, value, source, created in rows:
+            label, error = texts.get((trace_id, name, created), (None, None))
+            number = None if value is None else float(value)
+            out.append(ScoreRow(trace_id, name, number, source, int(created), label, error))
+        return out
+
     # -- the async face ----------------------------------------------------------------
 
     async def store_scores(self, scores: Sequence[Score]) -> None:
@@ -411,3 +446,6 @@ class SQLEvalStore(EvalStorage):
 
     async def experiment_runs(self, experiment_id: str) -> list[dict[str, Any]]:
         return await asyncio.to_thread(self.experiment_runs_sync, experiment_id)
+
+    async def experiment_scores(self, experiment_id: str) -> list[ScoreRow]:
+        return await asyncio.to_thread(self.experiment_scores_sync, experiment_id)
