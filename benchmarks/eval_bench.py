@@ -36,7 +36,7 @@ from myagent.trace.scores import Score, ScoreCondition
 from myagent.trace.storage.eval_rows import ExperimentInfo
 
 SECTION = "Evaluation"
-GENERATOR = "1"  # bump when the generated data changes, to rebuild kept databases
+GENERATOR = "2"  # bump when the generated data changes, to rebuild kept databases
 BATCH = 20_000
 
 

@@ -22,7 +22,13 @@ from myagent.eval.judge import LLMJudge, parse_verdict
 from myagent.eval.runner import ExperimentResult, run_experiment
 from myagent.trace.baggage import trace_attributes
 from myagent.trace.eval_stats import compare_experiments, experiment_summary
-from myagent.trace.scores import Score, ScoreCondition, ScoreConfig, ScoreError
+from myagent.trace.scores import (
+    Score,
+    ScoreCondition,
+    ScoreConfig,
+    ScoreError,
+    parse_score_condition,
+)
 from myagent.trace.storage.eval_rows import DatasetItem, ExperimentInfo
 
 __all__ = [
@@ -49,6 +55,7 @@ __all__ = [
     "compare_experiments",
     "evaluator",
     "experiment_summary",
+    "parse_score_condition",
     "parse_verdict",
     "read_items_file",
     "run_experiment",

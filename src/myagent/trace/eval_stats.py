@@ -9,56 +9,61 @@ fails it.
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections import defaultdict
 from typing import Any
 
 from myagent.trace.stats import percentile
 from myagent.trace.storage.base import TraceStorage
-from myagent.trace.storage.eval_base import ScoreRow
 
 PASS_AT = 0.5
 """An evaluator score at or above this passes."""
 
 
-def _latest(rows: list[ScoreRow], trace_to_item: dict[str, str]) -> dict[str, dict[str, ScoreRow]]:
-    """Per item: its latest score of each name."""
-    found: dict[str, dict[str, ScoreRow]] = defaultdict(dict)
-    for row in rows:
-        item = trace_to_item.get(row.trace_id)
-        if item is None:
-            continue
-        mine = found[item]
-        old = mine.get(row.name)
-        if old is None or row.created_us >= old.created_us:
-            mine[row.name] = row
-    return found
-
-
-def _passed(status: str | None, scores: dict[str, ScoreRow]) -> bool | None:
+def _passed(
+    status: str | None, scores: dict[str, float | None], sources: dict[str, str]
+) -> bool | None:
     if status is None:
         return None  # not run (or not stored) yet
     if status != "success":
         return False
-    for s in scores.values():
-        if s.source == "eval" and (s.value is None or s.value < PASS_AT):
+    for name, source in sources.items():
+        value = scores[name]
+        if source == "eval" and (value is None or value < PASS_AT):
             return False
     return True
 
 
 async def experiment_items(storage: TraceStorage, experiment_id: str) -> list[dict[str, Any]]:
     """Per item of an experiment: its run's roll-ups, `scores` {name: value or None for an
-    error}, `labels` {name: label}, `errors` {name: message} and `passed`."""
-    runs = await storage.experiment_runs(experiment_id)
-    rows = await storage.experiment_scores(experiment_id)
-    by_item = _latest(rows, {r["trace_id"]: r["item_id"] for r in runs})
-    empty: dict[str, ScoreRow] = {}
+    error}, `labels` {name: label}, `errors` {name: message} and `passed`; each the
+    latest score of its name."""
+    found = await asyncio.gather(  # both reads at once (SQL backends: two threads)
+        storage.experiment_runs(experiment_id), storage.experiment_scores(experiment_id)
+    )
+    runs: list[dict[str, Any]] = found[0]
+    rows = found[1]
+    by_trace: dict[str, dict[str, Any]] = {}
     for run in runs:
-        mine = by_item.get(run["item_id"], empty)
-        run["scores"] = {name: s.value for name, s in mine.items()}
-        run["labels"] = {name: s.label for name, s in mine.items() if s.label is not None}
-        run["errors"] = {name: s.error for name, s in mine.items() if s.error is not None}
-        run["passed"] = _passed(run["status"], mine)
+        run["scores"], run["labels"], run["errors"] = {}, {}, {}
+        by_trace[run["trace_id"]] = run
+    sources: dict[str, dict[str, str]] = defaultdict(dict)
+    created: dict[tuple[str, str], int] = {}
+    for trace_id, name, value, source, created_us, label, error in rows:
+        found = by_trace.get(trace_id)
+        if found is None or created.get((trace_id, name), -1) > created_us:
+            continue
+        run = found
+        created[(trace_id, name)] = created_us
+        run["scores"][name] = value
+        sources[trace_id][name] = source
+        if label is not None:
+            run["labels"][name] = label
+        if error is not None:
+            run["errors"][name] = error
+    for run in runs:
+        run["passed"] = _passed(run["status"], run["scores"], sources.get(run["trace_id"], {}))
     return runs
 
 
@@ -142,8 +147,9 @@ def compare_items(base: list[dict[str, Any]], other: list[dict[str, Any]]) -> li
 
 async def compare_experiments(storage: TraceStorage, base_id: str, other_id: str) -> dict[str, Any]:
     """Two experiments side by side: each one's summary and the per-item rows."""
-    base = await experiment_items(storage, base_id)
-    other = await experiment_items(storage, other_id)
+    base, other = await asyncio.gather(
+        experiment_items(storage, base_id), experiment_items(storage, other_id)
+    )
     return {
         "base": {"experiment_id": base_id, "summary": summarize(base)},
         "other": {"experiment_id": other_id, "summary": summarize(other)},
