@@ -75,6 +75,10 @@ def test_score_bad_input(api: Api) -> None:
         api, f"/api/traces/{trace_id}/scores", {"name": "x", "value": 1, "record_id": "nope"}
     )
     assert record.status_code == 404
+    run_id = api.client.get(f"/api/traces/{trace_id}").json()["records"][0]["run_id"]
+    on_record = {"name": "step_ok", "value": False, "record_id": run_id}
+    stored = _post(api, f"/api/traces/{trace_id}/scores", on_record)
+    assert stored.status_code == 201 and stored.json()["run_id"] == run_id
 
 
 def test_many_scores_on_one_trace_page(api: Api) -> None:
@@ -95,7 +99,9 @@ def test_datasets_from_traces_and_edits(api: Api) -> None:
     [item] = r.json()["items"]
     assert item["source_trace_id"] == trace_id and item["version"] == 1
     _post(
-        api, "/api/datasets/support/items", {"items": [{"input": "hi", "expected_output": "hello"}]}
+        api,
+        "/api/datasets/support/items",
+        {"items": [{"input": "hi", "expected_output": "hello", "metadata": {"token": "t0p"}}]},
     )
     edit = api.client.put(
         f"/api/datasets/support/items/{item['item_id']}",
@@ -105,6 +111,7 @@ def test_datasets_from_traces_and_edits(api: Api) -> None:
     assert edit.json()["version"] == 2
     items = api.client.get("/api/datasets/support/items").json()["items"]
     assert [i["expected_output"] for i in items] == ["Sunny, 22C", "hello"]
+    assert items[1]["metadata"] == {"token": "[REDACTED]"}  # items pass the redactor
     history = api.client.get(f"/api/datasets/support/items/{item['item_id']}/history").json()
     assert [i["version"] for i in history["items"]] == [1, 2]
     api.client.delete(f"/api/datasets/support/items/{item['item_id']}", headers=WRITE)

@@ -99,7 +99,12 @@ class Score:
 
 
 def _cut(text: str | None, limit: int) -> str | None:
-    if text is None or len(text) <= limit:
+    """`text` within `limit` characters (a visible marker says how much was cut), with NUL
+    characters replaced (no database text column takes them)."""
+    if text is None:
+        return None
+    text = text.replace("\x00", "\ufffd")
+    if len(text) <= limit:
         return text
     return f"{text[:limit]}... [{len(text) - limit} characters cut]"
 
@@ -151,7 +156,7 @@ def make_score(
     elif isinstance(value, str):
         if not value or len(value) > MAX_LABEL:
             raise ScoreError(f"score {name!r}: a label has 1-{MAX_LABEL} characters")
-        data_type, label = "categorical", value
+        data_type, label = "categorical", value.replace("\x00", "\ufffd")
     else:
         raise ScoreError(
             f"score {name!r}: value must be a number, a boolean or a label, "
@@ -168,7 +173,7 @@ def make_score(
         run_id=run_id,
         comment=_cut(comment, MAX_COMMENT),
         source=source,
-        author=author if author is None else str(author)[:MAX_LABEL],
+        author=_cut(None if author is None else str(author), MAX_LABEL),
         error=_cut(error, MAX_COMMENT),
         metadata=dict(metadata or {}),
     )

@@ -166,3 +166,17 @@ async def test_experiments_and_runs(storage: TraceStorage) -> None:
     scores = await storage.query_scores(experiment_id="e1")
     assert [s.name for s in scores] == ["ok"]
     assert await storage.query_scores(experiment_id="e2") == []
+
+
+async def test_odd_text_is_stored_faithfully(storage: TraceStorage) -> None:
+    trace = make_trace(1)
+    await storage.store_traces([trace])
+    long = "x" * 20_000
+    score = make_score(
+        trace.trace_id, "odd", "a\x00b", comment=f"nul \x00 and ünïcode ✓ {long}", author="a\x00"
+    )
+    await storage.store_scores([score])
+    [stored] = await storage.query_scores(trace_ids=[trace.trace_id])
+    assert stored.label == "a\ufffdb" and stored.author == "a\ufffd"
+    assert stored.comment is not None and stored.comment.startswith("nul \ufffd and ünïcode ✓ x")
+    assert stored.comment.endswith("characters cut]") and len(stored.comment) < 10_100
