@@ -93,7 +93,7 @@ def test_score_a_trace_by_keyboard(page: Page, site: Site) -> None:
 def test_walk_an_annotation_queue(page: Page, site: Site) -> None:
     page.goto(f"{site.url}/queue")
     page.get_by_label("queue name").fill("weather runs")
-    page.get_by_label("queue filter").fill("agent=weather_agent")
+    page.get_by_label("queue filter").fill("agent=weather_agent&start=-7d&score=no eval score")
     page.get_by_role("button", name="Save and start").click()
     progress = page.get_by_test_id("queue-progress")
     expect(progress).to_contain_text("1 / 3")

@@ -20,6 +20,19 @@ interface SavedQueue {
 const KEY = "myagent.queues";
 const MAX_ITEMS = 500;
 
+/** `start=-7d` / `end=-2h` (relative to now: m, h, d, w) as absolute times, so a saved
+ * queue such as "failed runs this week" stays current. */
+export function resolveRelative(filter: string, now = Date.now()): URLSearchParams {
+  const params = new URLSearchParams(filter);
+  for (const key of ["start", "end"]) {
+    const found = /^-(\d+)([mhdw])$/.exec(params.get(key) ?? "");
+    if (!found) continue;
+    const unit = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }[found[2] as "m" | "h" | "d" | "w"];
+    params.set(key, new Date(now - Number(found[1]) * unit).toISOString());
+  }
+  return params;
+}
+
 function savedQueues(): SavedQueue[] {
   try {
     return JSON.parse(localStorage.getItem(KEY) ?? "[]");
@@ -45,7 +58,7 @@ export default function AnnotationQueue() {
     setItems(null);
     setPos(0);
     setMarks({});
-    const api = filterQuery(new URLSearchParams(filter));
+    const api = filterQuery(resolveRelative(filter));
     getJson<Page<TraceSummary>>(`/api/traces${query({ ...api, limit: String(MAX_ITEMS) })}`)
       .then((page) => {
         setItems(page.items);
@@ -114,7 +127,7 @@ export default function AnnotationQueue() {
           name="filter"
           className="search"
           aria-label="queue filter"
-          placeholder="status=error&agent=support&score=no human score"
+          placeholder="status=error&agent=support&start=-7d&score=no human score"
           defaultValue={filter}
         />
         <button type="submit">Save and start</button>
