@@ -73,6 +73,7 @@ export interface ExperimentItem {
   tokens_used: number | null;
   cost_usd: number | null;
   output_preview: string | null;
+  input_preview: string | null;
   scores: Record<string, number | null>;
   labels: Record<string, string>;
   errors: Record<string, string>;

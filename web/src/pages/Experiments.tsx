@@ -193,8 +193,8 @@ function ExperimentCompare({ base, other }: { base: string; other: string }) {
         <tbody>
           {data.items.map((row) => (
             <tr key={row.item_id} className={row.regression ? "regression" : ""} data-item-id={row.item_id}>
-              <td className="clickable" onClick={() => open(row)}>
-                {row.item_id}
+              <td className="clickable preview" onClick={() => open(row)} title={row.item_id}>
+                {row.base?.input_preview ?? row.other?.input_preview ?? row.item_id}
               </td>
               <td className="clickable preview" onClick={() => open(row)}>
                 {row.base?.output_preview ?? "–"}
@@ -210,6 +210,8 @@ function ExperimentCompare({ base, other }: { base: string; other: string }) {
               <td className="clickable" onClick={() => open(row)}>
                 {row.latency_delta === null ? (
                   "–"
+                ) : Math.abs(row.latency_delta) < 0.000001 ? (
+                  <span className="muted">0</span>
                 ) : (
                   <span className={row.latency_delta > 0 ? "delta-down" : "delta-up"}>
                     {row.latency_delta > 0 ? "+" : "−"}

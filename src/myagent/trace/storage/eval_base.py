@@ -51,6 +51,7 @@ EXPERIMENT_RUN_KEYS = (
     "cost_usd",
     "output_preview",
     "has_errors",
+    "input_preview",
 )
 """What `experiment_runs` returns per item: the run's trace roll-ups (None until written)."""
 
@@ -171,4 +172,5 @@ def run_row(item_id: str, trace_id: str, summary: dict[str, Any] | None) -> dict
         "cost_usd": s.get("cost_usd"),
         "output_preview": s.get("output_preview"),
         "has_errors": s.get("has_errors"),
+        "input_preview": s.get("input_preview"),
     }

@@ -329,7 +329,7 @@ class SQLEvalStore(EvalStorage):
         rows = self._read(
             self._sql(
                 "SELECT e.item_id, e.trace_id, t.status, t.duration, t.tokens_used, t.cost_usd, "
-                "t.output_preview, t.has_errors FROM experiment_runs e "
+                "t.output_preview, t.has_errors, t.input_preview FROM experiment_runs e "
                 "LEFT JOIN traces t ON t.trace_id = e.trace_id WHERE e.experiment_id = ? "
                 "ORDER BY e.item_id"
             ),
