@@ -136,3 +136,22 @@ def test_open_the_experiment_comparison(page: Page, site: Site) -> None:
     rows.nth(0).locator("td").nth(1).click()
     page.wait_for_url("**/compare?a=*&b=*")
     expect(page.get_by_text("I do not know.").first).to_be_visible()
+
+
+def test_score_columns_filter_and_dashboard_chart(page: Page, site: Site) -> None:
+    trace_id = site.seeded.weather[2]
+    r = httpx.post(
+        f"{site.url}/api/traces/{trace_id}/scores",
+        json={"name": "helpfulness", "value": 0.9},
+        headers={"X-Myagent-Request": "1"},
+    )
+    assert r.status_code == 201
+    page.goto(f"{site.url}/?score=score.helpfulness%20%3E%3D%200.8")
+    expect(page.locator("tr[data-trace-id]")).to_have_count(1)
+    page.get_by_label("score column").select_option("helpfulness")
+    expect(page.locator(f"tr[data-trace-id='{trace_id}'] td.col-score-helpfulness")).to_have_text(
+        "0.90"
+    )
+    page.goto(f"{site.url}/dashboard")
+    page.get_by_label("score to chart").select_option("helpfulness")
+    expect(page.get_by_test_id("chart-scores")).to_be_visible()
