@@ -31,8 +31,7 @@ from myagent.trace.records import (
 )
 from myagent.trace.redaction import Redactor
 from myagent.trace.scopes import RunScope, TraceScope
-from myagent.trace.scores import Score, ScoreConfig, ScoreValue
-from myagent.trace.scoring import ScoreRecorder
+from myagent.trace.scoring import ScoreRecorder, ScoringMixin
 from myagent.trace.serialize import set_max_value_size
 from myagent.trace.storage.base import TraceStorage
 from myagent.trace.storage.writer import BackgroundWriter, set_shutdown_timeout
@@ -57,7 +56,7 @@ def error_fields(error: BaseException | str) -> tuple[str, str, str | None]:
     return str(error), "Error", None
 
 
-class TraceManager:
+class TraceManager(ScoringMixin):
     """Central coordinator: trace lifecycle, records, logs, storage and queries."""
 
     def __init__(
@@ -433,42 +432,6 @@ class TraceManager:
         )
         trace.logs.append(entry)
         return entry
-
-    # -- scores (myagent.trace.scoring) ---------------------------------------------
-
-    def score(
-        self,
-        trace_id: str,
-        name: str,
-        value: ScoreValue | None,
-        *,
-        record_id: str | None = None,
-        comment: str | None = None,
-        source: str = "api",
-        author: str | None = None,
-        metadata: dict[str, Any] | None = None,
-        error: str | None = None,
-    ) -> Score:
-        """Score a trace (or its record `record_id`): a number, a boolean or a label
-        (or, with value None, an `error` saying why there is none).
-
-        Validated now (`ScoreError` on NaN, a label outside the score's categories...);
-        redacted and stored in the background, never waiting on storage."""
-        return self._scores.score(
-            trace_id,
-            name,
-            value,
-            run_id=record_id,
-            comment=comment,
-            source=source,
-            author=author,
-            metadata=metadata,
-            error=error,
-        )
-
-    def define_score(self, config: ScoreConfig) -> None:
-        """Declare what values score `config.name` takes (checked by `score`; stored)."""
-        self._scores.define(config)
 
     # -- storage ---------------------------------------------------------------------
 

@@ -201,3 +201,43 @@ class ScoreRecorder:
     @property
     def stats(self) -> dict[str, int]:
         return {**self.counts, "queued": len(self._queue)}
+
+
+class ScoringMixin:
+    """`TraceManager.score` and `define_score` (the manager holds a `ScoreRecorder`)."""
+
+    _scores: ScoreRecorder
+
+    def score(
+        self,
+        trace_id: str,
+        name: str,
+        value: ScoreValue | None,
+        *,
+        record_id: str | None = None,
+        comment: str | None = None,
+        source: str = "api",
+        author: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        error: str | None = None,
+    ) -> Score:
+        """Score a trace (or its record `record_id`): a number, a boolean or a label
+        (or, with value None, an `error` saying why there is none).
+
+        Validated now (`ScoreError` on NaN, a label outside the score's categories...);
+        redacted and stored in the background, never waiting on storage."""
+        return self._scores.score(
+            trace_id,
+            name,
+            value,
+            run_id=record_id,
+            comment=comment,
+            source=source,
+            author=author,
+            metadata=metadata,
+            error=error,
+        )
+
+    def define_score(self, config: ScoreConfig) -> None:
+        """Declare what values score `config.name` takes (checked by `score`; stored)."""
+        self._scores.define(config)
