@@ -111,7 +111,7 @@ def test_walk_an_annotation_queue(page: Page, site: Site) -> None:
     expect(progress).to_contain_text("2 / 3")
     assert first is not None
     assert [s["display"] for s in _scores(site, first) if s["name"] == "thumbs"] == [True]
-    page.goto(f"{site.url}/queue")  # the queue is saved in this browser
+    page.goto(f"{site.url}/queue")  # the queue is saved on the server
     page.get_by_role("link", name="weather runs").click()
     expect(progress).to_contain_text("1 / 3")
 

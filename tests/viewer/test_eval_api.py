@@ -171,3 +171,17 @@ def test_scores_travel_with_exported_traces(api: Api, tmp_path: Any) -> None:
     scores = asyncio.run(other.query_scores(trace_ids=[trace_id]))
     assert "exported" in {s.name for s in scores}
     other.close_sync()
+
+
+def test_annotation_queues_are_saved_on_the_server(api: Api) -> None:
+    queue = {"name": "failed this week", "filter": "status=error&start=-7d&score=no human score"}
+    saved = api.client.put("/api/queues", json=queue, headers=WRITE)
+    assert saved.status_code == 200, saved.text
+    assert [q["name"] for q in api.client.get("/api/queues").json()["items"]] == [
+        "failed this week"
+    ]
+    bad = api.client.put("/api/queues", json={"name": "a/b", "filter": ""}, headers=WRITE)
+    assert bad.status_code == 422
+    gone = api.client.delete("/api/queues/failed this week", headers=WRITE)
+    assert gone.json() == {"deleted": 1}
+    assert api.client.get("/api/queues").json()["items"] == []

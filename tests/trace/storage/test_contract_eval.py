@@ -180,3 +180,16 @@ async def test_odd_text_is_stored_faithfully(storage: TraceStorage) -> None:
     assert stored.label == "a\ufffdb" and stored.author == "a\ufffd"
     assert stored.comment is not None and stored.comment.startswith("nul \ufffd and ünïcode ✓ x")
     assert stored.comment.endswith("characters cut]") and len(stored.comment) < 10_100
+
+
+async def test_annotation_queues(storage: TraceStorage) -> None:
+    await storage.store_queue({"name": "errors", "filter": "status=error", "author": "ann"})
+    await storage.store_queue({"name": "all", "filter": ""})
+    await storage.store_queue({"name": "errors", "filter": "status=error&start=-7d"})
+    assert [(q["name"], q["filter"]) for q in await storage.queues()] == [
+        ("all", ""),
+        ("errors", "status=error&start=-7d"),
+    ]
+    assert await storage.delete_queue("all") == 1
+    assert await storage.delete_queue("all") == 0
+    assert [q["name"] for q in await storage.queues()] == ["errors"]

@@ -1,9 +1,9 @@
 // The annotation queue: a saved filter ("failed runs of agent X without a human score"),
 // walked one trace at a time. Keys: ] or → next, [ or ← previous, s skip, and the score
-// keys (+ / -, 1-5, c). Queues are saved in this browser; the address holds the filter.
+// keys (+ / -, 1-5, c). Queues are saved on the server (/api/queues), for everyone.
 import { useCallback, useEffect, useMemo, useState } from "react";
 import { Link, useSearchParams } from "react-router";
-import { getJson, query } from "../api";
+import { getJson, query, sendJson } from "../api";
 import { fmtDuration, fmtTime } from "../format";
 import type { Page, TraceSummary } from "../types";
 import { StatusBadge } from "../components/Status";
@@ -17,7 +17,6 @@ interface SavedQueue {
   filter: string;
 }
 
-const KEY = "myagent.queues";
 const MAX_ITEMS = 500;
 
 /** `start=-7d` / `end=-2h` (relative to now: m, h, d, w) as absolute times, so a saved
@@ -33,19 +32,17 @@ export function resolveRelative(filter: string, now = Date.now()): URLSearchPara
   return params;
 }
 
-function savedQueues(): SavedQueue[] {
-  try {
-    return JSON.parse(localStorage.getItem(KEY) ?? "[]");
-  } catch {
-    return [];
-  }
-}
-
 export default function AnnotationQueue() {
   const [params, setParams] = useSearchParams();
   const filter = params.get("filter") ?? "";
   const name = params.get("name") ?? "";
-  const [saved, setSaved] = useState<SavedQueue[]>(savedQueues);
+  const [saved, setSaved] = useState<SavedQueue[]>([]);
+  const loadSaved = useCallback(() => {
+    getJson<{ items: SavedQueue[] }>("/api/queues")
+      .then((r) => setSaved(r.items))
+      .catch(() => setSaved([]));
+  }, []);
+  useEffect(loadSaved, [loadSaved]);
   const [items, setItems] = useState<TraceSummary[] | null>(null);
   const [pos, setPos] = useState(0);
   const [marks, setMarks] = useState<Record<string, "scored" | "skipped">>({});
@@ -101,10 +98,13 @@ export default function AnnotationQueue() {
   const total = items?.length ?? 0;
   const done = counts.scored + counts.skipped;
 
-  const save = (queueName: string, queueFilter: string) => {
-    const next = [...saved.filter((q) => q.name !== queueName), { name: queueName, filter: queueFilter }];
-    localStorage.setItem(KEY, JSON.stringify(next));
-    setSaved(next);
+  const save = async (queueName: string, queueFilter: string) => {
+    try {
+      await sendJson("PUT", "/api/queues", { name: queueName, filter: queueFilter });
+      loadSaved();
+    } catch (e) {
+      setError(`Not saved: ${(e as Error).message}`);
+    }
   };
 
   return (
@@ -118,7 +118,7 @@ export default function AnnotationQueue() {
           const data = new FormData(e.currentTarget);
           const queueName = String(data.get("name") ?? "").trim() || "queue";
           const queueFilter = String(data.get("filter") ?? "").trim();
-          save(queueName, queueFilter);
+          void save(queueName, queueFilter);
           setParams({ name: queueName, filter: queueFilter });
         }}
       >

@@ -130,6 +130,20 @@ class EvalStorage:
         """Datasets by name: name, items (live), versions (rows), updated_us."""
         return []
 
+    # -- annotation queues -------------------------------------------------------------
+
+    async def store_queue(self, queue: dict[str, Any]) -> None:
+        """Upsert an annotation queue: plain JSON data with at least `name` and `filter`."""
+        raise self._no_eval()
+
+    async def queues(self) -> list[dict[str, Any]]:
+        """Every annotation queue, by name."""
+        return []
+
+    async def delete_queue(self, name: str) -> int:
+        """Delete a queue; returns how many existed."""
+        return 0
+
     # -- experiments -------------------------------------------------------------------
 
     async def store_experiment(self, info: ExperimentInfo) -> None:

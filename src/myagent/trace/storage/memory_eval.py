@@ -29,6 +29,7 @@ class InMemoryEvalStore(EvalStorage):
         self._items: dict[tuple[str, str, int], DatasetItem] = {}
         self._experiments: dict[str, ExperimentInfo] = {}
         self._experiment_runs: dict[str, dict[str, str]] = {}
+        self._queues: dict[str, dict[str, Any]] = {}
 
     # what the trace half supplies
     async def query_traces_for_eval(self, filter: TraceFilter | None) -> list[TraceSummary]:
@@ -168,6 +169,19 @@ class InMemoryEvalStore(EvalStorage):
                 }
             )
         return out
+
+    # -- annotation queues -------------------------------------------------------------
+
+    async def store_queue(self, queue: dict[str, Any]) -> None:
+        with self._lock:
+            self._queues[queue["name"]] = dict(queue)
+
+    async def queues(self) -> list[dict[str, Any]]:
+        return [dict(q) for _, q in sorted(self._queues.items())]
+
+    async def delete_queue(self, name: str) -> int:
+        with self._lock:
+            return 0 if self._queues.pop(name, None) is None else 1
 
     # -- experiments -------------------------------------------------------------------
 

@@ -69,7 +69,8 @@ CREATE TABLE experiment_runs (
     item_id {id} NOT NULL,
     trace_id {id} NOT NULL,
     PRIMARY KEY (experiment_id, item_id)
-)
+);
+CREATE TABLE annotation_queues (name {id} PRIMARY KEY, data TEXT NOT NULL)
 """
 
 
@@ -299,6 +300,19 @@ class SQLEvalStore(EvalStorage):
             )
         return out
 
+    def store_queue_sync(self, queue: dict[str, Any]) -> None:
+        sql = self._upsert("annotation_queues", ("name", "data"), ["name"])
+        self._write_rows([(sql, [(queue["name"], _dump(queue))])])
+
+    def queues_sync(self) -> list[dict[str, Any]]:
+        rows = self._read("SELECT data FROM annotation_queues ORDER BY name")
+        return [orjson.loads(r[0]) for r in rows]
+
+    def delete_queue_sync(self, name: str) -> int:
+        found = len(self._read(self._sql("SELECT 1 FROM annotation_queues WHERE name = ?"), [name]))
+        self._write_rows([(self._sql("DELETE FROM annotation_queues WHERE name = ?"), [(name,)])])
+        return found
+
     # -- experiments -------------------------------------------------------------------
 
     def store_experiment_sync(self, info: ExperimentInfo) -> None:
@@ -432,6 +446,15 @@ class SQLEvalStore(EvalStorage):
 
     async def datasets(self) -> list[dict[str, Any]]:
         return await asyncio.to_thread(self.datasets_sync)
+
+    async def store_queue(self, queue: dict[str, Any]) -> None:
+        await asyncio.to_thread(self.store_queue_sync, queue)
+
+    async def queues(self) -> list[dict[str, Any]]:
+        return await asyncio.to_thread(self.queues_sync)
+
+    async def delete_queue(self, name: str) -> int:
+        return await asyncio.to_thread(self.delete_queue_sync, name)
 
     async def store_experiment(self, info: ExperimentInfo) -> None:
         await asyncio.to_thread(self.store_experiment_sync, info)

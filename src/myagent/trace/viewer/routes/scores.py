@@ -1,5 +1,6 @@
 """Scores in the viewer: score a trace or a record, list a trace's scores, the score
-columns of a list page, score names and configs, and a score's mean over time."""
+columns of a list page, score names and configs, a score's mean over time, and the saved
+annotation queues."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel, Field
 
+from myagent.trace.ids import now_us
 from myagent.trace.redaction import Redactor
 from myagent.trace.scores import (
     SCORE_SOURCES,
@@ -177,3 +179,32 @@ async def score_series(
     matching the filter: the dashboard's score chart."""
     buckets = await _storage(src).score_series(name, filter, interval_us=interval * 1_000_000)
     return {"name": name, "interval": interval, "buckets": [b.to_dict() for b in buckets]}
+
+
+class QueueIn(BaseModel):
+    """An annotation queue: a name and a filter in the trace list's address syntax
+    (`status=error&agent=x&start=-7d&score=no human score`)."""
+
+    name: str = Field(min_length=1, max_length=100, pattern=r"^[^/\x00-\x1f]+$")
+    filter: str = Field(default="", max_length=2000)
+    description: str | None = Field(default=None, max_length=2000)
+
+
+@router.get("/queues")
+async def list_queues(src: Source) -> dict[str, Any]:
+    """The saved annotation queues, by name."""
+    return {"items": await _storage(src).queues()}
+
+
+@router.put("/queues")
+async def put_queue(body: QueueIn, src: Source) -> dict[str, Any]:
+    """Save (or replace) an annotation queue."""
+    queue = {**body.model_dump(), "updated_us": now_us()}
+    await _storage(src).store_queue(queue)
+    return queue
+
+
+@router.delete("/queues/{name}")
+async def delete_queue(name: Annotated[str, Path(max_length=100)], src: Source) -> dict[str, int]:
+    """Delete an annotation queue (its scores stay)."""
+    return {"deleted": await _storage(src).delete_queue(name)}
