@@ -18,8 +18,13 @@ export function onUnauthorized(listener: Listener): () => void {
   return () => unauthorized.delete(listener);
 }
 
+// Every request says it comes from this UI: the server refuses state-changing requests
+// without this header, which a page of another origin cannot send (no CORS is granted).
+const REQUEST_HEADER = { "x-myagent-request": "1" };
+
 async function request(path: string, init?: RequestInit): Promise<Response> {
-  const response = await fetch(path, { credentials: "same-origin", ...init });
+  const headers = { ...REQUEST_HEADER, ...(init?.headers as Record<string, string> | undefined) };
+  const response = await fetch(path, { credentials: "same-origin", ...init, headers });
   if (response.status === 401) {
     unauthorized.forEach((l) => l());
     throw new ApiError(401, "a viewer token is required");
@@ -49,11 +54,11 @@ export async function postJson<T>(path: string, body: unknown): Promise<T | null
   return sendJson<T>("POST", path, body);
 }
 
-/** A state-changing JSON request, with the header every write carries (X-Myagent-Request). */
+/** A state-changing JSON request (`request` adds the header every write carries). */
 export async function sendJson<T>(method: "POST" | "PUT" | "DELETE", path: string, body?: unknown): Promise<T | null> {
   const response = await request(path, {
     method,
-    headers: { "content-type": "application/json", "x-myagent-request": "1" },
+    headers: { "content-type": "application/json" },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   return response.status === 204 ? null : ((await response.json()) as T);
