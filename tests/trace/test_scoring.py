@@ -138,3 +138,23 @@ def test_scoring_never_waits_on_storage() -> None:
     assert manager.flush()
     assert asyncio.run(storage.count_scores()) == 101
     manager.close()
+
+
+def test_a_full_queue_drops_and_counts(monkeypatch: pytest.MonkeyPatch) -> None:
+    from myagent.trace import scoring
+
+    monkeypatch.setattr(scoring, "QUEUE_SIZE", 5)
+    storage = _Stuck()
+    manager = TraceManager(storage)
+    trace_id = manager.start_trace("a")
+    manager.score(trace_id, "first", 1)
+    assert storage.entered.wait(5)  # the worker holds the first score; the queue fills
+    for i in range(8):
+        manager.score(trace_id, "more", i)
+    stats = manager.stats["scores"]
+    assert (stats["submitted"], stats["dropped"], stats["queued"]) == (6, 3, 5)
+    storage.release.set()
+    manager.end_trace(trace_id)
+    assert manager.flush()
+    assert asyncio.run(storage.count_scores()) == 6
+    manager.close()
