@@ -3,6 +3,8 @@ same real backends as test_contract: memory, a SQLite file, PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from myagent.trace import TraceFilter, TraceStorage
@@ -193,3 +195,27 @@ async def test_annotation_queues(storage: TraceStorage) -> None:
     assert await storage.delete_queue("all") == 1
     assert await storage.delete_queue("all") == 0
     assert [q["name"] for q in await storage.queues()] == ["errors"]
+
+
+async def test_experiments_end_to_end_on_every_backend(storage: TraceStorage) -> None:
+    from myagent.eval import Dataset, ExactMatch, compare_experiments, run_experiment
+    from myagent.trace import TraceManager
+
+    class Echo:
+        async def run(self, text: str) -> str:
+            return text
+
+    class Wrong:
+        async def run(self, text: str) -> str:
+            return "wrong" if text == "b" else text
+
+    manager = TraceManager(storage)
+    dataset = Dataset("letters", manager=manager)
+    await dataset.add_many([{"input": x, "expected_output": x} for x in "abc"])
+    base = await run_experiment(dataset, Echo, [ExactMatch()], manager=manager)
+    other = await run_experiment(dataset, Wrong, [ExactMatch()], manager=manager)
+    assert base.mean("exact_match") == 1.0 and other.summary["pass_rate"] == 2 / 3
+    rows = (await compare_experiments(storage, base.experiment_id, other.experiment_id))["items"]
+    assert [r["deltas"]["exact_match"] for r in rows] == [-1.0, 0.0, 0.0]
+    assert rows[0]["base"]["input_preview"] == "b"
+    await asyncio.to_thread(manager.close)
