@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -71,10 +72,14 @@ def test_eval_gates_on_scores(tmp_path: Path) -> None:
         "--fail-under",
         "contains=0.9",
         "--new",
+        "--report",
+        str(tmp_path / "report.json"),
     )
     assert good.returncode == 0, good.stderr
     assert "contains: mean 1.000 over 6" in good.stdout and "pass rate 100.0%" in good.stdout
     assert "6/6" in good.stderr  # the progress bar
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["summary"]["scores"]["contains"]["mean"] == 1.0 and len(report["items"]) == 6
     strict = myagent(
         *common, "--evaluator", "exact_match", "--fail-under", "exact_match=0.5", "--new"
     )

@@ -147,6 +147,16 @@ async def _run(args: argparse.Namespace) -> int:
             )
         finally:
             bar.close()
+        if args.report:
+            report = {
+                "experiment_id": result.experiment_id,
+                "name": result.name,
+                "dataset": result.dataset,
+                "status": result.status,
+                "summary": result.summary,
+                "items": result.items,
+            }
+            Path(args.report).write_text(json.dumps(report, indent=2, default=str))
         return _report(result, args.fail_under)
     finally:
         set_trace_manager(previous)
@@ -184,5 +194,8 @@ def register(commands: Any) -> None:
     parser.add_argument("--new", action="store_true", help="never resume; start afresh")
     parser.add_argument("--judge-model", default=None, help="model of the judge evaluator")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--report", default=None, help="also write the figures and every item as JSON here"
+    )
     _db_argument(parser)
     parser.set_defaults(handler=_main)
