@@ -7,9 +7,13 @@ import ErrorsPage from "./pages/Errors";
 import SessionsPage from "./pages/Sessions";
 import HealthPage from "./pages/Health";
 import { HealthBadge } from "./components/HealthBadge";
+import { SCORE_SHORTCUTS } from "./components/ScorePanel";
 
 const ComparePage = lazy(() => import("./pages/Compare"));
 const Dashboard = lazy(() => import("./pages/Dashboard"));
+const AnnotationQueue = lazy(() => import("./pages/AnnotationQueue"));
+const ExperimentsPage = lazy(() => import("./pages/Experiments"));
+const DatasetsPage = lazy(() => import("./pages/Datasets"));
 
 const SHORTCUTS: [string, string][] = [
   ["j / k", "next / previous trace (list) or record (trace)"],
@@ -18,6 +22,8 @@ const SHORTCUTS: [string, string][] = [
   ["e", "next error in the trace"],
   ["n / N", "next / previous match of find-in-trace"],
   ["x", "mark the selected trace for comparison (list)"],
+  ...SCORE_SHORTCUTS,
+  ["] / [", "next / previous trace in the annotation queue; s skips"],
   ["?", "this help"],
   ["Esc", "close help, leave a field"],
 ];
@@ -88,6 +94,9 @@ export default function App() {
           <NavLink to="/errors">Errors</NavLink>
           <NavLink to="/sessions">Sessions</NavLink>
           <NavLink to="/compare">Compare</NavLink>
+          <NavLink to="/queue">Annotate</NavLink>
+          <NavLink to="/datasets">Datasets</NavLink>
+          <NavLink to="/experiments">Experiments</NavLink>
         </nav>
         <HealthBadge />
         <button className="link" onClick={() => setHelp(true)} title="Keyboard shortcuts (?)">
@@ -113,6 +122,10 @@ export default function App() {
             <Route path="/sessions" element={<SessionsPage />} />
             <Route path="/sessions/:sessionId" element={<SessionsPage />} />
             <Route path="/health" element={<HealthPage />} />
+            <Route path="/queue" element={<AnnotationQueue />} />
+            <Route path="/datasets" element={<DatasetsPage />} />
+            <Route path="/experiments" element={<ExperimentsPage />} />
+            <Route path="/experiments/compare" element={<ExperimentsPage />} />
             <Route path="*" element={<p className="empty">No such page.</p>} />
           </Routes>
           </Suspense>

@@ -51,10 +51,15 @@ export async function getText(path: string, signal?: AbortSignal): Promise<strin
 }
 
 export async function postJson<T>(path: string, body: unknown): Promise<T | null> {
+  return sendJson<T>("POST", path, body);
+}
+
+/** A state-changing JSON request (`request` adds the header every write carries). */
+export async function sendJson<T>(method: "POST" | "PUT" | "DELETE", path: string, body?: unknown): Promise<T | null> {
   const response = await request(path, {
-    method: "POST",
+    method,
     headers: { "content-type": "application/json" },
-    body: JSON.stringify(body),
+    body: body === undefined ? undefined : JSON.stringify(body),
   });
   return response.status === 204 ? null : ((await response.json()) as T);
 }

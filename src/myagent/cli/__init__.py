@@ -18,6 +18,8 @@ COMMANDS: tuple[str, ...] = (
     "viewer",
     "serve",
     "collect",
+    "eval",
+    "dataset",
 )
 """Modules of `myagent.cli` that each register one subcommand, in help order."""
 

@@ -6,6 +6,7 @@ import { createColumnHelper } from "@tanstack/react-table";
 import { getJson, query } from "../api";
 import { fmtCost, fmtDuration } from "../format";
 import { Chart, type ChartOption } from "../components/Chart";
+import { ScoreChart } from "../components/ScoreChart";
 import { DataTable } from "../components/DataTable";
 
 interface Stats {
@@ -173,6 +174,7 @@ export default function Dashboard() {
         <section><h3>Response time and success rate</h3><Chart option={latency} testId="chart-latency" /></section>
         <section><h3>Tokens and cost</h3><Chart option={usage} testId="chart-usage" /></section>
         <section><h3>Tool usage</h3><Chart option={toolChart} testId="chart-tools" /></section>
+        <ScoreChart filter={filter} interval={interval} />
       </div>
       <h3>Tools</h3>
       <DataTable

@@ -10,6 +10,7 @@ import { StatusBadge } from "../components/Status";
 import { Waterfall, type WaterfallRow } from "../components/Waterfall";
 import { RecordDetail } from "../components/RecordDetail";
 import { Transcript } from "../components/Transcript";
+import { EvalBar } from "../components/EvalBar";
 
 /** Records in tree order (children under their parent, by start time) with depth. */
 export function treeRows(records: RecordOutline[]): WaterfallRow[] {
@@ -214,6 +215,7 @@ export default function TraceDetailPage() {
           Next error (e) {errorIds.length ? `· ${errorIds.length}` : ""}
         </button>
       </div>
+      <EvalBar traceId={trace.trace_id} recordId={selected} />
       {trace.error && <div className="trace-error error-text">{trace.error}</div>}
       <div className="waterfall-box">
         <Waterfall

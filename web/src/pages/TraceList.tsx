@@ -1,6 +1,6 @@
 // The trace list: filter bar, full-text search, live updates, virtualized keyset pages.
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
-import { useNavigate, useSearchParams } from "react-router";
+import { Link, useNavigate, useSearchParams } from "react-router";
 import {
   createColumnHelper,
   flexRender,
@@ -13,6 +13,8 @@ import { fmtCost, fmtDuration, fmtTime } from "../format";
 import { useLiveTraces } from "../live";
 import type { Page, TraceSummary } from "../types";
 import { StatusBadge } from "../components/Status";
+import { AddToDataset } from "../components/AddToDataset";
+import { useScoreColumns } from "../components/ScoreColumns";
 
 const FILTER_KEYS = [
   "agent",
@@ -31,6 +33,7 @@ const FILTER_KEYS = [
   "q",
   "has_errors",
   "session",
+  "score",
 ] as const;
 
 const FIELD_LABELS: [string, string, string][] = [
@@ -44,6 +47,7 @@ const FIELD_LABELS: [string, string, string][] = [
   ["min_tokens", "Min tokens", ""],
   ["max_tokens", "Max tokens", ""],
   ["min_cost", "Min $", ""],
+  ["score", "Score", "score.helpfulness >= 0.8"],
 ];
 
 /** The API query for the filters in the address bar (lists split on commas). */
@@ -54,6 +58,8 @@ export function filterQuery(params: URLSearchParams): Record<string, string | st
     if (!value) continue;
     if (["agent", "status", "model", "tool", "tag", "session"].includes(key)) {
       out[key] = value.split(",").map((v) => v.trim()).filter(Boolean);
+    } else if (key === "score") {
+      out[key] = value.split(";").map((v) => v.trim()).filter(Boolean);
     } else if (key === "meta") {
       out[key] = value.split(/\s+/).filter(Boolean);
     } else if (key === "start" || key === "end") {
@@ -156,6 +162,7 @@ export default function TraceList() {
     setMarked((m) => (m.includes(id) ? m.filter((x) => x !== id) : [...m.slice(-1), id]));
   }, []);
 
+  const scoreColumns = useScoreColumns(rows);
   const columns = useMemo(
     () => [
       column.display({
@@ -191,8 +198,9 @@ export default function TraceList() {
       }),
       column.accessor("tokens_used", { header: "Tokens" }),
       column.accessor("cost_usd", { header: "Cost", cell: (c) => fmtCost(c.getValue()) }),
+      ...scoreColumns.columns,
     ],
-    [marked, toggleMark],
+    [marked, toggleMark, scoreColumns.columns],
   );
 
   const table = useReactTable({ data: rows, columns, getCoreRowModel: getCoreRowModel(), getRowId: (r) => r.trace_id });
@@ -309,6 +317,9 @@ export default function TraceList() {
         {marked.length === 2 && (
           <button onClick={() => navigate(`/compare?a=${marked[0]}&b=${marked[1]}`)}>Compare 2 runs</button>
         )}
+        <AddToDataset traceIds={marked} label="Add marked to dataset" />
+        <Link to={`/queue${query({ filter: params.toString() })}`}>Annotate these</Link>
+        {scoreColumns.picker}
         <a className="export" href={`/api/export${query({ ...filters, format: "jsonl" })}`}>
           Export JSONL
         </a>

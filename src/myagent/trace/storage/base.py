@@ -26,6 +26,7 @@ from myagent.trace.stats import (
     tool_stats_of,
     trace_stats_of,
 )
+from myagent.trace.storage.eval_base import EvalStorage
 from myagent.trace.storage.health import WriterHealth
 from myagent.trace.summary import TraceSummary
 
@@ -71,8 +72,9 @@ def listen_to_conversions(
     _PROGRESS.skip = skip
 
 
-class TraceStorage(ABC):
-    """Where finished traces go. Subclass and implement `store_trace`."""
+class TraceStorage(EvalStorage, ABC):
+    """Where finished traces go. Subclass and implement `store_trace`; the evaluation
+    methods (scores, datasets, experiments: `EvalStorage`) are optional."""
 
     supports_partial: bool = False
     """True when `store_partial` persists running traces (for live views across processes)."""

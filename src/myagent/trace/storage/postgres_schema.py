@@ -12,6 +12,8 @@ from typing import Any
 
 from psycopg import sql
 
+from myagent.trace.storage.sql_eval import eval_schema
+
 MIGRATIONS: list[str] = [
     # 1: traces with roll-ups, records, full-text search, change stamps. Costs are
     # NUMERIC holding each float's exact binary value, so sums are exact and agree with
@@ -111,6 +113,9 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX ix_writer_health_updated ON writer_health (updated_us);
     """,
+    # 3 (evaluation): scores beside traces, score configs, dataset item versions,
+    # experiments and which trace ran each of their items (see sql_eval).
+    eval_schema(real="DOUBLE PRECISION", big="BIGINT", id_type='TEXT COLLATE "C"'),
 ]
 
 _MIGRATION_LOCK = 0x6D79_6167  # "myag": one advisory lock id for schema changes

@@ -21,6 +21,7 @@ from myagent.trace.stats import ErrorGroup, TimeBucket, ToolStats, TraceStats
 from myagent.trace.storage.base import TraceStorage
 from myagent.trace.storage.health import COLUMNS as HEALTH_COLUMNS
 from myagent.trace.storage.health import WriterHealth, health_from_row
+from myagent.trace.storage.sql_eval import SQLEvalStore
 from myagent.trace.storage.sql_filters import Dialect, order_clause, run_where, trace_where
 from myagent.trace.summary import TraceSummary
 
@@ -93,7 +94,7 @@ def summary_from_row(row: Sequence[Any], json: Callable[[Any], Any]) -> TraceSum
     )
 
 
-class SQLTraceStorage(TraceStorage):
+class SQLTraceStorage(SQLEvalStore, TraceStorage):
     """A storage whose traces live in the SQL layout SQLite and PostgreSQL share."""
 
     supports_partial = True

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import sqlite3
 
+from myagent.trace.storage.sql_eval import eval_schema
+
 MIGRATIONS: list[str] = [
     # 1: traces with roll-ups, records, full-text index.
     """
@@ -148,6 +150,9 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX ix_writer_health_updated ON writer_health (updated_us);
     """,
+    # 9 (evaluation): scores beside traces, score configs, dataset item versions,
+    # experiments and which trace ran each of their items (see sql_eval).
+    eval_schema(real="REAL", big="INTEGER", id_type="TEXT"),
 ]
 
 BLOCK_BITS = 10

@@ -14,9 +14,12 @@ from myagent.trace.viewer.live import LiveHub
 from myagent.trace.viewer.routes import (
     analytics,
     compare,
+    datasets,
+    experiments,
     imports,
     live,
     meta,
+    scores,
     traces,
     transfer,
 )
@@ -60,8 +63,8 @@ def create_app(
     app.state.source, app.state.hub, app.state.settings = source, hub, settings
     app.state.searches = SearchGate()
     _add_metrics_route(app, manager)  # before the UI's catch-all route
-    routes = (traces, live, compare, analytics, transfer, imports, *([otlp] if otlp else []), meta)
-    for module in routes:
+    routes = (traces, live, compare, analytics, transfer, imports, scores, datasets, experiments)
+    for module in (*routes, *([otlp] if otlp else []), meta):
         app.include_router(module.router)
     app.add_middleware(SecurityMiddleware, settings=settings)
     return app
