@@ -154,3 +154,15 @@ def test_import_rejects_what_is_not_a_trace_file(api: Api) -> None:
     bad_id = orjson.dumps([{"trace_id": "../etc/passwd"}])
     assert api.client.post("/api/import", content=bad_id).status_code == 422
     assert api.client.post("/api/import", content=b"").json()["imported"] == 0
+
+
+def test_facets_offer_values_with_counts(api: Api) -> None:
+    body = api.client.get("/api/facets").json()
+    assert "weather_agent" in body["agents"]
+    assert {"value": "weather_agent", "count": 3} in body["facets"]["agent"]
+    assert {"value": "prod", "count": 2} in body["facets"]["tag"]
+    found = api.client.get("/api/facets/agent", params={"q": "weather"}).json()
+    assert found == {"field": "agent", "values": [{"value": "weather_agent", "count": 3}]}
+    tools = api.client.get("/api/facets/tool", params={"q": "CALC"}).json()["values"]
+    assert tools == [{"value": "calculator", "count": 1}]
+    assert api.client.get("/api/facets/colour").status_code == 422

@@ -28,13 +28,24 @@ async function request(path: string, init?: RequestInit): Promise<Response> {
     let detail = response.statusText;
     try {
       const body = await response.json();
-      detail = typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail);
+      detail = typeof body.detail === "string" ? body.detail : validationMessage(body.detail);
     } catch {
       /* not JSON */
     }
     throw new ApiError(response.status, detail);
   }
   return response;
+}
+
+/** FastAPI's validation errors as one readable line: "min_tokens: not a whole number". */
+export function validationMessage(detail: unknown): string {
+  if (!Array.isArray(detail)) return JSON.stringify(detail);
+  return detail
+    .map((d: { loc?: unknown[]; msg?: string }) => {
+      const where = (d.loc ?? []).filter((p) => p !== "query" && p !== "body" && p !== "path").join(".");
+      return `${where ? `${where}: ` : ""}${(d.msg ?? "invalid value").replace(/^Input should be/, "should be")}`;
+    })
+    .join("; ");
 }
 
 export async function getJson<T>(path: string, signal?: AbortSignal): Promise<T> {
