@@ -42,8 +42,8 @@ def test_open_a_trace_and_see_waterfall_transcript_and_details(page: Page, site:
     page.locator(f"tr[data-trace-id='{paris}']").click()
     page.wait_for_url(f"**/traces/{paris}")
     waterfall = page.get_by_test_id("waterfall")
-    expect(waterfall.locator("text", has_text="get_weather")).to_have_count(1)
-    expect(waterfall.locator("text", has_text="think")).to_have_count(2)
+    expect(waterfall.locator(".wf-row", has_text="get_weather")).to_have_count(1)
+    expect(waterfall.locator(".wf-row", has_text="think")).to_have_count(2)
     transcript = page.get_by_test_id("transcript")
     expect(transcript).to_contain_text("What is the weather in Paris?")
     expect(transcript).to_contain_text("Tool call · get_weather")
@@ -75,9 +75,13 @@ def test_find_in_trace_reaches_into_whole_payloads(page: Page, site: Site) -> No
     page.goto(f"{site.url}/traces/{site.seeded.big}")
     page.get_by_label("find in trace").fill("big.txt")
     page.get_by_label("find in trace").press("Enter")
-    expect(page.get_by_test_id("find-count")).to_have_text("2 matches")
-    page.keyboard.press("n")
+    expect(page.get_by_test_id("find-count")).to_have_text("1 of 2")  # Enter jumps to the first
     expect(page.locator(".tree-row.selected.match")).to_have_count(1)
+    page.get_by_label("find in trace").press("Enter")  # and Enter again to the next
+    expect(page.get_by_test_id("find-count")).to_have_text("2 of 2")
+    page.keyboard.press("Escape")  # leave the field; n steps on from the page
+    page.keyboard.press("n")
+    expect(page.get_by_test_id("find-count")).to_have_text("1 of 2")
 
 
 def test_large_payload_is_previewed_then_loaded_on_demand(page: Page, site: Site) -> None:

@@ -236,3 +236,62 @@ def seed_traces(path: Path, *, big_output_chars: int = 0, pace: float = 0.0) -> 
     finally:
         manager.close()
     return seeded
+
+
+REPORT_TABLE = "| city | temp |\n| --- | --- |\n| Paris | 20 |\n| Lima | 22 |"
+"""A GFM table the long run's final answer holds (rendered as a table, not as pipes)."""
+
+
+def seed_long_run(path: Path, *, steps: int = 100) -> str:
+    """One trace named differently from its agent: `steps` iterations of a step holding an
+    LLM call and a tool call (3 records each), prompts that grow as a chat (system, user,
+    assistant with tool calls, tool results), and a final answer with a Markdown table."""
+    from myagent.trace import StepRecord
+
+    manager = TraceManager(SQLiteTraceStorage(path))
+    try:
+        with manager.trace(
+            "nightly-report", agent_name="report_agent", input="Write the **nightly** report"
+        ) as trace:
+            messages: list[dict[str, Any]] = [
+                {"role": "system", "content": "You write reports."},
+                {"role": "user", "content": "Write the **nightly** report"},
+            ]
+            for i in range(steps):
+                step = manager.start_run(StepRecord, f"iteration {i}")
+                think = manager.start_run(
+                    ThinkRecord,
+                    "think",
+                    parent=step,
+                    agent_name="report_agent",
+                    model="gpt-4o",
+                    messages=list(messages),
+                )
+                call = {"id": f"call_{i}", "name": "lookup", "arguments": {"row": i}}
+                manager.end_run(
+                    think,
+                    llm_response=f"Looking up row {i}.",
+                    tool_calls=[call],
+                    prompt_tokens=1000 + i,
+                    completion_tokens=20,
+                    tokens_used=1020 + i,
+                )
+                tool = manager.start_run(
+                    ToolRecord, "lookup", parent=step, tool_name="lookup",
+                    tool_call_id=f"call_{i}", input_params={"row": i},
+                )  # fmt: skip
+                manager.end_run(tool, output=f"row {i}: value-{i * 7}")
+                manager.end_run(step, output=f"done {i}")
+                messages += [
+                    {"role": "assistant", "content": None, "tool_calls": [call]},
+                    {"role": "tool", "tool_call_id": f"call_{i}", "content": f"value-{i * 7}"},
+                ]
+            final = manager.start_run(
+                ThinkRecord, "think", agent_name="report_agent", model="gpt-4o", messages=messages
+            )
+            manager.end_run(final, llm_response=f"Here is the report:\n\n{REPORT_TABLE}")
+            trace.output = f"Here is the report:\n\n{REPORT_TABLE}"
+        manager.flush()
+        return trace.trace_id
+    finally:
+        manager.close()

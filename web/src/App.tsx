@@ -1,5 +1,5 @@
 import { lazy, Suspense, useEffect, useState } from "react";
-import { NavLink, Route, Routes } from "react-router";
+import { NavLink, Route, Routes, useLocation } from "react-router";
 import { onUnauthorized, postJson } from "./api";
 import TraceList from "./pages/TraceList";
 import TraceDetailPage from "./pages/TraceDetail";
@@ -7,6 +7,7 @@ import ErrorsPage from "./pages/Errors";
 import SessionsPage from "./pages/Sessions";
 import HealthPage from "./pages/Health";
 import { HealthBadge } from "./components/HealthBadge";
+import { NotFound } from "./components/NotFound";
 
 const ComparePage = lazy(() => import("./pages/Compare"));
 const Dashboard = lazy(() => import("./pages/Dashboard"));
@@ -58,6 +59,9 @@ export default function App() {
   const [needToken, setNeedToken] = useState(false);
   const [help, setHelp] = useState(false);
   const [epoch, setEpoch] = useState(0);
+  const [menu, setMenu] = useState(false);
+  const location = useLocation();
+  useEffect(() => setMenu(false), [location.pathname]);
 
   useEffect(() => onUnauthorized(() => setNeedToken(true)), []);
   useEffect(() => {
@@ -76,8 +80,17 @@ export default function App() {
 
   return (
     <div className="app">
-      <header className="topbar">
+      <header className={`topbar ${menu ? "menu-open" : ""}`}>
         <span className="brand">myagent traces</span>
+        <button
+          type="button"
+          className="menu-button"
+          aria-label="menu"
+          aria-expanded={menu}
+          onClick={() => setMenu((m) => !m)}
+        >
+          ☰
+        </button>
         <nav>
           <NavLink to="/" end>
             Traces
@@ -86,6 +99,7 @@ export default function App() {
           <NavLink to="/errors">Errors</NavLink>
           <NavLink to="/sessions">Sessions</NavLink>
           <NavLink to="/compare">Compare</NavLink>
+          <NavLink to="/health">Health</NavLink>
         </nav>
         <HealthBadge />
         <button className="link" onClick={() => setHelp(true)} title="Keyboard shortcuts (?)">
@@ -111,7 +125,7 @@ export default function App() {
             <Route path="/sessions" element={<SessionsPage />} />
             <Route path="/sessions/:sessionId" element={<SessionsPage />} />
             <Route path="/health" element={<HealthPage />} />
-            <Route path="*" element={<p className="empty">No such page.</p>} />
+            <Route path="*" element={<NotFound what="page" />} />
           </Routes>
           </Suspense>
         )}

@@ -13,6 +13,7 @@ import { fmtCost, fmtDuration, fmtTime } from "../format";
 import { useLiveTraces } from "../live";
 import type { Page, TraceSummary } from "../types";
 import { StatusBadge } from "../components/Status";
+import { TraceName } from "../components/TraceName";
 import { FilterBar, LIST_FIELDS, rangeStart, splitList } from "../components/FilterBar";
 
 const FILTER_KEYS = [
@@ -377,18 +378,6 @@ export default function TraceList() {
         {!loading && rows.length === 0 && !error && <EmptyList filtered={Object.keys(filters).length > 0} />}
       </div>
     </div>
-  );
-}
-
-/** The trace's name; the agent beside it when it differs; the tools it used. */
-export function TraceName({ trace }: { trace: TraceSummary }) {
-  const name = trace.name || trace.agent_name || trace.trace_id;
-  return (
-    <span className="trace-name" title={name}>
-      <b>{name}</b>
-      {trace.agent_name && trace.agent_name !== name && <span className="agent-tag">{trace.agent_name}</span>}
-      <span className="muted"> {trace.tools.join(", ")}</span>
-    </span>
   );
 }
 
