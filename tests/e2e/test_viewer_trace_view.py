@@ -6,6 +6,8 @@ history, unknown addresses, and a 400 px wide window."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -13,7 +15,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from myagent.trace import SQLiteTraceStorage
 from tests.e2e.conftest import Site, screenshot
-from tests.support.viewer import ViewerTestServer, seed_long_run
+from tests.support.viewer import ViewerTestServer, failing_trace, seed_long_run
 
 
 class LongRun:
@@ -231,3 +233,31 @@ def test_a_400_px_window(browser: Browser, site: Site, long_run: LongRun) -> Non
         screenshot(page, "narrow")
     finally:
         context.close()
+
+
+def test_errors_page_counts_once_lists_agents_and_groups_by_fingerprint(
+    page: Page, viewer_factory: Any, tmp_path: Path
+) -> None:
+    storage = SQLiteTraceStorage(tmp_path / "errors.db")
+    cities = ["Atlantis", "El Dorado", "Shangri-La", "Avalon"]
+    storage.write_traces(
+        [
+            failing_trace(i + 1, "weather_agent", c, propagate=i % 2 == 0)
+            for i, c in enumerate(cities)
+        ]
+    )
+    server = viewer_factory(storage)
+    page.goto(f"{server.url}/errors")
+    groups = page.get_by_test_id("error-group")
+    expect(groups).to_have_count(2)  # one per error, not one per city or attempt
+    value = groups.filter(has_text="ValueError")
+    # 4 failed LLM calls; the steps and traces they failed are not counted again.
+    expect(value.locator(".eg-count")).to_have_text("4× in 4 traces")
+    expect(value.locator(".eg-message")).to_have_text("unknown city <str> (attempt <num>)")
+    expect(value).to_contain_text("weather_agent")
+    expect(value).not_to_contain_text("trace ·")  # record kinds are not agents
+    expect(value).not_to_contain_text("ValueError: ValueError")
+    value.get_by_text("Raw messages").click()
+    expect(value.locator(".variants li")).to_have_count(4)
+    expect(value.locator(".variants")).to_contain_text("unknown city 'Avalon' (attempt 4)")
+    screenshot(page, "errors")

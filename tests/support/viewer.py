@@ -16,6 +16,7 @@ from typing import Any
 import uvicorn
 
 from myagent.trace import SQLiteTraceStorage, ThinkRecord, ToolRecord, TraceManager
+from myagent.trace.records import StepRecord, Trace
 from myagent.trace.storage.base import TraceStorage
 from myagent.trace.viewer import ViewerSettings, create_app
 
@@ -246,8 +247,6 @@ def seed_long_run(path: Path, *, steps: int = 100) -> str:
     """One trace named differently from its agent: `steps` iterations of a step holding an
     LLM call and a tool call (3 records each), prompts that grow as a chat (system, user,
     assistant with tool calls, tool results), and a final answer with a Markdown table."""
-    from myagent.trace import StepRecord
-
     manager = TraceManager(SQLiteTraceStorage(path))
     try:
         with manager.trace(
@@ -295,3 +294,25 @@ def seed_long_run(path: Path, *, steps: int = 100) -> str:
         return trace.trace_id
     finally:
         manager.close()
+
+
+def failing_trace(n: int, agent: str, city: str, *, propagate: bool) -> Trace:
+    """An LLM call failing on `city`; with `propagate` the exception also fails its step
+    and the trace (the same failure, passed up); a tool failing apart."""
+    tid = f"{n:032x}"
+    t = Trace(trace_id=tid, name=f"run {n}", agent_name=agent, status="success")
+    t.start_us, t.end_us = 1_000_000 * n, 1_000_000 * n + 500
+    message = f"ValueError: unknown city '{city}' (attempt {n})"
+    step = StepRecord(trace_id=tid, run_id=f"{n:08x}00000001", name="plan")
+    think = ThinkRecord(trace_id=tid, run_id=f"{n:08x}00000002", name="think", model="m")
+    think.parent_id = step.run_id
+    tool = ToolRecord(trace_id=tid, run_id=f"{n:08x}00000003", name="t", tool_name="lookup")
+    for run in (step, think, tool):
+        run.start_us, run.end_us = t.start_us + 1, t.start_us + 100
+    think.success, think.error, think.error_type = False, message, "ValueError"
+    tool.success, tool.error, tool.error_type = False, "TimeoutError: after 30 s", "TimeoutError"
+    if propagate:
+        step.success, step.error, step.error_type = False, message, "ValueError"
+        t.status, t.error = "error", message
+    t.runs += [step, think, tool]
+    return t

@@ -44,7 +44,8 @@ def test_time_series_buckets_every_finished_trace(api: Api) -> None:
 def test_error_groups_point_at_example_traces(api: Api) -> None:
     groups = api.client.get("/api/errors").json()["groups"]
     by_type = {g["error_type"]: g for g in groups}
-    assert by_type["RuntimeError"]["message"] == "RuntimeError: division by zero"
+    assert by_type["RuntimeError"]["message"] == "division by zero"
+    assert by_type["RuntimeError"]["agents"] == ["math_agent"]
     assert by_type["RuntimeError"]["example_trace_ids"] == [api.seeded.failing]
     assert "ValueError" in by_type
     assert api.client.get("/api/errors", params={"agent": "weather_agent"}).json()["groups"] == []

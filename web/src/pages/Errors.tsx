@@ -1,4 +1,5 @@
-// Failures grouped by type and message, each with example traces.
+// Failures grouped by type and fingerprint (the message with numbers, quoted values, ids
+// and paths masked), each failure counted once, with the raw messages one click away.
 import { useEffect, useState } from "react";
 import { Link, useSearchParams } from "react-router";
 import { getJson, query } from "../api";
@@ -11,6 +12,8 @@ interface Group {
   trace_count: number;
   kinds: string[];
   names: string[];
+  agents: string[];
+  variants: { message: string; count: number }[];
   example_trace_ids: string[];
   first_seen_us: number;
   last_seen_us: number;
@@ -43,17 +46,31 @@ export default function ErrorsPage() {
       {groups && groups.length === 0 && <p className="empty">No errors. </p>}
       <div className="error-groups" data-testid="error-groups">
         {groups?.map((g) => (
-          <div className="error-group" key={`${g.error_type}:${g.message}`}>
+          <div className="error-group" key={`${g.error_type}:${g.message}`} data-testid="error-group">
             <div className="eg-head">
               <b className="error-text">{g.error_type}</b>
               <span className="eg-count">
-                {g.count}× in {g.trace_count} trace{g.trace_count === 1 ? "" : "s"}
+                {g.count.toLocaleString()}× in {g.trace_count.toLocaleString()} trace{g.trace_count === 1 ? "" : "s"}
               </span>
               <span className="muted">
-                {g.kinds.join(", ")} · {g.names.join(", ")} · last {fmtTime(g.last_seen_us)}
+                {g.agents.length ? g.agents.join(", ") : "no agent"} · {g.names.join(", ")} · last {fmtTime(g.last_seen_us)}
               </span>
             </div>
-            <pre className="text">{g.message}</pre>
+            <pre className="text eg-message">{g.message}</pre>
+            {g.variants.length > 0 && (
+              <details className="variants">
+                <summary>
+                  {g.variants.length === 1 ? "Raw message" : `Raw messages (${g.variants.length}${g.variants.length >= 5 ? "+" : ""} variants)`}
+                </summary>
+                <ul>
+                  {g.variants.map((v) => (
+                    <li key={v.message}>
+                      <span className="muted">{v.count}×</span> <span className="mono">{v.message}</span>
+                    </li>
+                  ))}
+                </ul>
+              </details>
+            )}
             <div className="examples">
               Examples:{" "}
               {g.example_trace_ids.map((id) => (

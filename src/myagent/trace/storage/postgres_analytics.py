@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from myagent.trace.fingerprint import fingerprint, strip_type
 from myagent.trace.stats import PERCENTILES, ErrorGroup, TimeBucket, ToolStats, TraceStats
 from myagent.trace.storage import sql_analytics
 
@@ -129,23 +130,48 @@ _TRACE_ERROR_TYPE = "COALESCE(substring(e FROM '^([A-Za-z_][A-Za-z0-9_.]*): '), 
 def error_groups(
     cur: Any, where: str, params: Sequence[Any], *, limit: int = 50, examples: int = 5
 ) -> list[ErrorGroup]:
-    """Failures of the finished traces with errors matching `where`, grouped by (error
-    type, message); ordered and sampled as `stats.error_groups_of` defines."""
-    events = (
-        "WITH t AS MATERIALIZED (SELECT trace_id, name, status, COALESCE(error, '') AS e, "
-        f"start_us FROM traces WHERE ({where}) AND {FINISHED} AND has_errors), "
-        "ev AS ("
-        "SELECT COALESCE(NULLIF(r.error_type, ''), 'Error') AS etype, "
-        "COALESCE(r.error, '') AS msg, r.run_type AS kind, "
-        "COALESCE(r.tool_name, r.name, '') AS name, r.trace_id AS trace_id, r.start_us AS at "
-        "FROM t JOIN runs r ON r.trace_id = t.trace_id WHERE NOT r.success "
+    """Failures of the finished traces with errors matching `where`, each counted once,
+    grouped by (error type, fingerprint); ordered and sampled as `stats.error_groups_of`
+    defines. Fingerprints (`myagent.trace.fingerprint`) of the distinct messages are
+    computed here and joined back as arrays."""
+    failures = (
+        "WITH t AS MATERIALIZED (SELECT trace_id, name, agent_name, status, "
+        "COALESCE(error, '') AS e, start_us "
+        f"FROM traces WHERE ({where}) AND {FINISHED} AND has_errors), "
+        "f AS MATERIALIZED (SELECT r.trace_id, r.run_id, r.parent_id, r.run_type, "
+        "COALESCE(r.tool_name, r.name, '') AS name, "
+        "COALESCE(NULLIF(r.error_type, ''), 'Error') AS etype, COALESCE(r.error, '') AS raw, "
+        "r.start_us, t.agent_name FROM t JOIN runs r ON r.trace_id = t.trace_id "
+        "WHERE NOT r.success), "
+        "raw_ev AS ("
+        "SELECT etype, raw, run_type AS kind, name, agent_name AS agent, trace_id, "
+        "start_us AS at FROM f WHERE NOT EXISTS (SELECT 1 FROM f c WHERE "
+        "c.trace_id = f.trace_id AND c.parent_id = f.run_id AND c.etype = f.etype "
+        "AND c.raw = f.raw) "
         "UNION ALL "
-        f"SELECT {_TRACE_ERROR_TYPE}, e, 'trace', COALESCE(name, ''), trace_id, start_us "
-        "FROM t WHERE status = 'error' OR e <> '') "
+        f"SELECT {_TRACE_ERROR_TYPE}, e, 'trace', COALESCE(name, ''), agent_name, trace_id, "
+        "start_us FROM t WHERE (status = 'error' OR e <> '') AND NOT EXISTS ("
+        "SELECT 1 FROM f WHERE f.trace_id = t.trace_id AND f.raw = t.e)) "
+    )
+    cur.execute(failures + "SELECT DISTINCT etype, raw FROM raw_ev", list(params))
+    pairs = list(cur.fetchall())
+    if not pairs:
+        return []
+    arrays = [
+        [etype for etype, _ in pairs],
+        [raw for _, raw in pairs],
+        [strip_type(etype, raw) for etype, raw in pairs],
+        [fingerprint(etype, raw) for etype, raw in pairs],
+    ]
+    events = failures + (
+        ", m AS (SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[]) "
+        "AS m(etype, raw, msg, fp)), "
+        "ev AS (SELECT raw_ev.etype, m.msg, m.fp, kind, name, COALESCE(agent, '') AS agent, "
+        "trace_id, at FROM raw_ev JOIN m ON m.etype = raw_ev.etype AND m.raw = raw_ev.raw) "
     )
 
     def read(sql: str, extra: list[Any]) -> list[Any]:
-        cur.execute(events + sql, [*params, *extra])
+        cur.execute(events + sql, [*params, *arrays, *extra])
         return list(cur.fetchall())
 
     return sql_analytics.error_groups(

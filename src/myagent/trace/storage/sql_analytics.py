@@ -19,6 +19,7 @@ from myagent.trace.stats import (
     most_used,
     percentile_rank,
     rate,
+    top_variants,
     us_mean_seconds,
 )
 
@@ -114,48 +115,60 @@ def error_groups(
     mark: str,
     collate: str = "",
 ) -> list[ErrorGroup]:
-    """Error groups of the failure events `ev` (etype, msg, kind, name, trace_id, at),
-    ordered and sampled as `stats.error_groups_of` defines. `read(sql, params)` runs a
-    SELECT after the backend's `WITH ... ev AS (...)` and appends its parameters;
-    `collate` makes names sort in code-point order."""
+    """Error groups of the failure events `ev` (etype, msg, fp, kind, name, agent,
+    trace_id, at), grouped by (etype, fp), ordered and sampled as `stats.error_groups_of`
+    defines. `read(sql, params)` runs a SELECT after the backend's `WITH ... ev AS (...)`
+    and appends its parameters; `collate` makes names sort in code-point order."""
     groups = [
         ErrorGroup(
             error_type=etype,
-            message=msg,
+            message=fp,
             count=count,
             trace_count=traces,
             first_seen_us=int(first),
             last_seen_us=int(last),
         )
-        for etype, msg, count, traces, first, last in read(
-            "SELECT etype, msg, COUNT(*) AS c, COUNT(DISTINCT trace_id), MIN(at), "
-            "MAX(at) AS last FROM ev GROUP BY etype, msg "
-            f"ORDER BY c DESC, last DESC, etype{collate}, msg{collate} LIMIT {mark}",
+        for etype, fp, count, traces, first, last in read(
+            "SELECT etype, fp, COUNT(*) AS c, COUNT(DISTINCT trace_id), MIN(at), "
+            "MAX(at) AS last FROM ev GROUP BY etype, fp "
+            f"ORDER BY c DESC, last DESC, etype{collate}, fp{collate} LIMIT {mark}",
             [limit],
         )
     ]
     if not groups:
         return []
     wanted = {(g.error_type, g.message): g for g in groups}
-    for etype, msg, kind, name in read("SELECT DISTINCT etype, msg, kind, name FROM ev", []):
-        group = wanted.get((etype, msg))
+    for etype, fp, kind, name, agent in read(
+        "SELECT DISTINCT etype, fp, kind, name, agent FROM ev", []
+    ):
+        group = wanted.get((etype, fp))
         if group is not None:
             if kind not in group.kinds:
                 group.kinds.append(kind)
             if name not in group.names:
                 group.names.append(name)
-    for etype, msg, trace_id in read(
-        "SELECT etype, msg, trace_id FROM ("
-        "SELECT etype, msg, trace_id, ROW_NUMBER() OVER ("
-        "PARTITION BY etype, msg ORDER BY MAX(at) DESC, trace_id DESC) AS rn "
-        f"FROM ev GROUP BY etype, msg, trace_id) ranked WHERE rn <= {mark} "
-        "ORDER BY etype, msg, rn",
+            if agent and agent not in group.agents:
+                group.agents.append(agent)
+    messages: dict[tuple[str, str], list[tuple[str, int]]] = {}
+    for etype, fp, msg, count in read(
+        "SELECT etype, fp, msg, COUNT(*) FROM ev GROUP BY etype, fp, msg", []
+    ):
+        if (etype, fp) in wanted:
+            messages.setdefault((etype, fp), []).append((msg, int(count)))
+    for etype, fp, trace_id in read(
+        "SELECT etype, fp, trace_id FROM ("
+        "SELECT etype, fp, trace_id, ROW_NUMBER() OVER ("
+        "PARTITION BY etype, fp ORDER BY MAX(at) DESC, trace_id DESC) AS rn "
+        f"FROM ev GROUP BY etype, fp, trace_id) ranked WHERE rn <= {mark} "
+        "ORDER BY etype, fp, rn",
         [examples],
     ):
-        group = wanted.get((etype, msg))
+        group = wanted.get((etype, fp))
         if group is not None:
             group.example_trace_ids.append(trace_id)
-    for group in groups:
+    for key, group in wanted.items():
         group.kinds.sort()
         group.names.sort()
+        group.agents.sort()
+        group.variants = top_variants(messages.get(key, []))
     return groups

@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from myagent.trace.fingerprint import fingerprint, strip_type
 from myagent.trace.stats import (
     PERCENTILES,
     ErrorGroup,
@@ -243,23 +244,45 @@ def error_groups(
     limit: int = 50,
     examples: int = 5,
 ) -> list[ErrorGroup]:
-    """Failures of the finished traces with errors matching `where`, grouped by (error
-    type, message); ordered and sampled as `stats.error_groups_of` defines."""
+    """Failures of the finished traces with errors matching `where`, each counted once,
+    grouped by (error type, fingerprint); ordered and sampled as `stats.error_groups_of`
+    defines. The fingerprint is `myagent.trace.fingerprint`, called as an SQL function."""
     events = (
-        "WITH t AS MATERIALIZED (SELECT trace_id, name, status, COALESCE(error, '') AS e, "
-        f"start_us FROM traces WHERE ({where}) AND {FINISHED} AND has_errors = 1), "
-        "ev AS ("
-        "SELECT COALESCE(NULLIF(r.error_type, ''), 'Error') AS etype, "
-        "COALESCE(json_extract(CAST(r.data AS TEXT), '$.error'), '') AS msg, "
-        "r.run_type AS kind, COALESCE(r.tool_name, r.name, '') AS name, "
-        "r.trace_id AS trace_id, r.start_us AS at "
-        "FROM t JOIN runs r ON r.trace_id = t.trace_id WHERE r.success = 0 "
+        "WITH t AS MATERIALIZED (SELECT trace_id, name, agent_name, status, "
+        "COALESCE(error, '') AS e, start_us "
+        f"FROM traces WHERE ({where}) AND {FINISHED} AND has_errors = 1), "
+        "f AS MATERIALIZED (SELECT r.trace_id, r.run_id, r.parent_id, r.run_type, "
+        "COALESCE(r.tool_name, r.name, '') AS name, "
+        "COALESCE(NULLIF(r.error_type, ''), 'Error') AS etype, "
+        "COALESCE(json_extract(CAST(r.data AS TEXT), '$.error'), '') AS raw, "
+        "r.start_us, t.agent_name FROM t JOIN runs r ON r.trace_id = t.trace_id "
+        "WHERE r.success = 0), "
+        "raw_ev AS ("
+        "SELECT etype, raw, run_type AS kind, name, agent_name AS agent, trace_id, "
+        "start_us AS at FROM f WHERE NOT EXISTS (SELECT 1 FROM f c WHERE "
+        "c.trace_id = f.trace_id AND c.parent_id = f.run_id AND c.etype = f.etype "
+        "AND c.raw = f.raw) "
         "UNION ALL "
-        f"SELECT {_TRACE_ERROR_TYPE}, e, 'trace', COALESCE(name, ''), trace_id, start_us "
-        "FROM t WHERE status = 'error' OR e != '') "
+        f"SELECT {_TRACE_ERROR_TYPE}, e, 'trace', COALESCE(name, ''), agent_name, trace_id, "
+        "start_us FROM t WHERE (status = 'error' OR e != '') AND NOT EXISTS ("
+        "SELECT 1 FROM f WHERE f.trace_id = t.trace_id AND f.raw = t.e)), "
+        "ev AS (SELECT etype, myagent_strip_type(etype, raw) AS msg, "
+        "myagent_fingerprint(etype, raw) AS fp, kind, name, COALESCE(agent, '') AS agent, "
+        "trace_id, at FROM raw_ev) "
     )
+    register_functions(conn)
 
     def read(sql: str, extra: list[Any]) -> list[Any]:
         return conn.execute(events + sql, [*params, *extra]).fetchall()
 
     return sql_analytics.error_groups(read, limit=limit, examples=examples, mark="?")
+
+
+def register_functions(conn: sqlite3.Connection) -> None:
+    """The Python functions error grouping calls from SQL, on this connection."""
+    conn.create_function(
+        "myagent_fingerprint", 2, lambda t, m: fingerprint(str(t), str(m)), deterministic=True
+    )
+    conn.create_function(
+        "myagent_strip_type", 2, lambda t, m: strip_type(str(t), str(m)), deterministic=True
+    )
