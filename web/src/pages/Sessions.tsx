@@ -60,8 +60,8 @@ export default function SessionsPage() {
             col.accessor("first_us", { header: "First", cell: (c) => fmtTime(c.getValue()) }),
             col.accessor("last_us", { header: "Latest", cell: (c) => fmtTime(c.getValue()) }),
             col.accessor("error_traces", { header: "With errors" }),
-            col.accessor("tokens_used", { header: "Tokens" }),
-            col.accessor("cost_usd", { header: "Cost", cell: (c) => fmtCost(c.getValue()) }),
+            col.accessor("tokens_used", { header: "Tokens", cell: (c) => c.getValue().toLocaleString() }),
+            col.accessor("cost_usd", { header: "Cost", cell: (c) => fmtCost(c.getValue() || null) }),
           ]}
         />
       </div>
