@@ -316,3 +316,28 @@ def failing_trace(n: int, agent: str, city: str, *, propagate: bool) -> Trace:
         t.status, t.error = "error", message
     t.runs += [step, think, tool]
     return t
+
+
+def write_planned_run(manager: TraceManager, cities: list[str], id_prefix: str) -> str:
+    """A run that asks for the weather of each city in turn: per city an LLM call choosing
+    the tool (call id `{id_prefix}{n}`) and the tool call; then the answer. Two runs with
+    other id prefixes differ only in their generated call ids."""
+    with manager.trace("planner", agent_name="planner", input="Weather, please") as trace:
+        messages: list[dict[str, Any]] = [{"role": "user", "content": "Weather, please"}]
+        for n, city in enumerate(cities):
+            call = {"id": f"{id_prefix}{n}", "name": "get_weather", "arguments": {"city": city}}
+            think = manager.start_run(ThinkRecord, "think", model="m", messages=list(messages))
+            manager.end_run(think, llm_response=f"Checking {city}.", tool_calls=[call])
+            tool = manager.start_run(
+                ToolRecord, "get_weather", parent=think, tool_name="get_weather",
+                tool_call_id=call["id"], input_params={"city": city},
+            )  # fmt: skip
+            manager.end_run(tool, output={"city": city, "temp_c": 20})
+            messages += [
+                {"role": "assistant", "content": None, "tool_calls": [call]},
+                {"role": "tool", "tool_call_id": call["id"], "content": f"{city}: 20"},
+            ]
+        final = manager.start_run(ThinkRecord, "think", model="m", messages=messages)
+        manager.end_run(final, llm_response="It is 20 degrees everywhere.")
+        trace.output = "It is 20 degrees everywhere."
+    return trace.trace_id
