@@ -2,13 +2,15 @@ import { lazy, Suspense, useEffect, useState } from "react";
 import { NavLink, Route, Routes, useLocation } from "react-router";
 import { onUnauthorized, postJson } from "./api";
 import TraceList from "./pages/TraceList";
-import TraceDetailPage from "./pages/TraceDetail";
-import ErrorsPage from "./pages/Errors";
-import SessionsPage from "./pages/Sessions";
-import HealthPage from "./pages/Health";
 import { HealthBadge } from "./components/HealthBadge";
 import { NotFound } from "./components/NotFound";
 
+// Every page but the list is its own chunk, loaded when first opened: the list page
+// never downloads ECharts, CodeMirror or the Markdown renderer.
+const TraceDetailPage = lazy(() => import("./pages/TraceDetail"));
+const ErrorsPage = lazy(() => import("./pages/Errors"));
+const SessionsPage = lazy(() => import("./pages/Sessions"));
+const HealthPage = lazy(() => import("./pages/Health"));
 const ComparePage = lazy(() => import("./pages/Compare"));
 const Dashboard = lazy(() => import("./pages/Dashboard"));
 
@@ -19,6 +21,9 @@ const SHORTCUTS: [string, string][] = [
   ["e", "next error in the trace"],
   ["n / N", "next / previous match of find-in-trace"],
   ["x", "mark the selected trace for comparison (list)"],
+  ["Enter (in find)", "first match, then the next; the count shows “k of n”"],
+  ["z", "zoom the waterfall to the selected record (again: whole trace)"],
+  ["← / →", "collapse / expand the selected record's subtree"],
   ["?", "this help"],
   ["Esc", "close help, leave a field"],
 ];

@@ -18,8 +18,20 @@ export function onUnauthorized(listener: Listener): () => void {
   return () => unauthorized.delete(listener);
 }
 
+const early = new Map<string, Promise<Response>>();
+
+/** Start a GET before the page that needs it has rendered (the first page's data while
+ * React boots); the page's own `getJson` of the same path takes the response, once. */
+export function prefetch(path: string): void {
+  const pending = fetch(path, { credentials: "same-origin" });
+  pending.catch(() => undefined);
+  early.set(path, pending);
+}
+
 async function request(path: string, init?: RequestInit): Promise<Response> {
-  const response = await fetch(path, { credentials: "same-origin", ...init });
+  const pending = !init?.method ? early.get(path) : undefined;
+  if (pending) early.delete(path);
+  const response = await (pending ?? fetch(path, { credentials: "same-origin", ...init }));
   if (response.status === 401) {
     unauthorized.forEach((l) => l());
     throw new ApiError(401, "a viewer token is required");

@@ -58,6 +58,13 @@ export function filterQuery(params: URLSearchParams): Record<string, string | st
   return out;
 }
 
+/** The list's first page and count for the address's filters (what the page asks first). */
+export function firstRequests(params: URLSearchParams, limit = "100"): [string, string] {
+  const filters = filterQuery(params);
+  const order = params.get("order") ?? "-start_time";
+  return [`/api/traces${query({ ...filters, order, limit })}`, `/api/traces/count${query(filters)}`];
+}
+
 /** What Back restores: the rows loaded, scroll position, selected row (per history entry). */
 interface Place {
   rows: number;
@@ -110,7 +117,8 @@ export default function TraceList() {
     setError(null);
     const place = restore.current;
     const limit = String(Math.min(500, Math.max(100, place?.rows ?? 0)));
-    getJson<Page<TraceSummary>>(`/api/traces${query({ ...filters, order, limit })}`, abort.signal)
+    const [first, counted] = firstRequests(params, limit);
+    getJson<Page<TraceSummary>>(first, abort.signal)
       .then((page) => {
         setRows(page.items);
         setCursor(page.next_cursor);
@@ -129,7 +137,7 @@ export default function TraceList() {
       })
       .finally(() => setLoading(false));
     setCount(null);
-    getJson<{ count: number }>(`/api/traces/count${filterSearch}`, abort.signal)
+    getJson<{ count: number }>(counted, abort.signal)
       .then((c) => setCount(c.count))
       .catch(() => undefined);
     return () => abort.abort();
