@@ -48,6 +48,9 @@ def test_trace_names_in_the_list_and_the_header(page: Page, long_run: LongRun) -
     row = page.locator(f"tr[data-trace-id='{long_run.trace_id}']")
     expect(row.locator(".trace-name b")).to_have_text("nightly-report")
     expect(row.locator(".agent-tag")).to_have_text("report_agent")  # differs from the name
+    expect(row.locator(".col-tokens_used")).to_have_text("106,950")  # digits grouped
+    header = page.locator("th.col-duration")
+    assert header.evaluate("el => el.scrollWidth <= el.clientWidth")  # "Duration" not cut off
     row.click()
     expect(page.get_by_test_id("trace-title")).to_have_text("nightly-report")
     expect(page.get_by_test_id("trace-agent")).to_have_text("report_agent")
@@ -221,6 +224,7 @@ def test_a_400_px_window(browser: Browser, site: Site, long_run: LongRun) -> Non
         expect(nav).to_be_hidden()  # the top bar collapses into a menu
         page.get_by_role("button", name="menu").click()
         expect(nav.get_by_role("link", name="Dashboard")).to_be_visible()
+        expect(nav.get_by_role("link", name="Health")).to_be_visible()
         nav.get_by_role("link", name="Errors").click()
         expect(nav).to_be_hidden()
         no_sideways_scroll(page)

@@ -7,8 +7,13 @@ import { firstRequests } from "./pages/TraceList";
 import "react-json-view-lite/dist/index.css";
 import "./styles.css";
 
-// The list page's data is requested while React boots, not after.
-if (window.location.pathname === "/") {
+// The first page's data is requested while React boots (and the page's code loads),
+// not after.
+const opened = /^\/traces\/([^/]+)$/.exec(window.location.pathname);
+if (opened) {
+  prefetch(`/api/traces/${encodeURIComponent(decodeURIComponent(opened[1]))}`);
+  void import("./pages/TraceDetail");
+} else if (window.location.pathname === "/") {
   const saved = sessionStorage.getItem(`myagent.list.${(window.history.state as { key?: string } | null)?.key ?? "default"}`);
   if (!saved) firstRequests(new URLSearchParams(window.location.search)).forEach(prefetch);
 }
