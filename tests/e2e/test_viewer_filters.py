@@ -99,3 +99,18 @@ def test_an_empty_database_gets_setup_guidance(
     page.goto(server.url)
     expect(page.get_by_test_id("empty-setup")).to_contain_text("No traces yet")
     expect(page.get_by_test_id("trace-count")).to_have_text("0 traces")
+
+
+def test_moving_between_pages_never_aborts_the_live_feed(page: Page, site: Site) -> None:
+    aborted: list[str] = []
+    page.on("requestfailed", lambda request: aborted.append(request.url))
+    page.goto(site.url)
+    page.locator("tr[data-trace-id]").first.click()
+    expect(page.get_by_test_id("tree")).to_be_visible()
+    page.go_back()
+    expect(page.locator("tr[data-trace-id]").first).to_be_visible()
+    page.get_by_label("status").select_option("error")  # a filtered list: same feed
+    expect(page.locator("tr[data-trace-id]")).to_have_count(1)
+    page.get_by_role("link", name="Dashboard").click()
+    expect(page.get_by_test_id("stat-cards")).to_be_visible()
+    assert [url for url in aborted if "/api/live" in url] == []
