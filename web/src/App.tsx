@@ -1,6 +1,6 @@
 import { lazy, Suspense, useEffect, useState } from "react";
 import { NavLink, Route, Routes, useLocation } from "react-router";
-import { onUnauthorized, postJson } from "./api";
+import { ApiError, onUnauthorized, postJson } from "./api";
 import TraceList from "./pages/TraceList";
 import { HealthBadge } from "./components/HealthBadge";
 import { NotFound } from "./components/NotFound";
@@ -41,8 +41,10 @@ function SignIn({ onDone }: { onDone: () => void }) {
           try {
             await postJson("/api/auth", { token });
             onDone();
-          } catch {
-            setError("That token was not accepted.");
+          } catch (err) {
+            // 429: too many wrong tokens from this browser; the server says how long to wait
+            const throttled = err instanceof ApiError && err.status === 429;
+            setError(throttled ? `Too many wrong tokens: ${err.message}.` : "That token was not accepted.");
           }
         }}
       >

@@ -18,12 +18,16 @@ export function onUnauthorized(listener: Listener): () => void {
   return () => unauthorized.delete(listener);
 }
 
+// Every request says it comes from this UI: the server refuses state-changing requests
+// without this header, which a page of another origin cannot send (no CORS is granted).
+const REQUEST_HEADER = { "x-myagent-request": "1" };
+
 const early = new Map<string, Promise<Response>>();
 
 /** Start a GET before the page that needs it has rendered (the first page's data while
  * React boots); the page's own `getJson` of the same path takes the response, once. */
 export function prefetch(path: string): void {
-  const pending = fetch(path, { credentials: "same-origin" });
+  const pending = fetch(path, { credentials: "same-origin", headers: REQUEST_HEADER });
   pending.catch(() => undefined);
   early.set(path, pending);
 }
@@ -31,8 +35,8 @@ export function prefetch(path: string): void {
 async function request(path: string, init?: RequestInit): Promise<Response> {
   const pending = !init?.method ? early.get(path) : undefined;
   if (pending) early.delete(path);
-  const response = await (pending ?? fetch(path, { credentials: "same-origin", ...init }));
-  if (response.status === 401) {
+  const headers = { ...REQUEST_HEADER, ...(init?.headers as Record<string, string> | undefined) };
+  const response = await (pending ?? fetch(path, { credentials: "same-origin", ...init, headers }));  if (response.status === 401) {
     unauthorized.forEach((l) => l());
     throw new ApiError(401, "a viewer token is required");
   }
