@@ -85,9 +85,11 @@ def test_a_long_run_reads_row_by_row(page: Page, long_run: LongRun) -> None:
     expect(page.locator(".tree-row.kind-tool")).to_have_count(0)  # every tool is in a step
     expect(page.locator(".tree-row.kind-step").first).to_contain_text("+2")
     page.get_by_role("button", name="Expand all").click()
-    # Zoom to one record: its bar fills the waterfall's width.
-    tool = long_run.record("tool", 50)
-    page.get_by_test_id("tree").evaluate("el => el.scrollTop = 150 * 26")
+    # Zoom to one record (one that took time): its bar fills the waterfall's width.
+    timed = [r for r in long_run.records if r["run_type"] == "tool" and (r["duration"] or 0) > 0]
+    tool = str(timed[len(timed) // 2]["run_id"])
+    index = [r["run_id"] for r in long_run.records].index(tool)  # about its tree position
+    page.get_by_test_id("tree").evaluate(f"el => el.scrollTop = {max(index - 5, 0)} * 26")
     page.locator(f".tree-row[data-run-id='{tool}']").click()
     expect(page.locator(f".tree-row.selected[data-run-id='{tool}']")).to_have_count(1)
     page.keyboard.press("z")

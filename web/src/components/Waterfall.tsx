@@ -15,6 +15,13 @@ export interface WaterfallRow {
   children: number;
 }
 
+/** A time since the trace started (µs) as an axis label, as precise as the tick step. */
+export function tickLabel(us: number, step: number): string {
+  if (step >= 1_000_000) return `${(us / 1_000_000).toFixed(step % 1_000_000 ? 1 : 0)} s`;
+  const decimals = Math.max(0, Math.ceil(-Math.log10(step / 1000)));
+  return `${(us / 1000).toFixed(Math.min(decimals, 3))} ms`;
+}
+
 /** Nice tick step (1, 2, 5 × 10^k µs) giving about `count` ticks over `span` µs. */
 export function tickStep(span: number, count: number): number {
   const raw = Math.max(span / Math.max(count, 1), 1);
@@ -90,7 +97,7 @@ export function Waterfall({
         <div className="wf-ticks" ref={track} data-testid="waterfall-axis">
           {ticks.map((t) => (
             <span key={t} className="wf-tick" style={{ left: `${position(t)}%` }}>
-              {fmtDuration(t / 1_000_000)}
+              {tickLabel(t, step)}
             </span>
           ))}
         </div>
@@ -121,8 +128,9 @@ export function Waterfall({
             const { record, depth } = row;
             const start = record.start_us - traceStart;
             const end = (record.end_us ?? Math.max(traceEnd, now)) - traceStart;
-            const left = position(start);
-            const width = Math.max(position(end) - left, 0.15);
+            // Clipped to the window: a record running past a zoomed span fills it, no more.
+            const left = Math.min(Math.max(position(start), 0), 100);
+            const width = Math.max(Math.min(position(end), 100) - left, 0.15);
             const failed = !record.success;
             return (
               <div

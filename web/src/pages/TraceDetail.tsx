@@ -8,7 +8,7 @@ import { fmtCost, fmtDuration, fmtTime } from "../format";
 import { useLiveTraces } from "../live";
 import type { FindHit, RecordOutline, TraceDetail } from "../types";
 import { StatusBadge } from "../components/Status";
-import { Waterfall, type WaterfallRow } from "../components/Waterfall";
+import { tickLabel, Waterfall, type WaterfallRow } from "../components/Waterfall";
 import { RecordDetail } from "../components/RecordDetail";
 import { Transcript } from "../components/Transcript";
 import { CopyButton } from "../components/Copy";
@@ -346,7 +346,7 @@ export default function TraceDetailPage() {
           </button>
           {zoom && (
             <span className="muted" data-testid="zoom-window">
-              {fmtDuration(zoom[0] / 1e6)} – {fmtDuration(zoom[1] / 1e6)}
+              {fmtDuration((zoom[1] - zoom[0]) / 1e6)} from {tickLabel(zoom[0], Math.max((zoom[1] - zoom[0]) / 10, 1))}
             </span>
           )}
           <button type="button" onClick={() => setCollapsed(new Set(allRows.filter((r) => r.children > 0).map((r) => r.record.run_id)))}>
