@@ -266,4 +266,9 @@ def test_errors_page_counts_once_lists_agents_and_groups_by_fingerprint(
     value.get_by_text("Raw messages").click()
     expect(value.locator(".variants li")).to_have_count(4)
     expect(value.locator(".variants")).to_contain_text("unknown city 'Avalon' (attempt 4)")
+    page.get_by_label("agent").select_option("weather_agent")  # agents offered, with counts
+    expect(groups).to_have_count(2)
     screenshot(page, "errors")
+    value.locator(".examples a").first.click()  # an example opens at its first match
+    expect(page.get_by_test_id("find-count")).to_have_text("1 of 1")
+    expect(page.locator(".tree-row.selected")).to_contain_text("think")

@@ -24,6 +24,12 @@ export default function ErrorsPage() {
   const agent = params.get("agent") ?? "";
   const [groups, setGroups] = useState<Group[] | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [agents, setAgents] = useState<{ value: string; count: number }[]>([]);
+  useEffect(() => {
+    getJson<{ values: { value: string; count: number }[] }>("/api/facets/agent?limit=500")
+      .then((r) => setAgents(r.values))
+      .catch(() => undefined);
+  }, []);
   useEffect(() => {
     getJson<{ groups: Group[] }>(`/api/errors${query({ agent: agent || undefined })}`)
       .then((r) => setGroups(r.groups))
@@ -31,17 +37,23 @@ export default function ErrorsPage() {
   }, [agent]);
   return (
     <div className="page errors-page">
-      <form
-        className="filters"
-        onSubmit={(e) => {
-          e.preventDefault();
-          const value = String(new FormData(e.currentTarget).get("agent") ?? "").trim();
-          setParams(value ? { agent: value } : {});
-        }}
-      >
-        <input name="agent" defaultValue={agent} placeholder="agent" aria-label="agent" />
-        <button type="submit">Filter</button>
-      </form>
+      <div className="filters">
+        <label>
+          Agent{" "}
+          <select
+            aria-label="agent"
+            value={agent}
+            onChange={(e) => setParams(e.target.value ? { agent: e.target.value } : {})}
+          >
+            <option value="">all agents</option>
+            {agents.map((a) => (
+              <option key={a.value} value={a.value}>
+                {a.value} ({a.count.toLocaleString()})
+              </option>
+            ))}
+          </select>
+        </label>
+      </div>
       {error && <p className="error-text">{error}</p>}
       {groups && groups.length === 0 && <p className="empty">No errors. </p>}
       <div className="error-groups" data-testid="error-groups">
@@ -74,8 +86,8 @@ export default function ErrorsPage() {
             <div className="examples">
               Examples:{" "}
               {g.example_trace_ids.map((id) => (
-                <Link key={id} to={`/traces/${id}?find=${encodeURIComponent(g.error_type)}`} className="mono">
-                  {id.slice(0, 12)}
+                <Link key={id} to={`/traces/${id}?find=${encodeURIComponent(g.error_type)}`} className="mono" title={id}>
+                  {id.length > 14 ? `${id.slice(0, 6)}…${id.slice(-6)}` : id}
                 </Link>
               ))}
             </div>

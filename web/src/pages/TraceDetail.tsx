@@ -86,7 +86,7 @@ export default function TraceDetailPage() {
   const [findInput, setFindInput] = useState(find);
   const [collapsed, setCollapsed] = useState<Set<string>>(new Set());
   const [zoom, setZoom] = useState<[number, number] | null>(null);
-  const jumpToFirst = useRef(false);
+  const jumpToFirst = useRef(Boolean(find) && !selected); // a link with ?find= opens at its first match
   const refreshTimer = useRef<number | null>(null);
   const findBox = useRef<HTMLInputElement>(null);
   const treeBox = useRef<HTMLDivElement>(null);
