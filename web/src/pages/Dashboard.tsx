@@ -148,7 +148,7 @@ export default function Dashboard() {
     grid: { left: 60, right: 60, top: 30, bottom: 30 },
     xAxis,
     yAxis: [
-      { type: "value", name: "tokens" },
+      { type: "value", name: "tokens", minInterval: 1 },
       { type: "value", name: "USD" },
     ],
     series: [
@@ -161,7 +161,7 @@ export default function Dashboard() {
     tooltip: { trigger: "axis" },
     legend: { top: 0 },
     grid: { left: 110, right: 20, top: 30, bottom: 20 },
-    xAxis: { type: "value" },
+    xAxis: { type: "value", minInterval: 1 },
     yAxis: { type: "category", data: toolStats.map((t) => t.tool_name) },
     series: [
       { name: "calls", type: "bar", stack: "c", data: toolStats.map((t) => t.call_count - t.error_count) },
