@@ -4,8 +4,8 @@
 after 30 s and 31 s. The message is normalised the way Sentry fingerprints events:
 quoted values, URLs, paths, ids (UUIDs, hex and mixed letter-digit tokens) and numbers
 are masked. The type prefix a message repeats ("ValueError: bad" of a ValueError) is
-dropped first. Every backend groups by this one function (SQLite calls it as an SQL
-function; PostgreSQL gets it as a mapping), so the groups agree everywhere.
+dropped first. Every backend groups by this one function (SQL backends join the
+fingerprints of the distinct messages back), so the groups agree everywhere.
 """
 
 from __future__ import annotations

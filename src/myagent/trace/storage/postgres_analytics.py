@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from myagent.trace.fingerprint import fingerprint, strip_type
 from myagent.trace.stats import PERCENTILES, ErrorGroup, TimeBucket, ToolStats, TraceStats
 from myagent.trace.storage import sql_analytics
 
@@ -132,48 +131,30 @@ def error_groups(
 ) -> list[ErrorGroup]:
     """Failures of the finished traces with errors matching `where`, each counted once,
     grouped by (error type, fingerprint); ordered and sampled as `stats.error_groups_of`
-    defines. Fingerprints (`myagent.trace.fingerprint`) of the distinct messages are
-    computed here and joined back as arrays."""
-    failures = (
-        "WITH t AS MATERIALIZED (SELECT trace_id, name, agent_name, status, "
-        "COALESCE(error, '') AS e, start_us "
-        f"FROM traces WHERE ({where}) AND {FINISHED} AND has_errors), "
-        "f AS MATERIALIZED (SELECT r.trace_id, r.run_id, r.parent_id, r.run_type, "
-        "COALESCE(r.tool_name, r.name, '') AS name, "
-        "COALESCE(NULLIF(r.error_type, ''), 'Error') AS etype, COALESCE(r.error, '') AS raw, "
-        "r.start_us, t.agent_name FROM t JOIN runs r ON r.trace_id = t.trace_id "
-        "WHERE NOT r.success), "
-        "raw_ev AS ("
-        "SELECT etype, raw, run_type AS kind, name, agent_name AS agent, trace_id, "
-        "start_us AS at FROM f WHERE NOT EXISTS (SELECT 1 FROM f c WHERE "
-        "c.trace_id = f.trace_id AND c.parent_id = f.run_id AND c.etype = f.etype "
-        "AND c.raw = f.raw) "
-        "UNION ALL "
-        f"SELECT {_TRACE_ERROR_TYPE}, e, 'trace', COALESCE(name, ''), agent_name, trace_id, "
-        "start_us FROM t WHERE (status = 'error' OR e <> '') AND NOT EXISTS ("
-        "SELECT 1 FROM f WHERE f.trace_id = t.trace_id AND f.raw = t.e)) "
-    )
-    cur.execute(failures + "SELECT DISTINCT etype, raw FROM raw_ev", list(params))
-    pairs = list(cur.fetchall())
-    if not pairs:
-        return []
-    arrays = [
-        [etype for etype, _ in pairs],
-        [raw for _, raw in pairs],
-        [strip_type(etype, raw) for etype, raw in pairs],
-        [fingerprint(etype, raw) for etype, raw in pairs],
-    ]
-    events = failures + (
-        ", m AS (SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[]) "
-        "AS m(etype, raw, msg, fp)), "
-        "ev AS (SELECT raw_ev.etype, m.msg, m.fp, kind, name, COALESCE(agent, '') AS agent, "
-        "trace_id, at FROM raw_ev JOIN m ON m.etype = raw_ev.etype AND m.raw = raw_ev.raw) "
-    )
+    defines. The failures are read once into temporary tables dropped at commit."""
+    scope = f"{FINISHED} AND has_errors"
+    failures = sql_analytics.failure_sql(where, scope, _TRACE_ERROR_TYPE, json_error=False)
 
-    def read(sql: str, extra: list[Any]) -> list[Any]:
-        cur.execute(events + sql, [*params, *arrays, *extra])
-        return list(cur.fetchall())
+    def execute(sql: str, args: Sequence[Any]) -> list[Any]:
+        cur.execute(sql, list(args))
+        return list(cur.fetchall()) if cur.description is not None else []
 
-    return sql_analytics.error_groups(
-        read, limit=limit, examples=examples, mark="%s", collate=' COLLATE "C"'
-    )
+    def insert_keys(rows: list[tuple[str, str, str, str]]) -> None:
+        cur.executemany(f"INSERT INTO {sql_analytics.KEYS_TABLE} VALUES (%s, %s, %s, %s)", rows)
+
+    cur.execute(f"DROP TABLE IF EXISTS pg_temp.{sql_analytics.EVENTS_TABLE}")
+    cur.execute(f"DROP TABLE IF EXISTS pg_temp.{sql_analytics.KEYS_TABLE}")
+    try:
+        return sql_analytics.error_groups_in(
+            execute,
+            insert_keys,
+            failures,
+            params,
+            limit=limit,
+            examples=examples,
+            mark="%s",
+            collate=' COLLATE "C"',
+        )
+    finally:
+        cur.execute(f"DROP TABLE IF EXISTS pg_temp.{sql_analytics.EVENTS_TABLE}")
+        cur.execute(f"DROP TABLE IF EXISTS pg_temp.{sql_analytics.KEYS_TABLE}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from myagent.trace.fingerprint import fingerprint, strip_type
 from myagent.trace.stats import (
     PERCENTILES,
     ErrorGroup,
@@ -104,6 +105,82 @@ def tool_row(
         p95_duration=p95,
         p99_duration=p99,
         total_duration=total / 1_000_000,
+    )
+
+
+EVENTS_TABLE = "myagent_error_events"
+KEYS_TABLE = "myagent_error_keys"
+"""Temporary tables `error_groups_in` fills (this connection's own, dropped after)."""
+
+
+def failure_sql(where: str, scope: str, trace_error_type: str, *, json_error: bool) -> str:
+    """`WITH t, f, raw_ev` over the failures of the traces matching `where` and `scope`
+    (finished, with errors, in the backend's SQL), each once (a record failing with a
+    failed child's error, or a trace with a record's, is that failure passed up):
+    raw_ev(etype, raw, kind, name, agent, trace_id, at). `json_error`: the record's
+    error is read from its JSON data (SQLite)."""
+    error = (
+        "COALESCE(json_extract(CAST(r.data AS TEXT), '$.error'), '')"
+        if json_error
+        else "COALESCE(r.error, '')"
+    )
+    return (
+        "WITH t AS MATERIALIZED (SELECT trace_id, name, agent_name, status, "
+        "COALESCE(error, '') AS e, start_us "
+        f"FROM traces WHERE ({where}) AND {scope}), "
+        "f AS MATERIALIZED (SELECT r.trace_id, r.run_id, r.parent_id, r.run_type, "
+        "COALESCE(r.tool_name, r.name, '') AS name, "
+        f"COALESCE(NULLIF(r.error_type, ''), 'Error') AS etype, {error} AS raw, "
+        "r.start_us, t.agent_name FROM t JOIN runs r ON r.trace_id = t.trace_id "
+        "WHERE NOT r.success), "
+        "raw_ev AS ("
+        "SELECT etype, raw, run_type AS kind, name, agent_name AS agent, trace_id, "
+        "start_us AS at FROM f WHERE NOT EXISTS (SELECT 1 FROM f c WHERE "
+        "c.trace_id = f.trace_id AND c.parent_id = f.run_id AND c.etype = f.etype "
+        "AND c.raw = f.raw) "
+        "UNION ALL "
+        f"SELECT {trace_error_type}, e, 'trace', COALESCE(name, ''), agent_name, trace_id, "
+        "start_us FROM t WHERE (status = 'error' OR e <> '') AND NOT EXISTS ("
+        "SELECT 1 FROM f WHERE f.trace_id = t.trace_id AND f.raw = t.e)) "
+    )
+
+
+def error_groups_in(
+    execute: Callable[[str, Sequence[Any]], list[Any]],
+    insert_keys: Callable[[list[tuple[str, str, str, str]]], None],
+    failures: str,
+    params: Sequence[Any],
+    *,
+    limit: int,
+    examples: int,
+    mark: str,
+    collate: str = "",
+) -> list[ErrorGroup]:
+    """Error groups, reading the failures once: `failures` (`failure_sql`) fills the
+    temporary events table; the fingerprint (`myagent.trace.fingerprint`) of each
+    distinct (type, message) goes to the keys table (`insert_keys`); the groups are read
+    from the two joined. `execute(sql, params)` returns a statement's rows (or [])."""
+    execute(
+        f"CREATE TEMP TABLE {EVENTS_TABLE} AS {failures}SELECT etype, raw, kind, name, "
+        "COALESCE(agent, '') AS agent, trace_id, at FROM raw_ev",
+        params,
+    )
+    pairs = execute(f"SELECT DISTINCT etype, raw FROM {EVENTS_TABLE}", [])
+    if not pairs:
+        return []
+    execute(f"CREATE TEMP TABLE {KEYS_TABLE} (etype TEXT, raw TEXT, msg TEXT, fp TEXT)", [])
+    insert_keys([(e, r, strip_type(e, r), fingerprint(e, r)) for e, r in pairs])
+    execute(f"CREATE INDEX ix_{KEYS_TABLE} ON {KEYS_TABLE} (etype, raw)", [])
+    events = (
+        f"WITH ev AS (SELECT k.etype, k.msg, k.fp, e.kind, e.name, e.agent, e.trace_id, e.at "
+        f"FROM {EVENTS_TABLE} e JOIN {KEYS_TABLE} k ON k.etype = e.etype AND k.raw = e.raw) "
+    )
+    return error_groups(
+        lambda sql, extra: execute(events + sql, extra),
+        limit=limit,
+        examples=examples,
+        mark=mark,
+        collate=collate,
     )
 
 

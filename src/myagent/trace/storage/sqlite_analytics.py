@@ -14,7 +14,6 @@ from typing import Any
 
 import orjson
 
-from myagent.trace.fingerprint import fingerprint, strip_type
 from myagent.trace.stats import (
     PERCENTILES,
     ErrorGroup,
@@ -246,43 +245,26 @@ def error_groups(
 ) -> list[ErrorGroup]:
     """Failures of the finished traces with errors matching `where`, each counted once,
     grouped by (error type, fingerprint); ordered and sampled as `stats.error_groups_of`
-    defines. The fingerprint is `myagent.trace.fingerprint`, called as an SQL function."""
-    events = (
-        "WITH t AS MATERIALIZED (SELECT trace_id, name, agent_name, status, "
-        "COALESCE(error, '') AS e, start_us "
-        f"FROM traces WHERE ({where}) AND {FINISHED} AND has_errors = 1), "
-        "f AS MATERIALIZED (SELECT r.trace_id, r.run_id, r.parent_id, r.run_type, "
-        "COALESCE(r.tool_name, r.name, '') AS name, "
-        "COALESCE(NULLIF(r.error_type, ''), 'Error') AS etype, "
-        "COALESCE(json_extract(CAST(r.data AS TEXT), '$.error'), '') AS raw, "
-        "r.start_us, t.agent_name FROM t JOIN runs r ON r.trace_id = t.trace_id "
-        "WHERE r.success = 0), "
-        "raw_ev AS ("
-        "SELECT etype, raw, run_type AS kind, name, agent_name AS agent, trace_id, "
-        "start_us AS at FROM f WHERE NOT EXISTS (SELECT 1 FROM f c WHERE "
-        "c.trace_id = f.trace_id AND c.parent_id = f.run_id AND c.etype = f.etype "
-        "AND c.raw = f.raw) "
-        "UNION ALL "
-        f"SELECT {_TRACE_ERROR_TYPE}, e, 'trace', COALESCE(name, ''), agent_name, trace_id, "
-        "start_us FROM t WHERE (status = 'error' OR e != '') AND NOT EXISTS ("
-        "SELECT 1 FROM f WHERE f.trace_id = t.trace_id AND f.raw = t.e)), "
-        "ev AS (SELECT etype, myagent_strip_type(etype, raw) AS msg, "
-        "myagent_fingerprint(etype, raw) AS fp, kind, name, COALESCE(agent, '') AS agent, "
-        "trace_id, at FROM raw_ev) "
-    )
-    register_functions(conn)
+    defines. The failures are read once into temporary tables of this connection."""
+    scope = f"{FINISHED} AND has_errors = 1"
+    failures = sql_analytics.failure_sql(where, scope, _TRACE_ERROR_TYPE, json_error=True)
 
-    def read(sql: str, extra: list[Any]) -> list[Any]:
-        return conn.execute(events + sql, [*params, *extra]).fetchall()
+    def execute(sql: str, args: Sequence[Any]) -> list[Any]:
+        return conn.execute(sql, list(args)).fetchall()
 
-    return sql_analytics.error_groups(read, limit=limit, examples=examples, mark="?")
+    def insert_keys(rows: list[tuple[str, str, str, str]]) -> None:
+        conn.executemany(f"INSERT INTO {sql_analytics.KEYS_TABLE} VALUES (?, ?, ?, ?)", rows)
+
+    drop_error_tables(conn.execute)
+    try:
+        return sql_analytics.error_groups_in(
+            execute, insert_keys, failures, params, limit=limit, examples=examples, mark="?"
+        )
+    finally:
+        drop_error_tables(conn.execute)
 
 
-def register_functions(conn: sqlite3.Connection) -> None:
-    """The Python functions error grouping calls from SQL, on this connection."""
-    conn.create_function(
-        "myagent_fingerprint", 2, lambda t, m: fingerprint(str(t), str(m)), deterministic=True
-    )
-    conn.create_function(
-        "myagent_strip_type", 2, lambda t, m: strip_type(str(t), str(m)), deterministic=True
-    )
+def drop_error_tables(execute: Any) -> None:
+    """Drop the temporary tables of `sql_analytics.error_groups_in`, if there."""
+    for table in (sql_analytics.EVENTS_TABLE, sql_analytics.KEYS_TABLE):
+        execute(f"DROP TABLE IF EXISTS temp.{table}")
