@@ -266,7 +266,9 @@ def test_errors_page_counts_once_lists_agents_and_groups_by_fingerprint(
     value.get_by_text("Raw messages").click()
     expect(value.locator(".variants li")).to_have_count(4)
     expect(value.locator(".variants")).to_contain_text("unknown city 'Avalon' (attempt 4)")
-    page.get_by_label("agent").select_option("weather_agent")  # agents offered, with counts
+    agents = page.get_by_label("agent")
+    expect(agents.locator("option", has_text="weather_agent (4)")).to_have_count(1)  # counts
+    agents.select_option("weather_agent")
     expect(groups).to_have_count(2)
     screenshot(page, "errors")
     value.locator(".examples a").first.click()  # an example opens at its first match

@@ -197,12 +197,13 @@ export default function TraceDetailPage() {
     [order, selected, reveal],
   );
   useEffect(() => {
-    if (hits && jumpToFirst.current) {
+    // Both the matches and the trace are needed (either may arrive first).
+    if (hits && trace && jumpToFirst.current) {
       jumpToFirst.current = false;
       const first = ownMatches[0] ?? historyMatches[0];
       if (first) reveal(first);
     }
-  }, [hits]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [hits, trace]); // eslint-disable-line react-hooks/exhaustive-deps
   const errorIds = useMemo(() => allRows.filter((r) => !r.record.success).map((r) => r.record.run_id), [allRows]);
 
   const zoomToSelected = useCallback(() => {
