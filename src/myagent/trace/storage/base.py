@@ -14,6 +14,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from myagent.trace.facets import FacetField, FacetValue, facet_counts_of, rank_facets
 from myagent.trace.filters import TRACE_ORDERS, RunFilter, TraceFilter
 from myagent.trace.records import RunRecord, Trace
 from myagent.trace.stats import (
@@ -223,6 +224,14 @@ class TraceStorage(EvalStorage, ABC):
         """Distinct agent names, sorted (for the viewer's filters and dashboard)."""
         names = {t.agent_name for t in await self.query_traces(None) if t.agent_name}
         return sorted(names)[:limit]
+
+    async def facet_values(
+        self, field: FacetField, *, search: str | None = None, limit: int = 50
+    ) -> list[FacetValue]:
+        """Values of filter field `field` in stored traces with their trace counts, ranked
+        by `facets.rank_facets` (those containing `search`, prefix matches first)."""
+        summaries = [TraceSummary.from_trace(t) for t in await self.query_traces(None)]
+        return rank_facets(facet_counts_of(summaries, field).items(), search, limit)
 
     async def query_sessions(self, *, limit: int = 100) -> list[dict[str, Any]]:
         """Sessions by latest activity: session_id, trace_count, first_us, last_us,

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 import orjson
 
+from myagent.trace.facets import FacetField, FacetValue, facet_counts_of, rank_facets
 from myagent.trace.filters import TRACE_ORDERS, RunFilter, TraceFilter
 from myagent.trace.ids import datetime_to_us
 from myagent.trace.records import RunRecord, ThinkRecord, ToolRecord, Trace
@@ -252,6 +253,12 @@ class InMemoryTraceStorage(InMemoryEvalStore, TraceStorage):
     async def agent_names(self, limit: int = 200) -> list[str]:
         names = {index.agent_name for index, _ in self._snapshot() if index.agent_name}
         return sorted(names)[:limit]
+
+    async def facet_values(
+        self, field: FacetField, *, search: str | None = None, limit: int = 50
+    ) -> list[FacetValue]:
+        counts = facet_counts_of((index for index, _ in self._snapshot()), field)
+        return rank_facets(counts.items(), search, limit)
 
     async def query_runs(
         self, filter: RunFilter | None = None, *, limit: int | None = None, offset: int = 0

@@ -484,9 +484,8 @@ class SQLiteTraceStorage(SQLTraceStorage):
             )
             conn.executemany("DELETE FROM runs WHERE trace_id = ?", ids)
             conn.executemany("DELETE FROM scores WHERE trace_id = ?", ids)
-            before = conn.total_changes
-            conn.executemany("DELETE FROM traces WHERE trace_id = ?", ids)
-            deleted = conn.total_changes - before
+            # rowcount, not total_changes: the facet triggers' changes are not deletions.
+            deleted = conn.executemany("DELETE FROM traces WHERE trace_id = ?", ids).rowcount
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")

@@ -16,6 +16,7 @@ from myagent.trace.viewer.routes import (
     compare,
     datasets,
     experiments,
+    facets,
     imports,
     live,
     meta,
@@ -63,8 +64,8 @@ def create_app(
     app.state.source, app.state.hub, app.state.settings = source, hub, settings
     app.state.searches = SearchGate()
     _add_metrics_route(app, manager)  # before the UI's catch-all route
-    routes = (traces, live, compare, analytics, transfer, imports, scores, datasets, experiments)
-    for module in (*routes, *([otlp] if otlp else []), meta):
+    routes = (traces, live, compare, analytics, facets, transfer, imports, scores, datasets)
+    for module in (*routes, experiments, *([otlp] if otlp else []), meta):
         app.include_router(module.router)
     app.add_middleware(SecurityMiddleware, settings=settings)
     return app
