@@ -40,7 +40,7 @@ from myagent.trace import (
 )
 
 SECTION = "Query engine"
-GENERATOR = "1"  # bump when the generated data changes, to rebuild kept databases
+GENERATOR = "2"  # bump when the data or the schema numbering changes: kept databases rebuild
 DAY_US = 86_400 * 1_000_000
 END_US = 1_767_225_600_000_000  # 2026-01-01T00:00:00Z: the newest trace starts before it
 SPAN_US = 30 * DAY_US

@@ -10,6 +10,7 @@ from typing import Any
 
 from myagent.trace.serialize import DEFAULT_MAX_VALUE_SIZE
 from myagent.trace.storage.base import TraceStorage
+from myagent.trace.storage.writer import STUCK_TIMEOUT
 
 
 @dataclass(slots=True)
@@ -31,6 +32,7 @@ class TraceConfig:
     flush_interval: float = 0.5
     max_value_size: int = DEFAULT_MAX_VALUE_SIZE
     shutdown_timeout: float = 5.0
+    stuck_timeout: float = STUCK_TIMEOUT
     write_retries: int = 3
     redact: bool = True
 
@@ -60,6 +62,7 @@ class TraceConfig:
             ("batch_size", "TRACE_BATCH_SIZE", int),
             ("flush_interval", "TRACE_FLUSH_INTERVAL", float),
             ("max_value_size", "TRACE_MAX_VALUE_SIZE", int),
+            ("stuck_timeout", "TRACE_STUCK_TIMEOUT", float),
         ):
             if var in env:
                 try:
@@ -96,6 +99,8 @@ class TraceConfig:
                 raise ValueError(f"{name} must be positive")
         if self.flush_interval <= 0:
             raise ValueError("flush_interval must be positive (seconds)")
+        if self.stuck_timeout <= 0:
+            raise ValueError("stuck_timeout must be positive (seconds)")
         if self.max_trace_count is not None and self.max_trace_count < 0:
             raise ValueError("max_trace_count must be >= 0")
 
@@ -150,3 +155,17 @@ def create_storage(config: TraceConfig) -> TraceStorage:
         read = config.database_read_url
         return PostgresTraceStorage(_libpq(url), read_url=_libpq(read) if read else None)
     raise ValueError(f"TRACE_STORAGE={kind!r} is not a known backend (memory, sqlite, postgres)")
+
+
+def storage_for(db: str | None = None) -> TraceStorage:
+    """The storage a command-line tool opens: `db` (a path or URL), else
+    TRACE_DATABASE_URL, else `traces.db`; PostgreSQL reads go to TRACE_DATABASE_READ_URL
+    when it is set (a streaming replica)."""
+    url = db or os.environ.get("TRACE_DATABASE_URL") or "traces.db"
+    if "://" in url and not url.startswith("sqlite:"):
+        kind = url.split(":", 1)[0].split("+", 1)[0]
+        read = os.environ.get("TRACE_DATABASE_READ_URL", "").strip() or None
+        return create_storage(TraceConfig(storage=kind, database_url=url, database_read_url=read))
+    from myagent.trace.storage.sqlite import SQLiteTraceStorage
+
+    return SQLiteTraceStorage(sqlite_path(url))

@@ -16,9 +16,11 @@ from contextvars import Token
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from myagent.trace.baggage import apply_baggage
 from myagent.trace.config import TraceConfig, create_storage
 from myagent.trace.context import current_run_var, current_trace_var, get_current_trace
 from myagent.trace.filters import RunFilter, TraceFilter
+from myagent.trace.freeze import freeze_trace
 from myagent.trace.ids import new_trace_id, now_us
 from myagent.trace.records import (
     RECORD_TYPES,
@@ -28,8 +30,9 @@ from myagent.trace.records import (
     Trace,
     TraceStatus,
 )
-from myagent.trace.redaction import Redactor
+from myagent.trace.redaction import Redactor, redact_error
 from myagent.trace.scopes import RunScope, TraceScope
+from myagent.trace.scoring import ScoreRecorder, ScoringMixin
 from myagent.trace.serialize import set_max_value_size
 from myagent.trace.storage.base import TraceStorage
 from myagent.trace.storage.writer import BackgroundWriter, set_shutdown_timeout
@@ -54,7 +57,7 @@ def error_fields(error: BaseException | str) -> tuple[str, str, str | None]:
     return str(error), "Error", None
 
 
-class TraceManager:
+class TraceManager(ScoringMixin):
     """Central coordinator: trace lifecycle, records, logs, storage and queries."""
 
     def __init__(
@@ -79,6 +82,7 @@ class TraceManager:
             batch_size=self.config.batch_size,
             flush_interval=self.config.flush_interval,
             write_retries=self.config.write_retries,
+            stuck_timeout=self.config.stuck_timeout,
         )
         self._sinks: dict[str, BackgroundWriter] = {}
         self._redactor = redactor if redactor is not None else Redactor()
@@ -88,6 +92,7 @@ class TraceManager:
         self._finished = itertools.count()
         self._records = itertools.count()
         self._faults: dict[str, int] = {}
+        self._scores = ScoreRecorder(self)
         self._apply_config()
 
     # -- configuration ---------------------------------------------------------------
@@ -111,6 +116,7 @@ class TraceManager:
             batch_size=config.batch_size,
             flush_interval=config.flush_interval,
             write_retries=config.write_retries,
+            stuck_timeout=config.stuck_timeout,
         )
         self._apply_config()
         return key
@@ -136,7 +142,7 @@ class TraceManager:
 
         Accepts max_trace_age (alias max_age), max_trace_count, auto_cleanup,
         cleanup_interval, async_storage, batch_size, buffer_size, flush_interval,
-        max_value_size, shutdown_timeout, write_retries and enabled.
+        max_value_size, shutdown_timeout, stuck_timeout, write_retries and enabled.
         """
         self.config.update(**options)
         self.enabled = self.config.enabled
@@ -151,6 +157,7 @@ class TraceManager:
             writer.batch_size = config.batch_size
             writer.flush_interval = config.flush_interval
             writer.write_retries = config.write_retries
+            writer.stuck_timeout = config.stuck_timeout
         writer = self._writer
         set_max_value_size(config.max_value_size)
         set_shutdown_timeout(config.shutdown_timeout)
@@ -167,10 +174,9 @@ class TraceManager:
         self._faults[where] = count + 1
         if count == 0:
             logger.warning(
-                "myagent tracing fault in %s (%s: %s); counted in TraceManager.stats, logged once",
+                "myagent tracing fault in %s (%s); counted in TraceManager.stats, logged once",
                 where,
-                type(exc).__name__,
-                exc,
+                redact_error(f"{type(exc).__name__}: {exc}"),
             )
 
     # -- traces ----------------------------------------------------------------------
@@ -192,6 +198,7 @@ class TraceManager:
             metadata=dict(metadata) if metadata else {},
             tags=list(tags) if tags else [],
         )
+        apply_baggage(trace)
         if self.enabled:
             next(self._started)
             self._active[trace.trace_id] = trace
@@ -224,6 +231,7 @@ class TraceManager:
                 trace.status = TraceStatus.ERROR if trace.error else TraceStatus.SUCCESS
             trace.end_us = end
             if self._active.pop(trace.trace_id, None) is not None:
+                freeze_trace(trace)  # a value the program changes later changes nothing stored
                 next(self._finished)
                 self._writer.submit(trace)
                 for sink in self._sinks.values():
@@ -429,6 +437,15 @@ class TraceManager:
         trace.logs.append(entry)
         return entry
 
+    def ingest(self, trace: Trace) -> None:
+        """Write a trace built elsewhere (OTLP ingest) through the storage writer, finished
+        (queued) or running (`end_us` None: shown live); not to sinks, which could loop."""
+        try:
+            if self.enabled:
+                (self._writer.watch if trace.end_us is None else self._writer.submit)(trace)
+        except Exception as exc:
+            self._fault("ingest", exc)
+
     # -- storage ---------------------------------------------------------------------
 
     def flush(self, timeout: float | None = 5.0) -> bool:
@@ -437,7 +454,7 @@ class TraceManager:
             ok = self._writer.flush(timeout)
             for sink in self._sinks.values():
                 ok = sink.flush(timeout) and ok
-            return ok
+            return self._scores.flush(timeout) and ok
         except Exception as exc:
             self._fault("flush", exc)
             return False
@@ -447,10 +464,11 @@ class TraceManager:
 
         Returns True when everything reached storage and every sink in time. A sink that
         hangs is closed before its thread is joined, so its stuck request is aborted.
+        Whatever the deadline abandons is counted as dropped ("shutdown"), per writer.
         """
         deadline = time.monotonic() + timeout
         writers = [("storage", self._writer), *self._sinks.items()]
-        ok = True
+        ok = self._scores.flush(timeout)
         for _, writer in writers:
             ok = writer.flush(max(0.0, deadline - time.monotonic())) and ok
         for name, writer in writers:
@@ -460,11 +478,13 @@ class TraceManager:
             except Exception as exc:
                 self._fault(f"close {name}", exc)
             writer.join(deadline - time.monotonic())
+            ok = writer.settle() and ok
         return ok
 
     @property
     def stats(self) -> dict[str, Any]:
-        """Health counters: traces started/finished, records, faults, writer counters."""
+        """Health counters: traces started/finished, records, faults, redaction
+        (values over the time budget, cut, failed), writer counters."""
         return {
             "enabled": self.enabled,
             "traces_started": _counter_value(self._started),
@@ -472,8 +492,10 @@ class TraceManager:
             "records": _counter_value(self._records),
             "active_traces": len(self._active),
             "faults": dict(self._faults),
+            "redaction": self._redactor.stats,
             "writer": self._writer.stats,
             "sinks": {name: sink.stats for name, sink in self._sinks.items()},
+            "scores": self._scores.stats,
         }
 
     def _cleanup_args(self) -> dict[str, Any]:

@@ -84,7 +84,7 @@ def test_sqlite_migration_fills_the_agent_of_rows_written_before_it(tmp_path: Pa
     db = tmp_path / "old.db"
     traces = make_traces()
     SQLiteTraceStorage(db).write_traces(traces)
-    # Turn the file back into one written before migration 9: no column, no index.
+    # Turn the file back into one written before its last migration: no column, no index.
     conn = sqlite3.connect(db)
     conn.executescript(
         "DROP INDEX ix_runs_agent_tool; ALTER TABLE runs DROP COLUMN trace_agent; "
@@ -151,7 +151,7 @@ def test_postgres_migration_fills_the_agent_of_rows_written_before_it(
     schema = sql.Identifier(postgres.schema)
     latest = len(postgres_schema.MIGRATIONS)
     with psycopg.connect(postgres_url, autocommit=True) as conn:
-        # back to migration 2: what migrations 3 (trace_agent) and 4 added, removed
+        # back before migrations 5 (trace_agent) and 6 (covering indexes): what they added, removed
         conn.execute(
             sql.SQL(
                 "DROP INDEX {s}.ix_runs_agent_tool, {s}.ix_runs_tool_stats, "
@@ -159,7 +159,7 @@ def test_postgres_migration_fills_the_agent_of_rows_written_before_it(
             ).format(s=schema)
         )
         conn.execute(sql.SQL("ALTER TABLE {}.runs DROP COLUMN trace_agent").format(schema))
-        conn.execute(sql.SQL("DELETE FROM {}.schema_migrations WHERE version > 2").format(schema))
+        conn.execute(sql.SQL("DELETE FROM {}.schema_migrations WHERE version > 4").format(schema))
     again = PostgresTraceStorage(postgres_url, schema=postgres.schema)  # migrates on use
     try:
         assert tool_tables(again) == reference(traces)

@@ -7,12 +7,14 @@ run them in their own query language, never by loading every trace into Python.
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from myagent.trace.facets import FacetField, FacetValue, facet_counts_of, rank_facets
 from myagent.trace.filters import TRACE_ORDERS, RunFilter, TraceFilter
 from myagent.trace.records import RunRecord, Trace
 from myagent.trace.stats import (
@@ -25,12 +27,55 @@ from myagent.trace.stats import (
     tool_stats_of,
     trace_stats_of,
 )
+from myagent.trace.storage.eval_base import EvalStorage
 from myagent.trace.storage.health import WriterHealth
 from myagent.trace.summary import TraceSummary
 
+_PROGRESS = threading.local()
 
-class TraceStorage(ABC):
-    """Where finished traces go. Subclass and implement `store_trace`."""
+
+def converting(trace: Trace | None) -> None:
+    """Say which trace this thread converts now (None: conversion done, I/O next).
+
+    Backends call it in `store_traces`/`store_partial` before converting each trace's
+    values (the traced program's objects: their `__repr__`, `model_dump`, ... run then)
+    and with None before any I/O. The background writer's watchdog then knows which
+    trace a hang is in, gives up that one trace and lets the rest through. Costs one
+    attribute lookup when no writer listens; backends that never call it still work (a
+    hang inside them is treated as a storage hang: counted at the closing deadline).
+    """
+    listener: Callable[[Trace | None], None] | None = getattr(_PROGRESS, "listener", None)
+    if listener is not None:
+        listener(trace)
+
+
+def skipped(trace: Trace, reason: str, error: BaseException | None = None) -> bool:
+    """Say this backend will never store `trace` (its data cannot be converted or
+    mapped), once per trace per `store_traces` call. The background writer then counts
+    it as dropped under `reason` instead of written, and the rest of the batch goes on.
+    Returns False when no writer listens (a direct call): then raise `error` instead."""
+    listener: Callable[[Trace, str, BaseException | None], None] | None = getattr(
+        _PROGRESS, "skip", None
+    )
+    if listener is None:
+        return False
+    listener(trace, reason, error)
+    return True
+
+
+def listen_to_conversions(
+    listener: Callable[[Trace | None], None] | None,
+    skip: Callable[[Trace, str, BaseException | None], None] | None = None,
+) -> None:
+    """Have `converting` (and `skipped`) calls on this thread go to `listener` (and
+    `skip`): the background writer's watchdog and counters."""
+    _PROGRESS.listener = listener
+    _PROGRESS.skip = skip
+
+
+class TraceStorage(EvalStorage, ABC):
+    """Where finished traces go. Subclass and implement `store_trace`; the evaluation
+    methods (scores, datasets, experiments: `EvalStorage`) are optional."""
 
     supports_partial: bool = False
     """True when `store_partial` persists running traces (for live views across processes)."""
@@ -179,6 +224,14 @@ class TraceStorage(ABC):
         """Distinct agent names, sorted (for the viewer's filters and dashboard)."""
         names = {t.agent_name for t in await self.query_traces(None) if t.agent_name}
         return sorted(names)[:limit]
+
+    async def facet_values(
+        self, field: FacetField, *, search: str | None = None, limit: int = 50
+    ) -> list[FacetValue]:
+        """Values of filter field `field` in stored traces with their trace counts, ranked
+        by `facets.rank_facets` (those containing `search`, prefix matches first)."""
+        summaries = [TraceSummary.from_trace(t) for t in await self.query_traces(None)]
+        return rank_facets(facet_counts_of(summaries, field).items(), search, limit)
 
     async def query_sessions(self, *, limit: int = 100) -> list[dict[str, Any]]:
         """Sessions by latest activity: session_id, trace_count, first_us, last_us,
