@@ -456,7 +456,7 @@ class PostgresTraceStorage(SQLTraceStorage):
         with self.read_pool().connection() as conn, conn.transaction(), conn.cursor() as cur:
             # One snapshot for the aggregate's several statements: a count and the
             # percentile ranks read from it must agree while writers commit meanwhile.
-            cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             budget.limit_postgres(cur)
             return fn(cur, *args, **kwargs)
 
