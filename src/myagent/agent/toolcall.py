@@ -9,6 +9,7 @@ The run ends on a reply without tool calls, a `terminate` call, or `max_steps`.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import inspect
 import json
 import logging
@@ -273,6 +274,9 @@ class ToolCallAgent:
             running_tool.reset(token)
         if run.trace is not None:
             run.trace.metadata.update(stop_reason=reason, steps=run.step)
+            factory = self.extra.get("agent_factory")
+            if isinstance(factory, str):  # lets `myagent replay` rebuild this agent
+                run.trace.metadata["agent_factory"] = factory
         await self._emit(run, FINAL_ANSWER, content=answer, stop_reason=reason)
         return answer
 
@@ -318,6 +322,7 @@ class ToolCallAgent:
         await self._emit(run, THINKING)
         record: RunRecord | None = None
         if run.manager is not None:
+            metadata = _prompt_metadata(run, params, choice)
             record = run.manager.start_run(
                 ThinkRecord,
                 "think",
@@ -327,7 +332,7 @@ class ToolCallAgent:
                 system_prompts=[self.system_prompt] if self.system_prompt else [],
                 messages=[dict(m) for m in messages],
                 model=getattr(self.llm, "model", None),
-                metadata={"step": run.step},
+                metadata=metadata,
             )
         on_token = self._token_callback(run)
         try:
@@ -493,6 +498,27 @@ class ToolCallAgent:
             success=outcome.success,
             error=outcome.error,
         )
+
+
+def _prompt_metadata(run: _Run, params: list[dict[str, Any]], choice: Any) -> dict[str, Any]:
+    """A think record's metadata: its step, and the tool schemas offered (kept once per
+    trace under their hash, so replay and the playground can compare and edit them)."""
+    metadata: dict[str, Any] = {"step": run.step}
+    if params and run.trace is not None:
+        digest = schema_digest(params)
+        schemas = run.trace.metadata.setdefault("tool_schemas", {})
+        if digest not in schemas:
+            schemas[digest] = params
+        metadata["tool_schemas"] = digest
+        if choice not in (None, "auto"):
+            metadata["tool_choice"] = choice
+    return metadata
+
+
+def schema_digest(params: list[dict[str, Any]]) -> str:
+    """A short, stable fingerprint of a list of tool schemas."""
+    text = json.dumps(params, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:12]
 
 
 def _assistant_message(response: LLMResponse) -> Message:

@@ -17,6 +17,8 @@ Handler = Callable[[argparse.Namespace], int]
 COMMANDS: tuple[str, ...] = (
     "viewer",
     "serve",
+    "replay",
+    "export",
 )
 """Modules of `myagent.cli` that each register one subcommand, in help order."""
 
@@ -29,6 +31,15 @@ def build_parser() -> argparse.ArgumentParser:
         module = importlib.import_module(f"{__name__}.{name}")
         module.register(commands)
     return parser
+
+
+def add_db_argument(parser: argparse.ArgumentParser) -> None:
+    """The `--db` option of commands that read a trace database."""
+    parser.add_argument(
+        "--db",
+        default=None,
+        help="trace database path or URL (default: TRACE_DATABASE_URL, else traces.db)",
+    )
 
 
 def missing_extra(extra: str) -> Handler:

@@ -1,0 +1,81 @@
+"""`replay_trace` and `assert_replays`: a recorded run (or a trace file) as a test.
+
+Both work from plain and from async test functions: inside a running event loop the
+replay runs on a worker thread with its own loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
+
+from myagent.replay.runner import AgentFactory, ReplayResult, replay
+from myagent.replay.source import TraceSource, read_traces
+from myagent.trace.records import Trace
+
+T = TypeVar("T")
+
+
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to completion from sync code, inside or outside an event loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    with concurrent.futures.ThreadPoolExecutor(1, "myagent-replay") as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+def _traces(source: TraceSource | list[Trace]) -> list[Trace | dict[str, Any]]:
+    """Every trace a source holds (a file may hold several, e.g. a cassette)."""
+    if isinstance(source, list):
+        return list(source)
+    if isinstance(source, str | Path):
+        return list(read_traces(source))
+    return [source]
+
+
+def replay_trace(
+    source: TraceSource,
+    agent_factory: AgentFactory | str | None = None,
+    *,
+    live_tools: bool = False,
+    continue_live: bool = False,
+    trace_id: str | None = None,
+) -> ReplayResult:
+    """Replay one recorded run from sync code (see `myagent.replay.replay`)."""
+    return _run(
+        replay(
+            source,
+            agent_factory,
+            live_tools,
+            continue_live=continue_live,
+            trace_id=trace_id,
+        )
+    )
+
+
+def assert_replays(
+    source: TraceSource | list[Trace],
+    agent_factory: AgentFactory | str | None = None,
+    *,
+    live_tools: bool = False,
+) -> list[ReplayResult]:
+    """Replay every trace in `source` (a trace, a trace file or a list); raise
+    AssertionError with each divergence's diff unless all reproduce their recording."""
+    __tracebackhide__ = True
+
+    async def replay_all() -> list[ReplayResult]:
+        return [await replay(trace, agent_factory, live_tools) for trace in _traces(source)]
+
+    results = _run(replay_all())
+    failed = [r for r in results if not r.ok]
+    if failed:
+        reports = "\n\n".join(r.report() for r in failed)
+        raise AssertionError(
+            f"{len(failed)} of {len(results)} recorded run(s) did not replay:\n{reports}"
+        )
+    return results

@@ -1,0 +1,70 @@
+"""pytest plugin: `--myagent-record DIR` writes the traces each test produces to
+`DIR/<test id>.json` (a cassette in the trace file format), to replay offline later
+with `assert_replays(path, agent_factory)`.
+
+Registered through the `pytest11` entry point, so installing myagent enables it; the
+option does nothing unless given.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Generator
+from pathlib import Path
+
+import pytest
+
+from myagent.replay.source import write_traces
+from myagent.trace.records import Trace
+from myagent.trace.setup import get_trace_manager
+from myagent.trace.storage.base import TraceStorage
+
+_SINK = "myagent-pytest-record"
+
+
+class _Collector(TraceStorage):
+    """A sink keeping every finished trace it receives."""
+
+    def __init__(self) -> None:
+        self.traces: list[Trace] = []
+        self._lock = threading.Lock()
+
+    async def store_trace(self, trace: Trace) -> None:
+        with self._lock:
+            self.traces.append(trace)
+
+
+def cassette_path(directory: str | Path, nodeid: str) -> Path:
+    """The file a test's traces are recorded to: its id with unsafe characters replaced."""
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", nodeid).strip("_") or "test"
+    return Path(directory) / f"{name}.json"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("myagent")
+    group.addoption(
+        "--myagent-record",
+        metavar="DIR",
+        default=None,
+        help="write the traces each test produces to DIR/<test id>.json (replay them "
+        "offline with myagent.testing.assert_replays)",
+    )
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    directory = item.config.getoption("--myagent-record")
+    if not directory:
+        yield
+        return
+    manager = get_trace_manager()
+    collector = _Collector()
+    manager.add_sink(collector, _SINK)
+    try:
+        yield
+    finally:
+        manager.remove_sink(_SINK)
+        finished = [t for t in collector.traces if t.think_records]
+        if finished:
+            write_traces(cassette_path(directory, item.nodeid), finished)
