@@ -139,8 +139,9 @@ async def test_a_changed_tool_schema_diverges_at_the_first_call(manager: TraceMa
     assert result.divergence is not None
     assert (result.divergence.step, result.divergence.kind) == (1, "tools")
     assert result.divergence.summary == "schema of tool(s) ['get_weather'] changed"
-    assert "-      \"description\": \"Get the current weather for a city\"" in result.divergence.diff
-    assert "+      \"description\": \"Get tomorrow's forecast for a city\"" in result.divergence.diff
+    diff = result.divergence.diff
+    assert '-      "description": "Get the current weather for a city"' in diff
+    assert '+      "description": "Get tomorrow\'s forecast for a city"' in diff
 
 
 class DifferentWeather(BaseTool):
