@@ -144,4 +144,4 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--smoke", action="store_true")
     for line in run(parser.parse_args().smoke):
-        print(f"{line['metric']}: {line['value']} {line['unit']}  {line['target']} {line['detail']}")
+        print(f"{line['metric']}: {line['value']} {line['unit']}  {line['target']}")
