@@ -9,7 +9,6 @@ The run ends on a reply without tool calls, a `terminate` call, or `max_steps`.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import inspect
 import json
 import logging
@@ -35,6 +34,7 @@ from myagent.tool.base import BaseTool, ConfirmHandler
 from myagent.tool.collection import ToolCollection, ToolLike
 from myagent.tool.result import ToolError, result_error, result_text
 from myagent.tool.tracing import NO_TRACE, run_tool, running_tool
+from myagent.trace import tool_schemas
 from myagent.trace.ids import new_run_id, new_trace_id
 from myagent.trace.manager import TraceManager
 from myagent.trace.records import RunRecord, ThinkRecord, ToolRecord, Trace
@@ -505,20 +505,10 @@ def _prompt_metadata(run: _Run, params: list[dict[str, Any]], choice: Any) -> di
     trace under their hash, so replay and the playground can compare and edit them)."""
     metadata: dict[str, Any] = {"step": run.step}
     if params and run.trace is not None:
-        digest = schema_digest(params)
-        schemas = run.trace.metadata.setdefault("tool_schemas", {})
-        if digest not in schemas:
-            schemas[digest] = params
-        metadata["tool_schemas"] = digest
+        metadata[tool_schemas.KEY] = tool_schemas.remember(run.trace.metadata, params)
         if choice not in (None, "auto"):
             metadata["tool_choice"] = choice
     return metadata
-
-
-def schema_digest(params: list[dict[str, Any]]) -> str:
-    """A short, stable fingerprint of a list of tool schemas."""
-    text = json.dumps(params, sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:12]
 
 
 def _assistant_message(response: LLMResponse) -> Message:

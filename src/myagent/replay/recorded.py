@@ -34,6 +34,7 @@ from myagent.replay.divergence import (
 from myagent.tool.base import BaseTool
 from myagent.tool.result import ToolError, ToolResult
 from myagent.tool.tracing import call_execute, running_tool
+from myagent.trace import tool_schemas
 from myagent.trace.context import get_current_run, get_current_trace
 from myagent.trace.records import ThinkRecord, ToolRecord, Trace
 
@@ -67,7 +68,6 @@ class ReplayState:
         self.continue_live = continue_live
         self.mode = mode
         self.thinks = original.think_records
-        self.schemas: dict[str, Any] = dict(original.metadata.get("tool_schemas") or {})
         self.calls = 0
         self.handed_over = False
         self.divergence: Divergence | None = None
@@ -184,9 +184,8 @@ class RecordedLLM:
         if live_messages != think.messages:
             summary, diff = message_diff(think.messages, live_messages)
             return Divergence(step, "messages", summary, diff, think.run_id)
-        digest = think.metadata.get("tool_schemas")
-        if isinstance(digest, str) and digest in state.schemas:
-            recorded = state.schemas[digest]
+        recorded = tool_schemas.schemas_of(state.original.metadata, think.metadata)
+        if recorded is not None:
             live_tools = state.normalize(tools or [])
             if live_tools != recorded:
                 summary = schema_summary(recorded, live_tools)
