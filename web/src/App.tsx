@@ -10,6 +10,7 @@ import { HealthBadge } from "./components/HealthBadge";
 
 const ComparePage = lazy(() => import("./pages/Compare"));
 const Dashboard = lazy(() => import("./pages/Dashboard"));
+const PlaygroundPage = lazy(() => import("./pages/Playground"));
 
 const SHORTCUTS: [string, string][] = [
   ["j / k", "next / previous trace (list) or record (trace)"],
@@ -86,6 +87,7 @@ export default function App() {
           <NavLink to="/errors">Errors</NavLink>
           <NavLink to="/sessions">Sessions</NavLink>
           <NavLink to="/compare">Compare</NavLink>
+          <NavLink to="/playground">Playground</NavLink>
         </nav>
         <HealthBadge />
         <button className="link" onClick={() => setHelp(true)} title="Keyboard shortcuts (?)">
@@ -106,6 +108,7 @@ export default function App() {
             <Route path="/" element={<TraceList />} />
             <Route path="/traces/:traceId" element={<TraceDetailPage />} />
             <Route path="/compare" element={<ComparePage />} />
+            <Route path="/playground" element={<PlaygroundPage />} />
             <Route path="/dashboard" element={<Dashboard />} />
             <Route path="/errors" element={<ErrorsPage />} />
             <Route path="/sessions" element={<SessionsPage />} />
