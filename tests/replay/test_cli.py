@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 from examples import demo
@@ -37,7 +39,10 @@ async def recorded(manager: TraceManager) -> str:
 
 
 def test_export_then_replay_from_the_database_and_the_file(
-    sqlite_manager: TraceManager, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    sqlite_manager: TraceManager,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    viewer_factory: Any,
 ) -> None:
     trace_id = asyncio.run(recorded(sqlite_manager))
     db = str(tmp_path / "traces.db")
@@ -55,6 +60,10 @@ def test_export_then_replay_from_the_database_and_the_file(
     stored = SQLiteTraceStorage(db).query_traces_sync(limit=10)
     replayed = next(t for t in stored if t.trace_id == replay_id)
     assert replayed.metadata["replay_of"] == trace_id and "replay" in replayed.tags
+    viewer = viewer_factory(SQLiteTraceStorage(db))  # the compare view opens the pair
+    pair = httpx.get(f"{viewer.url}/api/compare", params={"a": trace_id, "b": replay_id}).json()
+    assert [p["key"] for p in pair["pairs"]] == ["think:think", "tool:get_weather", "think:think"]
+    assert pair["deltas"]["records"] == 0 and pair["deltas"]["errors"] == 0
 
     status = main(["replay", str(exported), "--agent", "tests.replay.test_cli:terse_agent"])
     assert status == 1
