@@ -7,15 +7,24 @@ from __future__ import annotations
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from playwright.sync_api import Page, expect
 
 from myagent import create_toolcall_agent
 from myagent.llm import ScriptedLLM
+from myagent.replay import replay
 from myagent.trace import SQLiteTraceStorage, TraceManager, set_trace_manager
 from tests.e2e.conftest import screenshot
 from tests.support.openai_server import OpenAITestServer
 from tests.support.viewer import ViewerTestServer
+
+POET_PROMPT = "You write short poems."
+
+
+def _in_thread(coro: Any) -> Any:
+    with ThreadPoolExecutor(1) as pool:  # Playwright's sync API holds this thread's loop
+        return pool.submit(asyncio.run, coro).result()
 
 
 def _record(db: Path) -> str:
@@ -26,10 +35,9 @@ def _record(db: Path) -> str:
         agent = create_toolcall_agent(
             name="poet-agent",
             llm=ScriptedLLM(["Roses are red, violets are blue."]),
-            system_prompt="You write short poems.",
+            system_prompt=POET_PROMPT,
         )
-        with ThreadPoolExecutor(1) as pool:  # Playwright's sync API holds this thread's loop
-            pool.submit(asyncio.run, agent.run("Write a poem about flowers.")).result()
+        _in_thread(agent.run("Write a poem about flowers."))
         manager.flush()
         assert agent.last_trace_id is not None
         return agent.last_trace_id
@@ -79,6 +87,8 @@ def test_edit_a_recorded_prompt_run_it_and_find_the_new_trace(
         page.goto(viewer.url)
         expect(page.locator(f"tr[data-trace-id='{new_id}']")).to_have_count(1)
         expect(page.locator(f"tr[data-trace-id='{new_id}']")).to_contain_text("playground")
+        page.locator(f"tr[data-trace-id='{new_id}']").click()
+        expect(page.get_by_text(f"playground run of {trace_id[:8]}")).to_be_visible()
     finally:
         viewer.stop()
 
@@ -95,5 +105,33 @@ def test_the_playground_says_when_no_endpoint_is_configured(page: Page, tmp_path
             "No model endpoint is configured"
         )
         expect(page.get_by_test_id("pg-run")).to_be_disabled()
+    finally:
+        viewer.stop()
+
+
+def test_a_replay_links_to_its_original_and_the_compare_view(page: Page, tmp_path: Path) -> None:
+    db = tmp_path / "traces.db"
+    trace_id = _record(db)
+    manager = TraceManager(SQLiteTraceStorage(db))
+    set_trace_manager(manager)
+    try:
+        result = _in_thread(
+            replay(
+                SQLiteTraceStorage(db).get_trace_sync(trace_id),
+                lambda: create_toolcall_agent(name="poet-agent", system_prompt=POET_PROMPT),
+            )
+        )
+        manager.flush()
+    finally:
+        manager.close()
+    assert result.ok, result.report()
+    viewer = ViewerTestServer(SQLiteTraceStorage(db)).start()
+    try:
+        page.goto(f"{viewer.url}/traces/{result.replay_trace_id}")
+        link = page.get_by_test_id("replay-link")
+        expect(link).to_contain_text(f"replay of {trace_id[:8]}")
+        link.get_by_role("link", name="compare").click()
+        page.wait_for_url(f"**/compare?a={trace_id}&b={result.replay_trace_id}")
+        expect(page.get_by_test_id("compare-pairs")).to_be_visible()
     finally:
         viewer.stop()

@@ -1,6 +1,7 @@
 // One run, three synchronized views: tree, waterfall and transcript, plus a detail pane.
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { Link, useParams, useSearchParams } from "react-router";
+import { ReplayLink } from "../components/ReplayLink";
 import { useVirtualizer } from "@tanstack/react-virtual";
 import { getJson, query } from "../api";
 import { fmtCost, fmtDuration, fmtTime } from "../format";
@@ -186,6 +187,7 @@ export default function TraceDetailPage() {
             session {trace.session_id}
           </Link>
         )}
+        <ReplayLink traceId={trace.trace_id} metadata={trace.metadata} />
         <form
           className="find"
           onSubmit={(e) => {
