@@ -261,3 +261,24 @@ async def test_a_trace_without_a_factory_names_what_to_pass(manager: TraceManage
 
     with pytest.raises(ValueError, match="no agent factory"):
         await replay(original)
+
+
+async def test_hand_written_think_records_without_prompts_are_refused(
+    manager: TraceManager,
+) -> None:
+    # The earlier system's style: an agent of its own logs its LLM calls by hand.
+    async with manager.trace("legacy", agent_name="legacy-agent", input="hello") as trace:
+        record = manager.start_run(ThinkRecord, "think", input="hello")
+        manager.end_run(record, llm_response="Hi there")
+        trace.output = "Hi there"
+    manager.flush()
+    stored = await manager.aget_trace(trace.trace_id)
+    assert stored is not None
+
+    with pytest.raises(NotReplayable) as refused:
+        await replay(stored, weather_agent)
+
+    assert str(refused.value) == (
+        f"trace {stored.trace_id}: LLM call 1 ({stored.runs[0].run_id}) has no recorded "
+        "prompt messages; a replay needs the full prompt and answer of every call"
+    )

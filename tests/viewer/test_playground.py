@@ -189,3 +189,30 @@ def test_an_endpoint_error_is_streamed_and_saved_as_a_failed_run(
     saved = SQLiteTraceStorage(db).get_trace_sync(done["trace_id"])
     assert saved is not None and saved.status == "error"
     assert not saved.think_records[0].success
+
+
+def test_the_recorded_temperature_is_prefilled(
+    tmp_path: Path, viewer_factory: Any, openai_server: OpenAITestServer
+) -> None:
+    import asyncio
+
+    from myagent.llm import OpenAICompatibleLLM
+
+    db = tmp_path / "traces.db"
+    manager = TraceManager(SQLiteTraceStorage(db))
+    set_trace_manager(manager)
+    llm = OpenAICompatibleLLM(model="m", base_url=openai_server.base_url, temperature=0.3)
+    agent = create_toolcall_agent(name="a", llm=llm, add_terminate=False)
+    openai_server.enqueue("Hello.")
+    asyncio.run(agent.run("Hi"))
+    manager.flush()
+    trace = manager.get_trace(agent.last_trace_id or "")
+    manager.close()
+    assert trace is not None
+    viewer: ViewerTestServer = viewer_factory(SQLiteTraceStorage(db))
+
+    url = f"{viewer.url}/api/playground/source/{trace.trace_id}/{trace.think_records[0].run_id}"
+    got = httpx.get(url).json()
+
+    assert got["temperature"] == 0.3 and got["tools"] is None
+    assert got["recorded"]["content"] == "Hello."

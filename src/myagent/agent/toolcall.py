@@ -322,7 +322,7 @@ class ToolCallAgent:
         await self._emit(run, THINKING)
         record: RunRecord | None = None
         if run.manager is not None:
-            metadata = _prompt_metadata(run, params, choice)
+            metadata = _prompt_metadata(run, params, choice, getattr(self.llm, "temperature", None))
             record = run.manager.start_run(
                 ThinkRecord,
                 "think",
@@ -500,10 +500,15 @@ class ToolCallAgent:
         )
 
 
-def _prompt_metadata(run: _Run, params: list[dict[str, Any]], choice: Any) -> dict[str, Any]:
-    """A think record's metadata: its step, and the tool schemas offered (kept once per
-    trace under their hash, so replay and the playground can compare and edit them)."""
+def _prompt_metadata(
+    run: _Run, params: list[dict[str, Any]], choice: Any, temperature: Any
+) -> dict[str, Any]:
+    """A think record's metadata: its step, the model's temperature when set, and the tool
+    schemas offered (kept once per trace under their hash, so replay and the playground
+    can compare and edit them)."""
     metadata: dict[str, Any] = {"step": run.step}
+    if isinstance(temperature, int | float):
+        metadata["temperature"] = temperature
     if params and run.trace is not None:
         metadata[tool_schemas.KEY] = tool_schemas.remember(run.trace.metadata, params)
         if choice not in (None, "auto"):
