@@ -282,3 +282,38 @@ async def test_hand_written_think_records_without_prompts_are_refused(
         f"trace {stored.trace_id}: LLM call 1 ({stored.runs[0].run_id}) has no recorded "
         "prompt messages; a replay needs the full prompt and answer of every call"
     )
+
+
+class LookupWithSteps(BaseTool):
+    name = "get_weather"
+    description = "Get the current weather for a city"
+
+    async def execute(self, city: str) -> ToolResult:
+        """Look it up, recording a step of its own inside the tool record.
+
+        Args:
+            city: the city name, e.g. NYC
+        """
+        from myagent.trace import get_trace_manager
+
+        get_trace_manager().add_step(step_name="cache_lookup", result="miss")
+        return ToolResult(output=f"Sunny in {city}")
+
+
+async def test_records_nested_inside_a_tool_are_not_expected_from_recorded_tools(
+    manager: TraceManager,
+) -> None:
+    agent = weather_agent(tools=[LookupWithSteps()])
+    await agent.run("What's the weather in NYC?")
+    manager.flush()
+    original = await manager.aget_trace(agent.last_trace_id or "")
+    assert original is not None
+    assert [r.run_type for r in original.runs] == ["think", "tool", "step", "think"]
+
+    recorded = await replay(original, lambda: weather_agent(tools=[LookupWithSteps()]))
+    live = await replay(original, lambda: weather_agent(tools=[LookupWithSteps()]), live_tools=True)
+
+    assert recorded.ok, recorded.report()
+    assert recorded.replay is not None and len(recorded.replay.runs) == 3
+    assert live.ok, live.report()
+    assert live.replay is not None and len(live.replay.runs) == 4

@@ -232,7 +232,9 @@ def _check_end(state: ReplayState, answer: str | None) -> None:
         )
         return
     if state.trace is not None:
-        divergence = _records_divergence(state, state.original.runs, state.trace.runs)
+        divergence = _records_divergence(
+            state, _agent_level(state.original.runs), _agent_level(state.trace.runs)
+        )
         if divergence is not None:
             state.diverge(divergence)
             return
@@ -241,6 +243,13 @@ def _check_end(state: ReplayState, answer: str | None) -> None:
         state.diverge(
             Divergence(state.calls, "answer", "the final answer differs", unified(expected, answer))
         )
+
+
+def _agent_level(runs: list[RunRecord]) -> list[RunRecord]:
+    """The records the agent itself writes: LLM calls and what they chose (records nested
+    inside a tool are its internals, which recorded tools do not run)."""
+    thinks = {r.run_id for r in runs if isinstance(r, ThinkRecord)}
+    return [r for r in runs if r.parent_id is None or r.parent_id in thinks]
 
 
 def _shape(record: RunRecord, normalize: Callable[[Any], Any]) -> dict[str, Any]:
