@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 from importlib.metadata import entry_points
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 from examples import demo
@@ -187,3 +189,26 @@ def test_the_record_plugin_writes_cassettes_that_replay_offline(
 
     replayed.assert_outcomes(passed=1)
     assert len(openai_server.requests) == served == 2
+
+
+def test_a_file_exported_by_the_viewer_replays(
+    sqlite_manager: TraceManager, tmp_path: Path, viewer_factory: Any
+) -> None:
+    import asyncio
+
+    from myagent.trace import SQLiteTraceStorage
+
+    agent = demo.create_agent("calculator-agent")
+    asyncio.run(agent.run("Calculate 7 * 6"))
+    sqlite_manager.flush()
+    viewer = viewer_factory(SQLiteTraceStorage(tmp_path / "traces.db"))
+    export = httpx.get(
+        f"{viewer.url}/api/export", params={"format": "json", "trace_id": agent.last_trace_id}
+    )
+    path = tmp_path / "export.json"
+    path.write_bytes(export.content)
+
+    (result,) = assert_replays(path, demo.create_agent)
+
+    assert result.original.trace_id == agent.last_trace_id
+    assert result.answer == "Here is what I found. calculator: 42"
