@@ -317,3 +317,23 @@ async def test_records_nested_inside_a_tool_are_not_expected_from_recorded_tools
     assert recorded.replay is not None and len(recorded.replay.runs) == 3
     assert live.ok, live.report()
     assert live.replay is not None and len(live.replay.runs) == 4
+
+
+async def test_a_run_whose_model_call_failed_replays_as_the_same_failure(
+    manager: TraceManager,
+) -> None:
+    from myagent.llm import LLMError
+
+    failing = ScriptedLLM([[("get_weather", {"city": "NYC"})], LLMError("rate limited")])
+    agent = weather_agent(llm=failing)
+    with pytest.raises(LLMError):
+        await agent.run("What's the weather in NYC?")
+    manager.flush()
+    original = await manager.aget_trace(agent.last_trace_id or "")
+    assert original is not None and original.status == "error"
+
+    result = await replay(original, weather_agent)
+
+    assert result.ok, result.report()
+    assert result.replay is not None and result.replay.error == original.error
+    assert [r.success for r in result.replay.runs] == [True, True, False]

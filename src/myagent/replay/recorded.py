@@ -159,8 +159,8 @@ class RecordedLLM:
                 return await self.live.chat(messages, tools, tool_choice, on_token)
             raise ReplayDiverged(divergence)
         think = state.thinks[state.calls - 1]
-        if not think.success:
-            raise LLMError(f"recorded failure: {think.error}", model=think.model)
+        if not think.success:  # the model call failed in the recording: fail alike
+            raise recorded_error(think.error_type or "LLMError", think.error or "")
         response = response_of(think)
         if on_token is not None and response.content:
             await emit_token(on_token, response.content)
@@ -247,11 +247,19 @@ def reproduce(record: ToolRecord) -> ToolResult:
     error_type, message = record.error_type or "Error", record.error or ""
     if error_type == "Error":  # a returned ToolResult(error=...)
         return ToolResult(output=record.output, error=message, system=system)
+    raise recorded_error(error_type, message)
+
+
+def recorded_error(error_type: str, message: str) -> Exception:
+    """An exception worded as the recorded one (`Type: text`, as stored)."""
     prefix = f"{error_type}: "
     text = message[len(prefix) :] if message.startswith(prefix) else ""
     if error_type == "ToolError":
-        raise ToolError(text)
-    raise _error_class(error_type)(text) if text else _error_class(error_type)()
+        return ToolError(text)
+    if error_type == "LLMError":
+        return LLMError(text)
+    cls = _error_class(error_type)
+    return cls(text) if text else cls()
 
 
 class RecordedTool(BaseTool):

@@ -21,7 +21,7 @@ from myagent.replay.divergence import Divergence, Normalizer, unified
 from myagent.replay.recorded import RecordedLLM, RecordedTool, ReplayDiverged, ReplayState
 from myagent.replay.source import TraceSource, check_replayable, load_trace, recorded_input
 from myagent.tool.collection import ToolCollection
-from myagent.trace.records import RunRecord, ThinkRecord, ToolRecord, Trace
+from myagent.trace.records import RunRecord, ThinkRecord, ToolRecord, Trace, TraceStatus
 from myagent.trace.redaction import REDACTED
 from myagent.trace.serialize import is_truncated
 from myagent.trace.setup import get_trace_manager
@@ -154,7 +154,7 @@ def _factory_of(trace: Trace, factory: AgentFactory | str | None) -> AgentFactor
     return resolve_factory(spec)
 
 
-def _normalizer(agent: Any) -> Normalizer:
+def _normalizer() -> Normalizer:
     """Compare in the recording's form: redacted when the manager redacts."""
     try:
         manager = get_trace_manager()
@@ -186,7 +186,7 @@ async def replay(
     mode = "continue-live" if continue_live else "live-tools" if live_tools else "recorded"
     state = ReplayState(
         original,
-        _normalizer(agent),
+        _normalizer(),
         live_tools=live_tools,
         continue_live=continue_live,
         mode=mode,
@@ -201,7 +201,9 @@ async def replay(
     except ReplayDiverged:
         pass
     except Exception as exc:
-        error = f"{type(exc).__name__}: {exc}"
+        error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        if original.status == TraceStatus.ERROR and error == original.error:
+            error = None  # the recorded run failed the same way: reproduced
     if state.divergence is None and error is None:
         _check_end(state, answer)
     return ReplayResult(
