@@ -337,3 +337,23 @@ async def test_a_run_whose_model_call_failed_replays_as_the_same_failure(
     assert result.ok, result.report()
     assert result.replay is not None and result.replay.error == original.error
     assert [r.success for r in result.replay.runs] == [True, True, False]
+
+
+async def test_parallel_tool_calls_get_their_own_recorded_outputs(manager: TraceManager) -> None:
+    script = [
+        [("get_weather", {"city": "NYC"}), ("get_weather", {"city": "Paris"})],
+        "NYC and Paris checked.",
+    ]
+    agent = weather_agent(llm=ScriptedLLM(script))
+    await agent.run("Weather in NYC and Paris?")
+    manager.flush()
+    original = await manager.aget_trace(agent.last_trace_id or "")
+    assert original is not None
+
+    result = await replay(original, weather_agent)
+
+    assert result.ok, result.report()
+    assert result.replay is not None
+    outputs = {r.input_params["city"]: r.output for r in result.replay.tool_records}
+    assert outputs == {"NYC": "Sunny, 72°F", "Paris": "Cloudy, 15°C"}
+    assert result.replay.think_records[1].messages == original.think_records[1].messages
