@@ -98,6 +98,8 @@ class ToolCallAgent:
     Optional hooks: `on_event` (async callable receiving event dicts, see
     `myagent.agent.events`), `confirm` (async `confirm(tool, arguments) -> bool`, asked
     before each `user_confirm` tool runs; without it such tools run unasked).
+    `agent_factory` ("module:function" building this agent) goes into each trace's
+    metadata so `myagent replay` can rebuild the agent.
     """
 
     def __init__(
@@ -114,6 +116,7 @@ class ToolCallAgent:
         enable_tracing: bool = True,
         description: str | None = None,
         session_id: str | None = None,
+        agent_factory: str | None = None,
         on_event: EventCallback | None = None,
         confirm: ConfirmHandler | None = None,
         stream: bool = True,
@@ -138,6 +141,7 @@ class ToolCallAgent:
         self.max_observe = max_observe
         self.enable_tracing = enable_tracing
         self.session_id = session_id
+        self.agent_factory = agent_factory
         self.on_event = on_event
         self.confirm = confirm
         self.stream = stream
@@ -274,9 +278,8 @@ class ToolCallAgent:
             running_tool.reset(token)
         if run.trace is not None:
             run.trace.metadata.update(stop_reason=reason, steps=run.step)
-            factory = self.extra.get("agent_factory")
-            if isinstance(factory, str):  # lets `myagent replay` rebuild this agent
-                run.trace.metadata["agent_factory"] = factory
+            if self.agent_factory:  # lets `myagent replay` rebuild this agent
+                run.trace.metadata["agent_factory"] = self.agent_factory
         await self._emit(run, FINAL_ANSWER, content=answer, stop_reason=reason)
         return answer
 
