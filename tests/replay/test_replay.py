@@ -357,3 +357,20 @@ async def test_parallel_tool_calls_get_their_own_recorded_outputs(manager: Trace
     outputs = {r.input_params["city"]: r.output for r in result.replay.tool_records}
     assert outputs == {"NYC": "Sunny, 72°F", "Paris": "Cloudy, 15°C"}
     assert result.replay.think_records[1].messages == original.think_records[1].messages
+
+
+class UntracedWeather(demo.WeatherTool):
+    enable_tracing = False
+
+
+async def test_untraced_tools_run_live_and_are_flagged(manager: TraceManager) -> None:
+    agent = weather_agent(tools=[UntracedWeather()])
+    await agent.run("What's the weather in NYC?")
+    manager.flush()
+    original = await manager.aget_trace(agent.last_trace_id or "")
+    assert original is not None and original.tool_records == []
+
+    result = await replay(original, lambda: weather_agent(tools=[UntracedWeather()]))
+
+    assert result.ok, result.report()
+    assert result.caveats[0].startswith("side effects: tool(s) get_weather ran live")

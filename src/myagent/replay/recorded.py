@@ -299,8 +299,8 @@ class RecordedTool(BaseTool):
         """The recorded output for this call, or the real tool's."""
         state, live = self._state, self._live
         assert state is not None and live is not None
-        if state.live_tools or state.handed_over:
-            return await self._run_live(live, state, kwargs)
+        if state.live_tools or state.handed_over or not live.enable_tracing:
+            return await self._run_live(live, state, kwargs)  # untraced tools: no recording
         record = state.tool_record(self.name)
         arguments = getattr(get_current_run(), "input_params", None)
         arguments = kwargs if arguments is None else arguments
