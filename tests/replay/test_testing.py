@@ -212,3 +212,52 @@ def test_a_file_exported_by_the_viewer_replays(
 
     assert result.original.trace_id == agent.last_trace_id
     assert result.answer == "Here is what I found. calculator: 42"
+
+
+CASSETTE_TEST = """
+import os
+
+import pytest
+
+from myagent.trace import InMemoryTraceStorage, TraceManager, set_trace_manager
+from weather_agent import create_agent
+
+
+@pytest.fixture(autouse=True)
+def manager():
+    m = TraceManager(InMemoryTraceStorage())
+    set_trace_manager(m)
+    yield m
+    m.close()
+
+
+def test_weather(myagent_cassette):
+    url = os.environ.get("WEATHER_URL", "http://127.0.0.1:9/v1")
+    answer = myagent_cassette.run(lambda: create_agent(url), "Weather in Oslo?")
+    assert answer == "Sunny, they say."
+"""
+
+
+def test_the_cassette_fixture_runs_live_when_recording_and_replays_otherwise(
+    pytester: pytest.Pytester, openai_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYTHONPATH", f"{SRC}:{pytester.path}")
+    openai_server.enqueue(tool_calls=[("get_weather", {"city": "Oslo"})])
+    openai_server.enqueue("Sunny, they say.")
+    pytester.makepyfile(weather_agent=AGENT_MODULE, test_cassette=CASSETTE_TEST)
+    args = [*_plugin_args(), "-p", "no:cacheprovider", "test_cassette.py"]
+
+    missing = pytester.runpytest_subprocess(*args)
+    monkeypatch.setenv("WEATHER_URL", openai_server.base_url)
+    recorded = pytester.runpytest_subprocess(*args, "--myagent-record", "cassettes")
+    served = len(openai_server.requests)
+    openai_server.stop()
+    monkeypatch.delenv("WEATHER_URL")
+    replayed = pytester.runpytest_subprocess(*args)
+
+    missing.assert_outcomes(failed=1)
+    missing.stdout.fnmatch_lines(["*no cassette at *cassettes/test_cassette.py_test_weather.json*"])
+    recorded.assert_outcomes(passed=1)
+    assert served == 2
+    assert (pytester.path / "cassettes" / "test_cassette.py_test_weather.json").is_file()
+    replayed.assert_outcomes(passed=1)

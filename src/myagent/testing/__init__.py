@@ -7,5 +7,6 @@ writes the traces each test produces into such files (cassettes). See docs/repla
 
 from myagent.replay import NotReplayable, ReplayResult, replay
 from myagent.testing.assertions import assert_replays, replay_trace
+from myagent.testing.cassette import Cassette
 
-__all__ = ["NotReplayable", "ReplayResult", "assert_replays", "replay", "replay_trace"]
+__all__ = ["Cassette", "NotReplayable", "ReplayResult", "assert_replays", "replay", "replay_trace"]

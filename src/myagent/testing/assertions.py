@@ -19,7 +19,7 @@ from myagent.trace.records import Trace
 T = TypeVar("T")
 
 
-def _run(coro: Coroutine[Any, Any, T]) -> T:
+def run_coroutine(coro: Coroutine[Any, Any, T]) -> T:
     """Run a coroutine to completion from sync code, inside or outside an event loop."""
     try:
         asyncio.get_running_loop()
@@ -47,7 +47,7 @@ def replay_trace(
     trace_id: str | None = None,
 ) -> ReplayResult:
     """Replay one recorded run from sync code (see `myagent.replay.replay`)."""
-    return _run(
+    return run_coroutine(
         replay(
             source,
             agent_factory,
@@ -71,7 +71,7 @@ def assert_replays(
     async def replay_all() -> list[ReplayResult]:
         return [await replay(trace, agent_factory, live_tools) for trace in _traces(source)]
 
-    results = _run(replay_all())
+    results = run_coroutine(replay_all())
     failed = [r for r in results if not r.ok]
     if failed:
         reports = "\n\n".join(r.report() for r in failed)

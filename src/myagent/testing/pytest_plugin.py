@@ -1,6 +1,8 @@
 """pytest plugin: `--myagent-record DIR` writes the traces each test produces to
 `DIR/<test id>.json` (a cassette in the trace file format), to replay offline later
-with `assert_replays(path, agent_factory)`.
+with `assert_replays(path, agent_factory)` or the `myagent_cassette` fixture, which
+runs the agent for real while recording and replays the cassette otherwise (cassettes
+are read from the `myagent_cassettes` ini option, default `cassettes`).
 
 Registered through the `pytest11` entry point, so installing myagent enables it; the
 option does nothing unless given.
@@ -16,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from myagent.replay.source import write_traces
+from myagent.testing.cassette import Cassette
 from myagent.trace.records import Trace
 from myagent.trace.setup import get_trace_manager
 from myagent.trace.storage.base import TraceStorage
@@ -43,6 +46,11 @@ def cassette_path(directory: str | Path, nodeid: str) -> Path:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("myagent")
+    parser.addini(
+        "myagent_cassettes",
+        "directory the myagent_cassette fixture reads cassettes from (default: cassettes)",
+        default="cassettes",
+    )
     group.addoption(
         "--myagent-record",
         metavar="DIR",
@@ -68,3 +76,15 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
         finished = [t for t in collector.traces if t.think_records]
         if finished:
             write_traces(cassette_path(directory, item.nodeid), finished)
+
+
+@pytest.fixture
+def myagent_cassette(request: pytest.FixtureRequest) -> Cassette:
+    """This test's cassette: `myagent_cassette.run(create_agent, "question")` runs the
+    agent for real under --myagent-record, and replays the recorded run otherwise."""
+    config = request.config
+    recording = config.getoption("--myagent-record")
+    directory = Path(recording or config.getini("myagent_cassettes"))
+    if not recording and not directory.is_absolute():  # the ini option: from the rootdir
+        directory = Path(config.rootpath) / directory
+    return Cassette(cassette_path(directory, request.node.nodeid), bool(recording))
