@@ -261,3 +261,17 @@ def test_the_cassette_fixture_runs_live_when_recording_and_replays_otherwise(
     assert served == 2
     assert (pytester.path / "cassettes" / "test_cassette.py_test_weather.json").is_file()
     replayed.assert_outcomes(passed=1)
+
+
+def test_loading_the_pytest_plugin_imports_nothing_heavy() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, myagent.testing.pytest_plugin; "
+        "print(sorted(m for m in sys.modules if m.startswith(('myagent', 'openai'))))"
+    )
+    env = {"PYTHONPATH": str(SRC), "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+
+    assert out.stdout.strip() == "['myagent', 'myagent.testing', 'myagent.testing.pytest_plugin']"

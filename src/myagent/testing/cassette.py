@@ -6,6 +6,7 @@ with the divergence diff when the agent no longer does what was recorded."""
 from __future__ import annotations
 
 import inspect
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,19 @@ from myagent.replay.runner import AgentFactory, replay
 from myagent.replay.source import read_traces, recorded_input
 from myagent.testing.assertions import run_coroutine
 from myagent.trace.records import Trace
+from myagent.trace.storage.base import TraceStorage
+
+
+class TraceCollector(TraceStorage):
+    """A sink keeping every finished trace it receives (the plugin's recorder)."""
+
+    def __init__(self) -> None:
+        self.traces: list[Trace] = []
+        self._lock = threading.Lock()
+
+    async def store_trace(self, trace: Trace) -> None:
+        with self._lock:
+            self.traces.append(trace)
 
 
 class Cassette:

@@ -11,31 +11,16 @@ option does nothing unless given.
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Generator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from myagent.replay.source import write_traces
-from myagent.testing.cassette import Cassette
-from myagent.trace.records import Trace
-from myagent.trace.setup import get_trace_manager
-from myagent.trace.storage.base import TraceStorage
+if TYPE_CHECKING:  # myagent is imported only when the plugin is used: pytest starts fast
+    from myagent.testing.cassette import Cassette
 
 _SINK = "myagent-pytest-record"
-
-
-class _Collector(TraceStorage):
-    """A sink keeping every finished trace it receives."""
-
-    def __init__(self) -> None:
-        self.traces: list[Trace] = []
-        self._lock = threading.Lock()
-
-    async def store_trace(self, trace: Trace) -> None:
-        with self._lock:
-            self.traces.append(trace)
 
 
 def cassette_path(directory: str | Path, nodeid: str) -> Path:
@@ -66,8 +51,12 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     if not directory:
         yield
         return
+    from myagent.replay.source import write_traces
+    from myagent.testing.cassette import TraceCollector
+    from myagent.trace.setup import get_trace_manager
+
     manager = get_trace_manager()
-    collector = _Collector()
+    collector = TraceCollector()
     manager.add_sink(collector, _SINK)
     try:
         yield
@@ -82,6 +71,8 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
 def myagent_cassette(request: pytest.FixtureRequest) -> Cassette:
     """This test's cassette: `myagent_cassette.run(create_agent, "question")` runs the
     agent for real under --myagent-record, and replays the recorded run otherwise."""
+    from myagent.testing.cassette import Cassette
+
     config = request.config
     recording = config.getoption("--myagent-record")
     directory = Path(recording or config.getini("myagent_cassettes"))
