@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from myagent import create_toolcall_agent
 from myagent.agent import ToolCallAgent
 from myagent.cli import main
 from myagent.replay import read_traces
+from myagent.testing import assert_replays
 from myagent.trace import SQLiteTraceStorage, TraceManager
 
 
@@ -85,3 +87,28 @@ def test_replay_says_why_it_cannot(
     assert main(["replay", trace_id, "--db", db, "--agent", "examples.demo:create_agent"]) == 2
     assert "recorded no LLM calls" in capsys.readouterr().err
     assert main(["export", "0" * 32, "--db", db]) == 2
+
+
+def test_export_by_filter_builds_a_suite_and_replay_speaks_json(
+    sqlite_manager: TraceManager, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    asyncio.run(demo.run_agents())
+    sqlite_manager.flush()
+    db = str(tmp_path / "traces.db")
+    suite = tmp_path / "suite.json"
+
+    assert main(["export", "--db", db, "--agent-name", "calculator-agent", "-o", str(suite)]) == 0
+    assert main(["export", "--db", db]) == 2
+    assert "name trace ids" in capsys.readouterr().err
+    traces = read_traces(suite)
+    assert sorted(t.input for t in traces) == ["Calculate 12 * (3 + 4)", "Calculate 7 * 6"]
+    results = assert_replays(suite, demo.create_agent)
+    assert [r.ok for r in results] == [True, True]
+
+    status = main(["replay", traces[0].trace_id, "--db", db, "--json"])
+    got = json.loads(capsys.readouterr().out)
+    assert status == 0 and got["ok"] is True and got["divergence"] is None
+    assert got["original"] == traces[0].trace_id
+    assert got["compare_url"] == (
+        f"http://127.0.0.1:8080/compare?a={traces[0].trace_id}&b={got['replay']}"
+    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -47,7 +48,10 @@ def _run(args: argparse.Namespace) -> int:
     except (LookupError, NotReplayable, ValueError, ImportError, TypeError) as exc:
         print(f"myagent replay: {exc}", file=sys.stderr)
         return 2
-    print(result.report(args.viewer_url))
+    if args.json:
+        print(json.dumps(result.to_dict(args.viewer_url), ensure_ascii=False, indent=1))
+    else:
+        print(result.report(args.viewer_url))
     return 0 if result.ok else 1
 
 
@@ -79,4 +83,5 @@ def register(commands: Any) -> None:
         default="http://127.0.0.1:8080",
         help="viewer address for the compare link (default http://127.0.0.1:8080)",
     )
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.set_defaults(handler=_run)

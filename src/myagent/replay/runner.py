@@ -67,6 +67,20 @@ class ReplayResult:
         query = urlencode({"a": self.original.trace_id, "b": self.replay.trace_id})
         return f"{base_url.rstrip('/')}/compare?{query}"
 
+    def to_dict(self, base_url: str | None = None) -> dict[str, Any]:
+        """Plain data for machines (CI): outcome, ids, divergence, answer, caveats, link."""
+        return {
+            "ok": self.ok,
+            "mode": self.mode,
+            "original": self.original.trace_id,
+            "replay": self.replay_trace_id,
+            "divergence": None if self.divergence is None else self.divergence.to_dict(),
+            "error": self.error,
+            "answer": self.answer,
+            "caveats": list(self.caveats),
+            "compare_url": self.compare_url(base_url) if base_url else None,
+        }
+
     def report(self, base_url: str | None = None) -> str:
         """A readable report: outcome, divergence with its diff, caveats, compare link."""
         head = f"replay of {self.original.trace_id} ({self.mode}): " + (
