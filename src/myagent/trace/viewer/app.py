@@ -19,6 +19,7 @@ from myagent.trace.viewer.routes import (
     traces,
     transfer,
 )
+from myagent.trace.viewer.search_limits import SearchGate
 from myagent.trace.viewer.security import SecurityMiddleware
 from myagent.trace.viewer.settings import ViewerSettings
 from myagent.trace.viewer.source import TraceSource
@@ -52,6 +53,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.source, app.state.hub, app.state.settings = source, hub, settings
+    app.state.searches = SearchGate()
     _add_metrics_route(app, manager)  # before the UI's catch-all route
     for module in (traces, live, compare, analytics, transfer, playground, meta):
         app.include_router(module.router)
