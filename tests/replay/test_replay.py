@@ -235,17 +235,20 @@ async def test_manual_traces_are_refused_with_the_reason(manager: TraceManager) 
 
 async def test_otlp_ingested_traces_without_prompts_are_refused(manager: TraceManager) -> None:
     original = await recorded_weather_run(manager)
-    ingested = Trace.from_dict(original.to_dict())
-    ingested.metadata["source"] = "otlp"
+    ingested = Trace.from_dict(original.to_dict())  # as the OTLP receiver maps GenAI spans
+    ingested.metadata["service.name"] = "support-bot"
     for think in ingested.think_records:
-        think.messages = []
+        think.messages = []  # the producer did not capture message content
+        think.metadata["otel.span_kind"] = "CLIENT"
 
     with pytest.raises(NotReplayable) as refused:
         check_replayable(ingested)
 
     assert "LLM call 1" in str(refused.value)
     assert "has no recorded prompt messages" in str(refused.value)
-    assert "ingested over OTLP" in str(refused.value)
+    assert "written by an agent traced elsewhere (support-bot) and ingested over OTLP" in str(
+        refused.value
+    )
 
 
 async def test_running_traces_are_refused(manager: TraceManager) -> None:

@@ -90,12 +90,16 @@ async def fetch_trace(storage: TraceStorage, trace_id: str) -> Trace:
 
 
 def _origin(trace: Trace) -> str:
-    """Where a trace came from, for refusal messages."""
-    source = str(trace.metadata.get("source") or trace.metadata.get("ingested_from") or "")
-    if any(marker in source.lower() for marker in _INGESTED_MARKERS) or any(
-        key.startswith(("otel.", "otlp")) for key in trace.metadata
-    ):
-        return "an agent traced elsewhere and ingested over OTLP"
+    """Where a trace came from, for refusal messages: OTLP ingest marks its records'
+    metadata with `otel.*` keys (span kind, attributes, events)."""
+    source = str(trace.metadata.get("source") or "")
+    ingested = any(marker in source.lower() for marker in _INGESTED_MARKERS) or any(
+        key.startswith("otel.") for key in trace.metadata
+    )
+    if ingested or any(k.startswith("otel.") for r in trace.runs for k in r.metadata):
+        service = trace.metadata.get("service.name")
+        named = f" ({service})" if isinstance(service, str) and service else ""
+        return f"an agent traced elsewhere{named} and ingested over OTLP"
     return ""
 
 
