@@ -31,3 +31,5 @@ def test_replay_bench_smoke_produces_its_rows(tmp_path: Path) -> None:
     assert metrics["replay added per standard run"]["target"] == "≤ 2 ms"
     suite = metrics["recorded traces replayed as a test suite (50)"]
     assert isinstance(suite["value"], float) and suite["unit"] == "s"
+    as_tests = metrics["recorded traces replayed as pytest tests (50)"]
+    assert isinstance(as_tests["value"], float) and "CPU" in as_tests["detail"]
