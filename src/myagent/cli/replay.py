@@ -14,7 +14,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from myagent.replay import NotReplayable, ReplayResult, fetch_trace, load_trace, replay
+from myagent.replay import (
+    NotReplayable,
+    ReplayResult,
+    fetch_trace,
+    load_trace,
+    replay,
+    write_traces,
+)
 from myagent.trace.config import storage_for
 from myagent.trace.manager import TraceManager
 from myagent.trace.setup import get_trace_manager, set_trace_manager
@@ -30,12 +37,18 @@ async def _replay(args: argparse.Namespace) -> ReplayResult:
             original = load_trace(args.trace)
         else:
             original = await fetch_trace(storage, args.trace)
-        return await replay(
+        result = await replay(
             original,
             args.agent,
             live_tools=args.live_tools,
             continue_live=args.continue_live,
         )
+        if args.save and result.replay is not None:
+            manager.flush()
+            stored = await storage.get_trace(result.replay.trace_id)  # stored = redacted
+            write_traces(args.save, [stored or result.replay])
+            print(f"saved the replay's trace to {args.save}", file=sys.stderr)
+        return result
     finally:
         manager.flush()
         manager.close()
@@ -82,6 +95,13 @@ def register(commands: Any) -> None:
         "--viewer-url",
         default="http://127.0.0.1:8080",
         help="viewer address for the compare link (default http://127.0.0.1:8080)",
+    )
+    parser.add_argument(
+        "--save",
+        metavar="FILE",
+        default=None,
+        help="write the replay's own trace to FILE (with --continue-live: the fixed run, "
+        "to replay in tests from now on)",
     )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.set_defaults(handler=_run)
