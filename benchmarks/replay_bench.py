@@ -115,7 +115,38 @@ def test_recorded_run_replays(trace):
 """
 
 
-def _suite(manager: TraceManager, count: int) -> tuple[float, float, float]:
+EMPTY_MODULE = """
+import pytest
+
+
+@pytest.mark.parametrize("index", range({count}))
+def test_nothing(index):
+    pass
+"""
+
+
+def _pytest(module: Path, env: dict[str, str], count: int) -> tuple[float, float]:
+    """(wall, CPU) seconds of a fresh pytest process running `module`'s `count` tests."""
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(module)],
+        cwd=module.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    wall = time.perf_counter() - start
+    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    assert proc.returncode == 0 and f"{count} passed" in proc.stdout, proc.stdout[-2000:]
+    cpu = (cpu_after.ru_utime + cpu_after.ru_stime) - (cpu_before.ru_utime + cpu_before.ru_stime)
+    return wall, cpu
+
+
+def _suite(
+    manager: TraceManager, count: int
+) -> tuple[float, tuple[float, float], tuple[float, float]]:
     """Seconds to replay `count` recorded traces from one trace file: in process with one
     assert_replays call, and as `count` pytest tests in a fresh pytest process (start-up,
     collection and reporting included)."""
@@ -128,24 +159,14 @@ def _suite(manager: TraceManager, count: int) -> tuple[float, float, float]:
         in_process = time.perf_counter() - start
         module = Path(scratch) / "test_suite.py"
         module.write_text(PYTEST_MODULE.format(path=str(path)))
+        empty = Path(scratch) / "test_empty.py"
+        empty.write_text(EMPTY_MODULE.format(count=count))
         env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "LLM_"))}
         env["PYTHONPATH"] = os.pathsep.join([str(root / "src"), str(root)])
-        cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        start = time.perf_counter()
-        proc = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(module)],
-            cwd=scratch,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        as_tests = time.perf_counter() - start
-        cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (cpu_after.ru_utime + cpu_after.ru_stime) - (cpu_before.ru_utime + cpu_before.ru_stime)
+        baseline = _pytest(empty, env, count)
+        as_tests = _pytest(module, env, count)
     assert len(results) == count
-    assert proc.returncode == 0 and f"{count} passed" in proc.stdout, proc.stdout[-2000:]
-    return in_process, as_tests, cpu
+    return in_process, as_tests, baseline
 
 
 def run(smoke: bool) -> list[Row]:
@@ -154,7 +175,7 @@ def run(smoke: bool) -> list[Row]:
     try:
         repeats, runs, suite = (2, 5, 50) if smoke else (7, 200, 1000)
         own, replayed = asyncio.run(_per_run(manager, repeats, runs))
-        seconds, as_tests, cpu = _suite(manager, suite)
+        seconds, (as_tests, cpu), (empty, empty_cpu) = _suite(manager, suite)
     finally:
         manager.close()
     added = replayed - own
@@ -188,6 +209,13 @@ def run(smoke: bool) -> list[Row]:
             met=as_tests < 10 if not smoke else None,
             detail=f"one test per trace, a fresh pytest process, start-up included; "
             f"CPU {cpu:.2f} s; load average {os.getloadavg()[0]:.1f}",
+        ),
+        row(
+            SECTION,
+            f"reference: {suite:,} empty pytest tests, same conditions",
+            round(empty, 2),
+            "s",
+            detail=f"CPU {empty_cpu:.2f} s",
         ),
     ]
 
