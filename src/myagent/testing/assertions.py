@@ -24,9 +24,29 @@ def run_coroutine(coro: Coroutine[Any, Any, T]) -> T:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(coro)
+        return _run_in_new_loop(coro)
     with concurrent.futures.ThreadPoolExecutor(1, "myagent-replay") as pool:
-        return pool.submit(asyncio.run, coro).result()
+        return pool.submit(_run_in_new_loop, coro).result()
+
+
+def _run_in_new_loop(coro: Coroutine[Any, Any, T]) -> T:
+    """`asyncio.run` without its SIGINT handler swap: in the main thread that swap formats
+    the repr of the running task (a replay's task holds whole traces), ~0.5-1 ms per call,
+    and a test suite makes one call per recorded run. Ctrl-C still interrupts."""
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(coro)
+    finally:
+        try:
+            pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+            for task in pending:
+                task.cancel()
+            if pending:
+                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.run_until_complete(loop.shutdown_default_executor())
+        finally:
+            loop.close()
 
 
 def _traces(source: TraceSource | list[Trace]) -> list[Trace | dict[str, Any]]:
