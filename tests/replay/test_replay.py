@@ -377,3 +377,22 @@ async def test_untraced_tools_run_live_and_are_flagged(manager: TraceManager) ->
 
     assert result.ok, result.report()
     assert result.caveats[0].startswith("side effects: tool(s) get_weather ran live")
+
+
+async def test_values_redacted_in_the_recording_are_not_divergences(
+    manager: TraceManager,
+) -> None:
+    prompt = "You are the weather-agent. Our key is sk-proj-ABCDEFGHIJKLMNOPQRSTUV123456."
+    agent = weather_agent(system_prompt=prompt)
+    await agent.run("What's the weather in NYC?")
+    manager.flush()
+    stored = await manager.aget_trace(agent.last_trace_id or "")
+    assert stored is not None
+    assert "sk-proj" not in str(stored.think_records[0].messages)  # redacted when stored
+
+    same = await replay(stored, lambda: weather_agent(system_prompt=prompt))
+    changed = await replay(stored, lambda: weather_agent(system_prompt=prompt + " Be brief."))
+
+    assert same.ok, same.report()
+    assert changed.divergence is not None and changed.divergence.kind == "messages"
+    assert "sk-proj" not in changed.divergence.diff  # the diff shows the redacted form

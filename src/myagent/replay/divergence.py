@@ -64,6 +64,11 @@ class Normalizer:
         plain = to_jsonable(value)
         return self.redactor.value(plain) if self.redactor is not None else plain
 
+    def like(self, value: Any, recorded: Any) -> Any:
+        """`value` in the recording's form; when it already equals `recorded` (plain JSON
+        data, nothing redacted: the common case) no conversion is needed."""
+        return recorded if value == recorded else self(value)
+
 
 def json_lines(value: Any) -> list[str]:
     """A value as indented, key-sorted JSON lines, for line diffs."""

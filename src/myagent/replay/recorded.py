@@ -180,13 +180,13 @@ class RecordedLLM:
                 unified([], state.normalize(messages[-1:])),
             )
         think = state.thinks[step - 1]
-        live_messages = state.normalize(messages)
+        live_messages = state.normalize.like(messages, think.messages)
         if live_messages != think.messages:
             summary, diff = message_diff(think.messages, live_messages)
             return Divergence(step, "messages", summary, diff, think.run_id)
         recorded = tool_schemas.schemas_of(state.original.metadata, think.metadata)
         if recorded is not None:
-            live_tools = state.normalize(tools or [])
+            live_tools = state.normalize.like(tools or [], recorded)
             if live_tools != recorded:
                 summary = schema_summary(recorded, live_tools)
                 return Divergence(
@@ -304,7 +304,10 @@ class RecordedTool(BaseTool):
         record = state.tool_record(self.name)
         arguments = getattr(get_current_run(), "input_params", None)
         arguments = kwargs if arguments is None else arguments
-        if record is not None and state.normalize(arguments) == record.input_params:
+        recorded_arguments = None if record is None else record.input_params
+        if record is not None and state.normalize.like(arguments, recorded_arguments) == (
+            recorded_arguments
+        ):
             return reproduce(record)
         divergence = Divergence(
             state.step,
