@@ -79,6 +79,7 @@ class TraceManager:
             batch_size=self.config.batch_size,
             flush_interval=self.config.flush_interval,
             write_retries=self.config.write_retries,
+            stuck_timeout=self.config.stuck_timeout,
         )
         self._sinks: dict[str, BackgroundWriter] = {}
         self._redactor = redactor if redactor is not None else Redactor()
@@ -111,6 +112,7 @@ class TraceManager:
             batch_size=config.batch_size,
             flush_interval=config.flush_interval,
             write_retries=config.write_retries,
+            stuck_timeout=config.stuck_timeout,
         )
         self._apply_config()
         return key
@@ -136,7 +138,7 @@ class TraceManager:
 
         Accepts max_trace_age (alias max_age), max_trace_count, auto_cleanup,
         cleanup_interval, async_storage, batch_size, buffer_size, flush_interval,
-        max_value_size, shutdown_timeout, write_retries and enabled.
+        max_value_size, shutdown_timeout, stuck_timeout, write_retries and enabled.
         """
         self.config.update(**options)
         self.enabled = self.config.enabled
@@ -151,6 +153,7 @@ class TraceManager:
             writer.batch_size = config.batch_size
             writer.flush_interval = config.flush_interval
             writer.write_retries = config.write_retries
+            writer.stuck_timeout = config.stuck_timeout
         writer = self._writer
         set_max_value_size(config.max_value_size)
         set_shutdown_timeout(config.shutdown_timeout)
@@ -447,6 +450,7 @@ class TraceManager:
 
         Returns True when everything reached storage and every sink in time. A sink that
         hangs is closed before its thread is joined, so its stuck request is aborted.
+        Whatever the deadline abandons is counted as dropped ("shutdown"), per writer.
         """
         deadline = time.monotonic() + timeout
         writers = [("storage", self._writer), *self._sinks.items()]
@@ -460,6 +464,7 @@ class TraceManager:
             except Exception as exc:
                 self._fault(f"close {name}", exc)
             writer.join(deadline - time.monotonic())
+            ok = writer.settle() and ok
         return ok
 
     @property

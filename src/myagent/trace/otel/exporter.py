@@ -34,7 +34,7 @@ from myagent.trace.otel.mapping import SpanOptions, resource_for
 from myagent.trace.otel.settings import OTLPSettings
 from myagent.trace.otel.wire import RequestEncoder, encode_trace
 from myagent.trace.records import Trace
-from myagent.trace.storage.base import TraceStorage
+from myagent.trace.storage.base import TraceStorage, skipped
 
 logger = logging.getLogger("myagent.trace")
 
@@ -230,6 +230,7 @@ class OTLPTraceExporter(TraceStorage):
             except Exception as exc:  # bad data in one trace must not block the others
                 self._stats["mapping_errors"] += 1
                 self._log_once("mapping", "could not convert a trace to spans", exc)
+                skipped(trace, "mapping_failed", exc)  # the sink's writer counts it
                 return None
             cache[trace.trace_id] = encoded
             if len(cache) > _ENCODED_MEMORY:

@@ -106,7 +106,10 @@ class WriterHealthOut(BaseModel):
     partial_writes: int
     write_errors: int = Field(description="failed write attempts, retried or not")
     dropped: dict[str, int] = Field(
-        description="traces dropped, by reason: buffer_full, write_failed, transform_failed"
+        description=(
+            "traces dropped, by reason: buffer_full, write_failed, transform_failed, "
+            "convert_failed, stuck, shutdown"
+        )
     )
     dropped_total: int
     buffer_depth: int = Field(description="traces queued when the counters were taken")
