@@ -17,6 +17,7 @@ Handler = Callable[[argparse.Namespace], int]
 COMMANDS: tuple[str, ...] = (
     "viewer",
     "serve",
+    "collect",
     "replay",
     "export",
 )

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from myagent.trace.config import TraceConfig, create_storage
 from myagent.trace.context import current_run_var, current_trace_var, get_current_trace
 from myagent.trace.filters import RunFilter, TraceFilter
+from myagent.trace.freeze import freeze_trace
 from myagent.trace.ids import new_trace_id, now_us
 from myagent.trace.records import (
     RECORD_TYPES,
@@ -28,7 +29,7 @@ from myagent.trace.records import (
     Trace,
     TraceStatus,
 )
-from myagent.trace.redaction import Redactor
+from myagent.trace.redaction import Redactor, redact_error
 from myagent.trace.scopes import RunScope, TraceScope
 from myagent.trace.serialize import set_max_value_size
 from myagent.trace.storage.base import TraceStorage
@@ -170,10 +171,9 @@ class TraceManager:
         self._faults[where] = count + 1
         if count == 0:
             logger.warning(
-                "myagent tracing fault in %s (%s: %s); counted in TraceManager.stats, logged once",
+                "myagent tracing fault in %s (%s); counted in TraceManager.stats, logged once",
                 where,
-                type(exc).__name__,
-                exc,
+                redact_error(f"{type(exc).__name__}: {exc}"),
             )
 
     # -- traces ----------------------------------------------------------------------
@@ -227,6 +227,7 @@ class TraceManager:
                 trace.status = TraceStatus.ERROR if trace.error else TraceStatus.SUCCESS
             trace.end_us = end
             if self._active.pop(trace.trace_id, None) is not None:
+                freeze_trace(trace)  # a value the program changes later changes nothing stored
                 next(self._finished)
                 self._writer.submit(trace)
                 for sink in self._sinks.values():
@@ -432,6 +433,15 @@ class TraceManager:
         trace.logs.append(entry)
         return entry
 
+    def ingest(self, trace: Trace) -> None:
+        """Write a trace built elsewhere (OTLP ingest) through the storage writer, finished
+        (queued) or running (`end_us` None: shown live); not to sinks, which could loop."""
+        try:
+            if self.enabled:
+                (self._writer.watch if trace.end_us is None else self._writer.submit)(trace)
+        except Exception as exc:
+            self._fault("ingest", exc)
+
     # -- storage ---------------------------------------------------------------------
 
     def flush(self, timeout: float | None = 5.0) -> bool:
@@ -469,7 +479,8 @@ class TraceManager:
 
     @property
     def stats(self) -> dict[str, Any]:
-        """Health counters: traces started/finished, records, faults, writer counters."""
+        """Health counters: traces started/finished, records, faults, redaction
+        (values over the time budget, cut, failed), writer counters."""
         return {
             "enabled": self.enabled,
             "traces_started": _counter_value(self._started),
@@ -477,6 +488,7 @@ class TraceManager:
             "records": _counter_value(self._records),
             "active_traces": len(self._active),
             "faults": dict(self._faults),
+            "redaction": self._redactor.stats,
             "writer": self._writer.stats,
             "sinks": {name: sink.stats for name, sink in self._sinks.items()},
         }

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from myagent.trace.redaction import redact_error
 from myagent.trace.storage.base import TraceStorage
 from myagent.trace.storage.health import WriterHealth
 
@@ -60,10 +61,9 @@ class HealthReporter:
             if not self._warned:
                 self._warned = True
                 logger.warning(
-                    "myagent tracing: persisting writer counters failed (%s: %s); "
+                    "myagent tracing: persisting writer counters failed (%s); "
                     "retried later, logged once",
-                    type(exc).__name__,
-                    exc,
+                    redact_error(f"{type(exc).__name__}: {exc}"),
                 )
             return
         self._persisted = signature

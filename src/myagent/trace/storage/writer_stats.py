@@ -6,6 +6,8 @@ import logging
 import threading
 from dataclasses import dataclass, field
 
+from myagent.trace.redaction import redact_error
+
 logger = logging.getLogger("myagent.trace")
 
 
@@ -47,12 +49,12 @@ class WriterStats:
 
     def note(self, where: str, exc: BaseException) -> None:
         """Keep `exc` as the last error; the first fault of each kind (`where`) warns."""
-        self.last_error = f"{where}: {type(exc).__name__}: {exc}"
+        error = redact_error(f"{type(exc).__name__}: {exc}")  # it may quote a secret
+        self.last_error = f"{where}: {error}"
         if where not in self._logged:
             self._logged.add(where)
             logger.warning(
-                "myagent tracing: %s failed (%s: %s); counted in TraceManager.stats, logged once",
+                "myagent tracing: %s failed (%s); counted in TraceManager.stats, logged once",
                 where,
-                type(exc).__name__,
-                exc,
+                error,
             )
