@@ -18,6 +18,8 @@ COMMANDS: tuple[str, ...] = (
     "viewer",
     "serve",
     "collect",
+    "eval",
+    "dataset",
     "replay",
     "export",
 )

@@ -148,16 +148,13 @@ def create_storage(config: TraceConfig) -> TraceStorage:
     raise ValueError(f"TRACE_STORAGE={kind!r} is not a known backend (memory, sqlite, postgres)")
 
 
-DEFAULT_DATABASE_URL = "sqlite:///traces.db"
-
-
 def storage_for(db: str | None = None) -> TraceStorage:
-    """The storage a command-line tool reads: `db` (a path or URL), else
+    """The storage a command-line tool opens: `db` (a path or URL), else
     TRACE_DATABASE_URL, else `traces.db`."""
-    url = db or os.environ.get("TRACE_DATABASE_URL") or DEFAULT_DATABASE_URL
+    url = db or os.environ.get("TRACE_DATABASE_URL") or "traces.db"
     if "://" in url and not url.startswith("sqlite:"):
-        config = TraceConfig(storage=url.split(":", 1)[0].split("+", 1)[0], database_url=url)
-        return create_storage(config)
+        kind = url.split(":", 1)[0].split("+", 1)[0]
+        return create_storage(TraceConfig(storage=kind, database_url=url))
     from myagent.trace.storage.sqlite import SQLiteTraceStorage
 
     return SQLiteTraceStorage(sqlite_path(url))

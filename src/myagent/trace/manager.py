@@ -16,6 +16,7 @@ from contextvars import Token
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from myagent.trace.baggage import apply_baggage
 from myagent.trace.config import TraceConfig, create_storage
 from myagent.trace.context import current_run_var, current_trace_var, get_current_trace
 from myagent.trace.filters import RunFilter, TraceFilter
@@ -31,6 +32,7 @@ from myagent.trace.records import (
 )
 from myagent.trace.redaction import Redactor, redact_error
 from myagent.trace.scopes import RunScope, TraceScope
+from myagent.trace.scoring import ScoreRecorder, ScoringMixin
 from myagent.trace.serialize import set_max_value_size
 from myagent.trace.storage.base import TraceStorage
 from myagent.trace.storage.writer import BackgroundWriter, set_shutdown_timeout
@@ -55,7 +57,7 @@ def error_fields(error: BaseException | str) -> tuple[str, str, str | None]:
     return str(error), "Error", None
 
 
-class TraceManager:
+class TraceManager(ScoringMixin):
     """Central coordinator: trace lifecycle, records, logs, storage and queries."""
 
     def __init__(
@@ -90,6 +92,7 @@ class TraceManager:
         self._finished = itertools.count()
         self._records = itertools.count()
         self._faults: dict[str, int] = {}
+        self._scores = ScoreRecorder(self)
         self._apply_config()
 
     # -- configuration ---------------------------------------------------------------
@@ -195,6 +198,7 @@ class TraceManager:
             metadata=dict(metadata) if metadata else {},
             tags=list(tags) if tags else [],
         )
+        apply_baggage(trace)
         if self.enabled:
             next(self._started)
             self._active[trace.trace_id] = trace
@@ -450,7 +454,7 @@ class TraceManager:
             ok = self._writer.flush(timeout)
             for sink in self._sinks.values():
                 ok = sink.flush(timeout) and ok
-            return ok
+            return self._scores.flush(timeout) and ok
         except Exception as exc:
             self._fault("flush", exc)
             return False
@@ -464,7 +468,7 @@ class TraceManager:
         """
         deadline = time.monotonic() + timeout
         writers = [("storage", self._writer), *self._sinks.items()]
-        ok = True
+        ok = self._scores.flush(timeout)
         for _, writer in writers:
             ok = writer.flush(max(0.0, deadline - time.monotonic())) and ok
         for name, writer in writers:
@@ -491,6 +495,7 @@ class TraceManager:
             "redaction": self._redactor.stats,
             "writer": self._writer.stats,
             "sinks": {name: sink.stats for name, sink in self._sinks.items()},
+            "scores": self._scores.stats,
         }
 
     def _cleanup_args(self) -> dict[str, Any]:

@@ -14,10 +14,14 @@ from myagent.trace.viewer.live import LiveHub
 from myagent.trace.viewer.routes import (
     analytics,
     compare,
+    datasets,
+    experiments,
+    facets,
     imports,
     live,
     meta,
     playground,
+    scores,
     traces,
     transfer,
 )
@@ -66,13 +70,14 @@ def create_app(
         live,
         compare,
         analytics,
+        facets,
         transfer,
         imports,
+        scores,
+        datasets,
         playground,
-        *([otlp] if otlp else []),
-        meta,
     )
-    for module in routes:
+    for module in (*routes, experiments, *([otlp] if otlp else []), meta):
         app.include_router(module.router)
     app.add_middleware(SecurityMiddleware, settings=settings)
     return app

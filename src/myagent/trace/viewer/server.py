@@ -4,16 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 from typing import Any
 
 import uvicorn
 
-from myagent.trace.config import storage_for
+from myagent.trace.config import storage_for as config_storage_for
 from myagent.trace.manager import TraceManager
 from myagent.trace.storage.base import TraceStorage
 from myagent.trace.viewer.app import create_app
 from myagent.trace.viewer.settings import ViewerSettings, check_bind
+
+DEFAULT_DATABASE_URL = "sqlite:///traces.db"
+
+
+def storage_for(db: str | None = None) -> TraceStorage:
+    """The storage a standalone viewer reads: `db` (a path or URL), else
+    TRACE_DATABASE_URL, else `traces.db`."""
+    return config_storage_for(db or os.environ.get("TRACE_DATABASE_URL") or DEFAULT_DATABASE_URL)
+
 
 _QUERY_TOKEN = re.compile(r"([?&]token=)[^&\s\"]*")
 
