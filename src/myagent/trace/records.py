@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 import orjson
 
 from myagent.trace.ids import datetime_to_us, new_run_id, new_trace_id, now_us, us_to_datetime
+from myagent.trace.legacy_names import LegacyRunNames, LegacyTraceNames
 from myagent.trace.record_json import (
     TRACE_DERIVED,
     compact_dict,
@@ -29,11 +30,23 @@ from myagent.trace.serialize import to_jsonable, to_jsonable_all
 
 
 class RunType(StrEnum):
-    """What a record describes."""
+    """What a record describes: an LLM call (think), a tool call, or a step.
+
+    The other members are the earlier API's run types; they are step records that keep
+    their type (queryable with `RunFilter(run_types=[...])`).
+    """
 
     THINK = "think"
     TOOL = "tool"
     STEP = "step"
+    AGENT = "agent"
+    ACT = "act"
+    LLM = "llm"
+    RETRIEVAL = "retrieval"
+    PREPROCESSING = "preprocessing"
+    POSTPROCESSING = "postprocessing"
+    CHAIN = "chain"
+    CUSTOM = "custom"
 
 
 class TraceStatus(StrEnum):
@@ -46,8 +59,8 @@ class TraceStatus(StrEnum):
 
 
 @dataclass(slots=True, kw_only=True, eq=False)
-class RunRecord:
-    """Fields every record carries."""
+class RunRecord(LegacyRunNames):
+    """Fields every record carries (and the earlier API's names for them)."""
 
     name: str = ""
     run_type: str = RunType.STEP.value
@@ -249,8 +262,11 @@ class LogEntry:
 
 
 @dataclass(slots=True, kw_only=True, eq=False)
-class Trace:
-    """One agent run (or one `start_trace`): a flat list of records in start order."""
+class Trace(LegacyTraceNames):
+    """One agent run (or one `start_trace`): a flat list of records in start order.
+
+    The earlier API's names (`id`, `request`, `response`, `duration_ms`, `total_tokens`,
+    `total_cost`) read the same fields."""
 
     trace_id: str = field(default_factory=new_trace_id)
     name: str = ""
