@@ -103,7 +103,7 @@ session_traces = get_trace_manager().get_traces_by_session(session_id)
     server: AgentWebSocketServer = namespace["server"]
     assert server.message_handlers == [namespace["handle_message"]]
     assert namespace["session_traces"] == []
-    assert server.port == 8765 and server.host == "127.0.0.1"
+    assert server.port == 8080 and server.host == "127.0.0.1"
 
 
 async def test_on_message_handlers_run_inside_the_runs_trace(

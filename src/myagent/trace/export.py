@@ -15,12 +15,16 @@ import os
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import orjson
 
+from myagent.trace.legacy_query import LegacyExportMethods
 from myagent.trace.records import RunRecord, StepRecord, ThinkRecord, ToolRecord, Trace
 from myagent.trace.serialize import to_jsonable
+
+if TYPE_CHECKING:
+    from myagent.trace.query import TraceQueryEngine
 
 Destination = str | os.PathLike[str] | IO[str] | IO[bytes]
 """A file path, or an open file (text or binary)."""
@@ -87,7 +91,7 @@ def _trace_columns(trace: Trace) -> dict[str, Any]:
     }
 
 
-def _record_columns(run: RunRecord) -> dict[str, Any]:
+def record_columns(run: RunRecord) -> dict[str, Any]:
     row: dict[str, Any] = {
         "run_id": run.run_id,
         "parent_id": run.parent_id,
@@ -142,10 +146,10 @@ def record_rows(traces: Iterable[Trace]) -> Iterator[dict[str, Any]]:
         if not runs:
             yield {**head, **empty}
         for run in runs:
-            yield {**head, **_record_columns(run)}
+            yield {**head, **record_columns(run)}
 
 
-def _csv_cell(value: Any) -> str:
+def csv_cell(value: Any) -> str:
     """CSV text of a value: '' for None, true/false, ISO times, JSON for lists and objects."""
     if value is None:
         return ""
@@ -184,8 +188,15 @@ class _Sink:
             self.file.close()
 
 
-class TraceExporter:
-    """Export traces to JSON, JSON Lines, CSV and pandas, and import JSON back."""
+class TraceExporter(LegacyExportMethods):
+    """Export traces to JSON, JSON Lines, CSV and pandas, and import JSON back.
+
+    `query_engine` (optional) is where the earlier API's async `export_*` methods read
+    (default: a TraceQueryEngine over the global manager's storage).
+    """
+
+    def __init__(self, query_engine: TraceQueryEngine | None = None) -> None:
+        self.query_engine = query_engine
 
     # -- JSON ------------------------------------------------------------------------
 
@@ -251,7 +262,7 @@ class TraceExporter:
             writer = csv.writer(target)
             writer.writerow(RECORD_COLUMNS)
             for row in record_rows(traces):
-                writer.writerow([_csv_cell(row[c]) for c in RECORD_COLUMNS])
+                writer.writerow([csv_cell(row[c]) for c in RECORD_COLUMNS])
                 rows += 1
             if target is not sink.file:
                 target.flush()

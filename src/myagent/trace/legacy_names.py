@@ -10,10 +10,7 @@ record's output as a dict that old code may fill in (`run.outputs["x"] = ...`);
 
 from __future__ import annotations
 
-from typing import Any
-
-_INPUTS = ("input_params", "input")
-_OUTPUTS = ("output", "llm_response")
+from typing import Any, ClassVar
 
 
 class LegacyRunNames:
@@ -21,6 +18,7 @@ class LegacyRunNames:
 
     __slots__ = ()
 
+    _io_fields: ClassVar[tuple[str, str] | None]
     run_id: str
     parent_id: str | None
     end_us: int | None
@@ -57,17 +55,17 @@ class LegacyRunNames:
     @property
     def inputs(self) -> Any:
         """The record's input: a step's inputs, a tool's parameters, an LLM call's input."""
-        name = next(n for n in _INPUTS if hasattr(self, n))
-        return getattr(self, name)
+        return None if self._io_fields is None else getattr(self, self._io_fields[0])
 
     @property
     def outputs(self) -> dict[str, Any]:
         """The output as a dict; when unset, a fresh dict that becomes the output."""
-        name = next(n for n in _OUTPUTS if hasattr(self, n))
-        value = getattr(self, name)
+        if self._io_fields is None:
+            return {}
+        value = getattr(self, self._io_fields[1])
         if value is None:
             value = {}
-            setattr(self, name, value)
+            setattr(self, self._io_fields[1], value)
         return value if isinstance(value, dict) else {"output": value}
 
     @property

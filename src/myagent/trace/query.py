@@ -11,7 +11,10 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from datetime import datetime
 
+from myagent.trace.awaitable import Results
 from myagent.trace.filters import RunFilter, TraceFilter
+from myagent.trace.legacy import QueryOptions
+from myagent.trace.legacy_query import LegacyQueryMethods
 from myagent.trace.records import RunRecord, ToolRecord, Trace
 from myagent.trace.setup import get_trace_manager
 from myagent.trace.storage.base import TraceStorage
@@ -35,8 +38,12 @@ def _tool_filter(filter: RunFilter | None) -> RunFilter:
     return replace(base, run_types=types)
 
 
-class TraceQueryEngine:
-    """Query traces of one storage (default: the global trace manager's storage)."""
+class TraceQueryEngine(LegacyQueryMethods):
+    """Query traces of one storage (default: the global trace manager's storage).
+
+    List results are `Results` (lists that old code may also `await`); the earlier
+    `query_traces(filter, QueryOptions(...))` and `get_trace_statistics()` work too.
+    """
 
     def __init__(self, storage: TraceStorage | None = None) -> None:
         self._storage = storage
@@ -66,13 +73,19 @@ class TraceQueryEngine:
     def query_traces(
         self,
         filter: TraceFilter | None = None,
+        options: QueryOptions | None = None,
         *,
         limit: int | None = None,
         offset: int = 0,
         order_by: str = "-start_time",
-    ) -> list[Trace]:
-        """Whole traces matching `filter`, `order_by` order (default newest first)."""
-        return run_sync(self.aquery_traces(filter, limit=limit, offset=offset, order_by=order_by))
+    ) -> Results[Trace]:
+        """Whole traces matching `filter`, `order_by` order (default newest first).
+
+        `options` (the earlier spelling) sets limit, offset and order instead."""
+        if options is not None:
+            limit, offset, order_by = options.limit, options.offset, options.order_by
+        query = self.aquery_traces(filter, limit=limit, offset=offset, order_by=order_by)
+        return Results(run_sync(query))
 
     async def aquery_summaries(
         self,
@@ -251,10 +264,17 @@ class TraceQueryEngine:
         return await store.query_runs(filter, limit=limit, offset=offset)
 
     def query_runs(
-        self, filter: RunFilter | None = None, *, limit: int | None = None, offset: int = 0
-    ) -> list[RunRecord]:
-        """Records of any kind matching `filter`, oldest first."""
-        return run_sync(self.aquery_runs(filter, limit=limit, offset=offset))
+        self,
+        filter: RunFilter | None = None,
+        options: QueryOptions | None = None,
+        *,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> Results[RunRecord]:
+        """Records of any kind matching `filter`, oldest first (`options`: limit, offset)."""
+        if options is not None:
+            limit, offset = options.limit, options.offset
+        return Results(run_sync(self.aquery_runs(filter, limit=limit, offset=offset)))
 
     async def acount_runs(self, filter: RunFilter | None = None) -> int:
         """How many records match `filter`."""

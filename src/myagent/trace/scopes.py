@@ -12,7 +12,13 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from myagent.trace.context import current_run_var, current_trace_var, get_current_trace
-from myagent.trace.records import RECORD_TYPES, RunRecord, Trace, TraceStatus
+from myagent.trace.records import (
+    RECORD_TYPES,
+    RunRecord,
+    Trace,
+    TraceStatus,
+    share_io_with_trace,
+)
 
 if TYPE_CHECKING:
     from myagent.trace.manager import TraceManager
@@ -126,8 +132,10 @@ class RunScope:
         self._manager.end_run(self.record, error=exc)
         if self._own_trace is not None:
             trace = self._own_trace.trace
-            if trace is not None and self.record is not None and trace.output is None:
-                trace.output = getattr(self.record, "output", None)
+            if trace is not None and self.record is not None:
+                if trace.output is None:
+                    trace.output = getattr(self.record, "output", None)
+                share_io_with_trace(trace, self.record)
             self._own_trace.__exit__(exc_type, exc, tb)
 
     async def __aenter__(self) -> RunRecord:

@@ -66,6 +66,10 @@ class _SessionState:
         self.mapper = mapper
 
 
+DEFAULT_PORT = 8080
+"""`AgentWebSocketServer`'s port when none is given, as earlier versions and their clients
+assume (`myagent serve` listens on 8765 unless `--port` says otherwise)."""
+
 TOKEN_ENV = "MYAGENT_SERVE_TOKEN"
 """Environment variable holding the access token of the agent servers (WebSocket, AG-UI)."""
 
@@ -81,7 +85,7 @@ class AgentWebSocketServer:
         self,
         create_agent: AgentFactoryFunc | None = None,
         host: str = "127.0.0.1",
-        port: int = 8765,
+        port: int = DEFAULT_PORT,
         *,
         agent_factory_func: AgentFactoryFunc | None = None,
         agent_factory: AgentFactoryFunc | None = None,
