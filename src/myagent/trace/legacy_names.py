@@ -5,12 +5,17 @@ Mixed into `Trace` and `RunRecord` (no state of their own): `trace.id`, `trace.r
 `run.id`, `run.parent_run_id`, `run.inputs`, `run.outputs`, `run.status`,
 `run.duration_ms`, `run.latency_ms`, `run.token_usage`, `run.cost`. `run.outputs` is the
 record's output as a dict that old code may fill in (`run.outputs["x"] = ...`);
-`token_usage` and `cost` of records other than LLM calls are kept in their metadata.
+`token_usage` and `cost` of records other than LLM calls are kept in their metadata
+(`usage`, `cost`).
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
+
+USAGE_KEY = "usage"
+"""Metadata key of the token counts set on a record other than an LLM call (not
+"token_usage": the redactor hides values under keys naming a token)."""
 
 
 class LegacyRunNames:
@@ -78,7 +83,7 @@ class LegacyRunNames:
                 "completion_tokens": getattr(self, "completion_tokens", 0),
                 "total_tokens": total,
             }
-        usage: dict[str, int] | None = self.metadata.get("token_usage")
+        usage: dict[str, int] | None = self.metadata.get(USAGE_KEY)
         return usage
 
     @token_usage.setter
@@ -89,7 +94,7 @@ class LegacyRunNames:
             setattr(self, "completion_tokens", completion)  # noqa: B010
             setattr(self, "tokens_used", value.get("total_tokens", prompt + completion))  # noqa: B010
         else:
-            self.metadata["token_usage"] = value
+            self.metadata[USAGE_KEY] = value
 
     @property
     def cost(self) -> float | None:

@@ -16,19 +16,22 @@ from myagent.trace.filters import RunFilter, TraceFilter
 from myagent.trace.legacy import QueryOptions
 from myagent.trace.legacy_query import LegacyQueryMethods
 from myagent.trace.records import RunRecord, ToolRecord, Trace
-from myagent.trace.setup import get_trace_manager
+from myagent.trace.setup import get_trace_manager, peek_trace_manager
 from myagent.trace.storage.base import TraceStorage
 from myagent.trace.summary import TraceSummary
 from myagent.trace.sync_bridge import run_sync
 
 
 async def resolve_storage(storage: TraceStorage | None) -> TraceStorage:
-    """`storage`, or the global manager's storage with its pending writes flushed first."""
-    if storage is not None:
-        return storage
-    manager = get_trace_manager()
-    await manager._aflush()  # traces just recorded are visible to the next query
-    return manager.storage
+    """`storage`, or the global manager's storage; when it is the global manager's (also
+    when given, as `TraceQueryEngine(manager.storage)` does), its pending writes are
+    flushed first, so traces just recorded are visible to the next query."""
+    manager = get_trace_manager() if storage is None else peek_trace_manager()
+    if manager is not None and (storage is None or storage is manager.storage):
+        await manager._aflush()
+        return manager.storage
+    assert storage is not None
+    return storage
 
 
 def _tool_filter(filter: RunFilter | None) -> RunFilter:
