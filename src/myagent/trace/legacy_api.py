@@ -71,41 +71,41 @@ def run(
     return Opened(get_trace_manager().run(name, run_type, inputs, parent_run_id, **metadata))
 
 
-def trace_agent_step(name: str | None = None, include_memory: bool = False) -> Callable[[F], F]:
+def _named_by_self(name: str | None, fn: Callable[..., Any]) -> Callable[[tuple[Any, ...]], str]:
+    """A record name: `name`, else the `name` of the call's first argument, else fn's."""
+
+    def record_name(args: tuple[Any, ...]) -> str:
+        own = getattr(args[0], "name", None) if args else None
+        return name or (own if isinstance(own, str) else fn.__qualname__)
+
+    return record_name
+
+
+def _decorator(target: Any, kind: RunType, name_of: Callable[[str | None, Any], Any]) -> Any:
+    """A decorator usable bare (`@deco`) or called (`@deco("name")`, `@deco(name=...)`)."""
+    if callable(target):
+        return cast(Any, traced(target, name_of(None, target), kind.value))
+
+    def decorate(fn: F) -> F:
+        return cast(F, traced(fn, name_of(target, fn), kind.value))
+
+    return decorate
+
+
+def trace_agent_step(name: Any = None, include_memory: bool = False) -> Any:
     """Record each call of an agent method as an `agent` step record (inputs: arguments)."""
-
-    def decorate(fn: F) -> F:
-        return cast(F, traced(fn, name or "agent_step", RunType.AGENT.value))
-
-    return decorate
+    return _decorator(name, RunType.AGENT, lambda given, fn: given or "agent_step")
 
 
-def trace_tool_call(
-    name: str | None = None, capture_tool_metadata: bool = True
-) -> Callable[[F], F]:
+def trace_tool_call(name: Any = None, capture_tool_metadata: bool = True) -> Any:
     """Record each call as a tool record named `name`, else the tool's (`self.name`)."""
-
-    def decorate(fn: F) -> F:
-        def tool_name(args: tuple[Any, ...]) -> str:
-            own = getattr(args[0], "name", None) if args else None
-            return name or (own if isinstance(own, str) else fn.__name__)
-
-        return cast(F, traced(fn, tool_name, RunType.TOOL.value))
-
-    return decorate
+    return _decorator(name, RunType.TOOL, _named_by_self)
 
 
-def trace_agent(name: str | None = None) -> Callable[[F], F]:
-    """Record each call as an `agent` record; outside a trace it is a trace of its own."""
-
-    def decorate(fn: F) -> F:
-        def agent_name(args: tuple[Any, ...]) -> str:
-            own = getattr(args[0], "name", None) if args else None
-            return name or (own if isinstance(own, str) else fn.__qualname__)
-
-        return cast(F, traced(fn, agent_name, RunType.AGENT.value))
-
-    return decorate
+def trace_agent(name: Any = None) -> Any:
+    """Record each call as an `agent` record; outside a trace it is a trace of its own
+    (agent runs inside it are traces of their own, one per run)."""
+    return _decorator(name, RunType.AGENT, _named_by_self)
 
 
 def get_current_trace() -> Trace | None:
