@@ -33,7 +33,13 @@ from myagent.llm import LLM, LLMResponse, TokenCallback, ToolCall
 from myagent.llm.default import resolve_llm
 from myagent.tool.base import BaseTool, ConfirmHandler
 from myagent.tool.collection import ToolCollection, ToolLike
-from myagent.tool.result import ToolError, result_error, result_text
+from myagent.tool.result import (
+    ToolError,
+    result_content,
+    result_error,
+    result_extras,
+    result_text,
+)
 from myagent.tool.tracing import NO_TRACE, run_tool, running_tool
 from myagent.trace.ids import new_run_id, new_trace_id
 from myagent.trace.legacy import TraceMetadata, TraceMetadataLike, trace_fields
@@ -79,6 +85,7 @@ class _Outcome:
     error: str | None = None
     finishes: bool = False
     final_text: str | None = None
+    result: Any = None
 
 
 def parse_arguments(raw: str | None) -> dict[str, Any]:
@@ -430,7 +437,9 @@ class ToolCallAgent:
             outcome = _Outcome(call, f"Error: {detail}", success=False, error=detail)
         else:
             error = result_error(result)
-            outcome = _Outcome(call, result_text(result), success=error is None, error=error)
+            outcome = _Outcome(
+                call, result_text(result), success=error is None, error=error, result=result
+            )
             if outcome.success and call.name in self.special_tool_names:
                 outcome.finishes = True
                 message = arguments.get("message")
@@ -516,6 +525,9 @@ class ToolCallAgent:
             output=outcome.text,
             success=outcome.success,
             error=outcome.error,
+            content=outcome.text if outcome.result is None else result_content(outcome.result),
+            system=getattr(outcome.result, "system", None),
+            extras=result_extras(outcome.result),
         )
 
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Final
 
-from myagent.tool.result import ToolResult, result_error
+from myagent.tool.result import ToolResult, result_error, result_extras
 from myagent.trace.manager import TraceManager
 from myagent.trace.records import RunRecord, ToolRecord
 from myagent.trace.setup import get_trace_manager
@@ -50,6 +50,7 @@ def close_record(manager: TraceManager, record: RunRecord | None, result: Any) -
         if isinstance(result, ToolResult):
             if result.system:
                 record.metadata["system"] = result.system
+            record.metadata.update(result_extras(result))
             manager.end_run(record, output=result.output, error=result_error(result))
         else:
             manager.end_run(record, output=result)
