@@ -19,7 +19,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import orjson
 
-from myagent.trace.legacy_query import LegacyExportMethods
+from myagent.trace.legacy_export import LegacyExportMethods
 from myagent.trace.records import RunRecord, StepRecord, ThinkRecord, ToolRecord, Trace
 from myagent.trace.serialize import to_jsonable
 
