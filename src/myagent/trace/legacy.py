@@ -9,7 +9,7 @@ their type). Nothing here stores anything.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -85,6 +85,30 @@ def trace_fields(
     if extra:
         data.update(extra)
     return value.session_id, list(value.tags) or None, data or None
+
+
+def trace_arguments(
+    input: Any,
+    request: Any,
+    metadata: TraceMetadataLike | None,
+    session_id: str | None,
+    tags: Sequence[str] | None,
+    custom_fields: Mapping[str, Any],
+) -> tuple[Any, str | None, dict[str, Any] | None, list[str] | None]:
+    """(input, session_id, metadata, tags) for `TraceManager.trace`, from today's and the
+    earlier spellings: `request=` is the input, `metadata=` may be a TraceMetadata (its
+    session id and tags become the trace's), extra keywords are kept in the metadata."""
+    data = input if input is not None else request
+    if not isinstance(metadata, TraceMetadata) and not custom_fields:
+        return (
+            data,
+            session_id,
+            None if metadata is None else dict(metadata),
+            (None if tags is None else list(tags)),
+        )
+    meta_session, meta_tags, merged = trace_fields(metadata, custom_fields)
+    all_tags = [*(tags or ()), *(meta_tags or ())] or None
+    return data, session_id or meta_session, merged, all_tags
 
 
 @dataclass(slots=True, kw_only=True)

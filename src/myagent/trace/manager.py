@@ -20,7 +20,7 @@ from myagent.trace.config import TraceConfig, create_storage
 from myagent.trace.context import current_run_var, current_trace_var, get_current_trace
 from myagent.trace.filters import RunFilter, TraceFilter
 from myagent.trace.ids import new_trace_id, now_us
-from myagent.trace.legacy import TraceMetadata, record_arguments, trace_fields
+from myagent.trace.legacy import TraceMetadata, record_arguments, trace_arguments
 from myagent.trace.records import (
     RECORD_TYPES,
     LogEntry,
@@ -298,17 +298,9 @@ class TraceManager:
         **custom_fields: Any,
     ) -> TraceScope:
         """`with`/`async with` block that is one trace; an exception marks it failed.
-
-        The earlier spelling works too: `request=` is the input, `metadata=` may be a
-        `TraceMetadata` (its session id and tags become the trace's), and extra keywords
-        are kept in the metadata.
-        """
-        if isinstance(metadata, TraceMetadata) or custom_fields:
-            meta_session, meta_tags, metadata = trace_fields(metadata, custom_fields)
-            session_id = session_id or meta_session
-            tags = [*(tags or ()), *(meta_tags or ())] or None
-        data = input if input is not None else request
-        return TraceScope(self, name, agent_name, data, session_id, metadata, tags)
+        The earlier spellings work too (see `myagent.trace.legacy.trace_arguments`)."""
+        args = trace_arguments(input, request, metadata, session_id, tags, custom_fields)
+        return TraceScope(self, name, agent_name, *args)
 
     @property
     def current_trace(self) -> Trace | None:
@@ -393,17 +385,11 @@ class TraceManager:
         parent: RunRecord | None = _UNSET,
         **fields: Any,
     ) -> RunScope:
-        """`with`/`async with` block that is one record, current inside the block.
-
-        Outside a running trace it opens its own trace named after the record. The
-        earlier spelling works too: `kind` (or `run_type=`) may be any `RunType`, `inputs`
-        is the record's input, `parent_run_id` names its parent, and extra keywords are
-        kept in its metadata (see `myagent.trace.legacy.record_arguments`).
-        """
-        if inputs is not None:
-            fields["inputs"] = inputs
-        if parent_run_id is not None:
-            fields["parent_run_id"] = parent_run_id
+        """`with`/`async with` block that is one record, current inside the block; outside
+        a running trace it opens its own trace named after the record. The earlier
+        spellings work too (see `myagent.trace.legacy.record_arguments`)."""
+        extra = {"inputs": inputs, "parent_run_id": parent_run_id}
+        fields.update((key, value) for key, value in extra.items() if value is not None)
         cls, parent, fields = record_arguments(name, kind, parent, fields)
         return RunScope(self, name, cls, parent, fields)
 
