@@ -10,8 +10,9 @@ from myagent.trace.config import TraceConfig
 from myagent.trace.decorators import trace_run
 from myagent.trace.export import TraceExporter
 from myagent.trace.filters import RunFilter, TraceFilter
-from myagent.trace.legacy import QueryOptions, RunStatus, TraceMetadata
+from myagent.trace.legacy import QueryOptions, TraceMetadata
 from myagent.trace.legacy_api import run, trace, trace_agent, trace_agent_step, trace_tool_call
+from myagent.trace.legacy_names import RunStatus
 from myagent.trace.log_handler import TraceLogHandler
 from myagent.trace.manager import TraceManager
 from myagent.trace.query import TraceQueryEngine

@@ -69,6 +69,9 @@ RECORD_COLUMNS = (
 )
 """Columns of `to_csv` and `to_dataframe`: the trace's, then the record's."""
 
+RUN_COLUMNS = ("trace_id", *RECORD_COLUMNS[RECORD_COLUMNS.index("run_id") :])
+"""Columns of `runs_to_csv`: a record's, with its trace id."""
+
 
 def _trace_columns(trace: Trace) -> dict[str, Any]:
     return {
@@ -172,6 +175,25 @@ def _parse_traces(data: Any) -> list[Trace]:
     return [Trace.from_dict(item) for item in data]
 
 
+def _write_csv(path: Destination, columns: tuple[str, ...], rows: Iterable[dict[str, Any]]) -> int:
+    """A header and one CSV line per row (as `rows` is iterated); returns the row count."""
+    sink = _Sink(path, binary=False)
+    count = 0
+    try:
+        target = sink.file if sink.text else io.TextIOWrapper(sink.file, "utf-8", newline="")
+        writer = csv.writer(target)
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([csv_cell(row[c]) for c in columns])
+            count += 1
+        if target is not sink.file:
+            target.flush()
+            target.detach()
+    finally:
+        sink.close()
+    return count
+
+
 class _Sink:
     """Writes text or bytes to a path (opened and closed here) or to an open file."""
 
@@ -255,21 +277,19 @@ class TraceExporter(LegacyExportMethods):
     def to_csv(self, traces: Iterable[Trace], path: Destination) -> int:
         """One CSV row per record (columns `RECORD_COLUMNS`, with a header), written as
         `traces` is iterated. Returns how many rows were written (header excluded)."""
-        sink = _Sink(path, binary=False)
-        rows = 0
-        try:
-            target = sink.file if sink.text else io.TextIOWrapper(sink.file, "utf-8", newline="")
-            writer = csv.writer(target)
-            writer.writerow(RECORD_COLUMNS)
-            for row in record_rows(traces):
-                writer.writerow([csv_cell(row[c]) for c in RECORD_COLUMNS])
-                rows += 1
-            if target is not sink.file:
-                target.flush()
-                target.detach()
-        finally:
-            sink.close()
-        return rows
+        return _write_csv(path, RECORD_COLUMNS, record_rows(traces))
+
+    def runs_to_csv(self, runs: Iterable[RunRecord], path: Destination) -> int:
+        """One CSV row per record, without its trace's columns (columns `RUN_COLUMNS`)."""
+        rows = ({"trace_id": run.trace_id, **record_columns(run)} for run in runs)
+        return _write_csv(path, RUN_COLUMNS, rows)
+
+    def _engine(self) -> TraceQueryEngine:
+        if self.query_engine is None:
+            from myagent.trace.query import TraceQueryEngine
+
+            return TraceQueryEngine()
+        return self.query_engine
 
     def to_records(self, traces: Iterable[Trace]) -> list[dict[str, Any]]:
         """The rows of `to_csv` as dicts of Python values."""

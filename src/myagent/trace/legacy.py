@@ -1,31 +1,19 @@
 """The earlier tracing API's value types, as adapters onto today's records.
 
-`TraceMetadata` becomes a trace's session id, tags and metadata; `RunStatus` is a
-record's outcome; `QueryOptions` becomes a query's limit/offset/order; `record_arguments`
-turns `manager.run(name, run_type, inputs=..., parent_run_id=..., **metadata)` into the
+`TraceMetadata` becomes a trace's session id, tags and metadata; `QueryOptions` becomes
+a query's limit/offset/order; `record_arguments` turns `manager.run(name, run_type, inputs=..., parent_run_id=..., **metadata)` into the
 record kind and fields of the one data model (old run types are step records that keep
-their type). Nothing here stores anything.
+their type). Nothing here stores anything. (`RunStatus` lives in legacy_names.py.)
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 from myagent.trace.context import get_current_trace
 from myagent.trace.records import RECORD_TYPES, RunRecord, StepRecord, ThinkRecord, ToolRecord
-
-
-class RunStatus(StrEnum):
-    """A record's (or trace's) outcome, as the earlier API named it."""
-
-    PENDING = "pending"
-    RUNNING = "running"
-    SUCCESS = "success"
-    ERROR = "error"
-    CANCELLED = "cancelled"
 
 
 @dataclass(slots=True, kw_only=True)

@@ -8,21 +8,17 @@ when one is given. JSON is `{"metadata": {...}, "traces"|"runs": [to_dict(), ...
 
 from __future__ import annotations
 
-import csv
 import io
 import os
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import orjson
 
+from myagent.trace.awaitable import Figures
 from myagent.trace.filters import RunFilter, TraceFilter
-from myagent.trace.legacy_query import trace_statistics
-from myagent.trace.records import Trace
-
-if TYPE_CHECKING:
-    from myagent.trace.query import TraceQueryEngine
+from myagent.trace.records import RunRecord, Trace
 
 PathLike = str | os.PathLike[str]
 Filter = TraceFilter | RunFilter
@@ -51,19 +47,34 @@ def _document(kind: str, items: list[Any]) -> str:
     return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode()
 
 
+class QuerySource(Protocol):
+    """What the exporter reads through (a TraceQueryEngine; this module imports none)."""
+
+    async def aquery_traces(
+        self, filter: TraceFilter | None = None, *, limit: int | None = None
+    ) -> list[Trace]: ...
+
+    async def aquery_runs(self, filter: RunFilter | None = None) -> list[RunRecord]: ...
+
+    def get_trace(self, trace_id: str) -> Trace | None: ...
+
+    async def _trace_statistics(self, filter: TraceFilter | None) -> Figures: ...
+
+
 class LegacyExportMethods:
-    """Mixed into TraceExporter, which holds `query_engine` (None: the global one)."""
+    """Mixed into TraceExporter, which provides `_engine()` (its query engine) and the
+    `to_csv`/`runs_to_csv` writers."""
 
     __slots__ = ()
 
-    query_engine: TraceQueryEngine | None
+    def _engine(self) -> QuerySource:
+        raise NotImplementedError
 
-    def _engine(self) -> TraceQueryEngine:
-        if self.query_engine is None:
-            from myagent.trace.query import TraceQueryEngine
+    def to_csv(self, traces: list[Trace], path: Any) -> int:
+        raise NotImplementedError
 
-            return TraceQueryEngine()
-        return self.query_engine
+    def runs_to_csv(self, runs: list[RunRecord], path: Any) -> int:
+        raise NotImplementedError
 
     async def export_traces_to_json(
         self,
@@ -102,7 +113,7 @@ class LegacyExportMethods:
         """CSV, one row per record with its trace's columns (`TraceExporter.to_csv`)."""
         chosen, target = _where(filters, file_path, path, filter)
         buffer = io.StringIO()
-        self.to_csv(await self._engine().aquery_traces(chosen), buffer)  # type: ignore[attr-defined]
+        self.to_csv(await self._engine().aquery_traces(chosen), buffer)
         return _write(target, buffer.getvalue())
 
     async def export_runs_to_csv(
@@ -113,17 +124,10 @@ class LegacyExportMethods:
         path: PathLike | None = None,
         filter: RunFilter | None = None,
     ) -> str:
-        """CSV, one row per matching record (the record columns of `to_csv`)."""
-        from myagent.trace.export import RECORD_COLUMNS, csv_cell, record_columns
-
+        """CSV, one row per matching record (`TraceExporter.runs_to_csv`)."""
         chosen, target = _where(filters, file_path, path, filter)
-        columns = ("trace_id", *RECORD_COLUMNS[RECORD_COLUMNS.index("run_id") :])
         buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(columns)
-        for run in await self._engine().aquery_runs(chosen):
-            row = {"trace_id": run.trace_id, **record_columns(run)}
-            writer.writerow([csv_cell(row[c]) for c in columns])
+        self.runs_to_csv(await self._engine().aquery_runs(chosen), buffer)
         return _write(target, buffer.getvalue())
 
     async def export_trace_summary(
@@ -137,7 +141,7 @@ class LegacyExportMethods:
         """A Markdown report: statistics, status distribution and up to 10 traces."""
         chosen, target = _where(filters, file_path, path, filter)
         engine = self._engine()
-        stats = await trace_statistics(engine, chosen)
+        stats = await engine._trace_statistics(chosen)
         traces = await engine.aquery_traces(chosen, limit=10)
         lines = [
             "# Trace Summary Report",

@@ -11,7 +11,19 @@ record's output as a dict that old code may fill in (`run.outputs["x"] = ...`);
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any, ClassVar
+
+
+class RunStatus(StrEnum):
+    """A record's (or trace's) outcome, as the earlier API named it."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCESS = "success"
+    ERROR = "error"
+    CANCELLED = "cancelled"
+
 
 USAGE_KEY = "usage"
 """Metadata key of the token counts set on a record other than an LLM call (not
@@ -51,8 +63,6 @@ class LegacyRunNames:
     @property
     def status(self) -> Any:
         """`RunStatus`: running, success or error."""
-        from myagent.trace.legacy import RunStatus
-
         if self.end_us is None:
             return RunStatus.RUNNING
         return RunStatus.SUCCESS if self.success else RunStatus.ERROR

@@ -8,23 +8,19 @@ Results are awaitable as well as plain values (see `awaitable.py`).
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 from myagent.trace.awaitable import Figures
 from myagent.trace.filters import RunFilter, TraceFilter
 from myagent.trace.records import RunType, TraceStatus
+from myagent.trace.storage.base import TraceStorage
 from myagent.trace.sync_bridge import run_sync
-
-if TYPE_CHECKING:
-    from myagent.trace.query import TraceQueryEngine
 
 _PAGE = 1000
 
 
-async def trace_statistics(engine: TraceQueryEngine, filter: TraceFilter | None) -> Figures:
+async def trace_statistics(store: TraceStorage, filter: TraceFilter | None) -> Figures:
     """total_traces, avg_duration_ms, total_cost, total_tokens, error_rate (0-1) and
     status_distribution of the finished traces matching `filter`."""
-    store = await engine._store()
     stats = await store.trace_stats(filter)
     base = filter or TraceFilter()
     statuses = {}
@@ -43,10 +39,9 @@ async def trace_statistics(engine: TraceQueryEngine, filter: TraceFilter | None)
     )
 
 
-async def run_statistics(engine: TraceQueryEngine, filter: RunFilter | None) -> Figures:
+async def run_statistics(store: TraceStorage, filter: RunFilter | None) -> Figures:
     """total_runs, avg_duration_ms, error_rate (0-1), type_distribution and
     status_distribution of the records matching `filter`."""
-    store = await engine._store()
     base = filter or RunFilter()
     total = await store.count_runs(base)
     errors = await store.count_runs(replace(base, errors_only=True, success_only=False))
@@ -76,14 +71,24 @@ async def run_statistics(engine: TraceQueryEngine, filter: RunFilter | None) -> 
 
 
 class LegacyQueryMethods:
-    """`get_trace_statistics` and `get_run_statistics`, mixed into TraceQueryEngine."""
+    """`get_trace_statistics` and `get_run_statistics`, mixed into TraceQueryEngine (which
+    provides `_store`)."""
 
     __slots__ = ()
 
+    async def _store(self) -> TraceStorage:
+        raise NotImplementedError
+
+    async def _trace_statistics(self, filter: TraceFilter | None) -> Figures:
+        return await trace_statistics(await self._store(), filter)
+
+    async def _run_statistics(self, filter: RunFilter | None) -> Figures:
+        return await run_statistics(await self._store(), filter)
+
     def get_trace_statistics(self, filter: TraceFilter | None = None) -> Figures:
         """Figures over the matching traces (awaitable too, as the earlier API was)."""
-        return run_sync(trace_statistics(self, filter))  # type: ignore[arg-type]
+        return run_sync(self._trace_statistics(filter))
 
     def get_run_statistics(self, filter: RunFilter | None = None) -> Figures:
         """Figures over the matching records (awaitable too, as the earlier API was)."""
-        return run_sync(run_statistics(self, filter))  # type: ignore[arg-type]
+        return run_sync(self._run_statistics(filter))

@@ -10,15 +10,33 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import orjson
 
 from myagent.trace.ids import datetime_to_us, us_to_datetime
 from myagent.trace.serialize import dumps_plain
 
-if TYPE_CHECKING:
-    from myagent.trace.records import RunRecord
+
+class EncodableRecord(Protocol):
+    """The fields of a record this module encodes (records.py's classes have them; this
+    module imports nothing of records.py)."""
+
+    run_id: str
+    trace_id: str
+    run_type: str
+    name: str
+    parent_id: str | None
+    start_us: int
+    end_us: int | None
+    success: bool
+    error: str | None
+    error_type: str | None
+    stacktrace: str | None
+    metadata: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]: ...
+
 
 _last_second: tuple[int, str] = (0, "1970-01-01T00:00:00")
 
@@ -127,7 +145,7 @@ COLUMN_FIELDS: dict[str, type] = {
 with the one Python type a value must have to come back from its column unchanged."""
 
 
-def columns_json(record: RunRecord, trace_id: str) -> bytes:
+def columns_json(record: EncodableRecord, trace_id: str) -> bytes:
     """`record.to_json()` less the `COLUMN_FIELDS` whose value has the column's type, and
     less its trace id if it is `trace_id`: what a backend keeping those columns stores as
     the record's data (read back by adding the columns' values for the keys it lacks)."""
@@ -188,7 +206,7 @@ def _column_spec(cls: type) -> _ColumnSpec:
 
 def _with_outcome_and_kind(
     data: dict[str, Any],
-    record: RunRecord,
+    record: EncodableRecord,
     keys: tuple[str, ...],
     values_of: Callable[[Any], tuple[Any, ...]],
     keep_none: frozenset[str],
@@ -210,7 +228,7 @@ def _with_outcome_and_kind(
 
 
 def encode_record(
-    record: RunRecord, apart: dict[str, type] | None, trace_id: str | None = None
+    record: EncodableRecord, apart: dict[str, type] | None, trace_id: str | None = None
 ) -> bytes:
     """Compact JSON of `record` (see `RunRecord.to_json`), less the `apart` fields whose
     value has the type given there and the trace id when it is `trace_id`."""

@@ -16,15 +16,12 @@ import hmac
 import logging
 import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import orjson
 
 from myagent.ws.protocol import AgentEvents, ClientFrame, ErrorCode, ProtocolError, server_frame
-
-if TYPE_CHECKING:
-    from myagent.ws.server import AgentWebSocketServer
-    from myagent.ws.session import Connection
+from myagent.ws.session import Connection, Session, SessionRegistry
 
 logger = logging.getLogger("myagent.ws")
 
@@ -36,6 +33,19 @@ STATE_TTL = 7 * 86400
 
 class StateError(ValueError):
     """Signed state that does not verify; the message says why."""
+
+
+class StateHost(Protocol):
+    """What the handlers need of the server (AgentWebSocketServer; not imported here)."""
+
+    state_key: bytes
+    sessions: SessionRegistry
+
+    def _owned(self, connection: Connection, frame: ClientFrame) -> Session: ...
+
+    async def _open_session(self, connection: Connection, frame: ClientFrame) -> Session | None: ...
+
+    def _expire(self, session: Session) -> None: ...
 
 
 def _canonical(state: dict[str, Any]) -> bytes:
@@ -110,9 +120,7 @@ def restore(agent: Any, state: dict[str, Any]) -> int:
     return len(messages)
 
 
-async def on_request_state(
-    server: AgentWebSocketServer, connection: Connection, frame: ClientFrame
-) -> None:
+async def on_request_state(server: StateHost, connection: Connection, frame: ClientFrame) -> None:
     """`user.request_state`: the session's signed state, as `agent.state_exported`."""
     session = server._owned(connection, frame)
     state = snapshot(session.session_id, session.agent)
@@ -133,7 +141,7 @@ async def on_request_state(
 
 
 async def on_reconnect_with_state(
-    server: AgentWebSocketServer, connection: Connection, frame: ClientFrame
+    server: StateHost, connection: Connection, frame: ClientFrame
 ) -> None:
     """`user.reconnect_with_state`: a new session continuing a signed state's conversation."""
     content = frame.content if isinstance(frame.content, dict) else {}
