@@ -1,9 +1,11 @@
 """The earlier tracing API's value types, as adapters onto today's records.
 
 `TraceMetadata` becomes a trace's session id, tags and metadata; `QueryOptions` becomes
-a query's limit/offset/order; `record_arguments` turns `manager.run(name, run_type, inputs=..., parent_run_id=..., **metadata)` into the
-record kind and fields of the one data model (old run types are step records that keep
-their type). Nothing here stores anything. (`RunStatus` lives in legacy_names.py.)
+a query's limit/offset/order; `trace_arguments` and `record_arguments` turn the earlier
+`manager.trace(name, request=..., metadata=...)` and `manager.run(name, run_type,
+inputs=..., parent_run_id=..., **metadata)` into the fields of the one data model (old
+run types are step records that keep their type). Nothing here stores anything.
+(`RunStatus` lives in legacy_names.py.)
 """
 
 from __future__ import annotations
