@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
+
+import httpx
 
 from myagent.trace import (
     SQLiteTraceStorage,
@@ -60,3 +63,19 @@ def test_a_10_mb_argument_is_stored_once(tmp_path: Path) -> None:
     # One 8 MiB (bounded) copy plus small overhead; before this change, two: 16.8 MB
     # (traces.data 8,388,814 + runs.data 8,388,680 bytes).
     assert 8 * 2**20 <= size < 9 * 2**20, size
+
+
+def test_the_viewer_shows_the_input_on_the_trace_and_its_step(
+    sqlite_manager: TraceManager, viewer_factory: Any
+) -> None:
+    assert ingest("a small document") == 16
+    sqlite_manager.flush()
+    (trace,) = sqlite_manager.get_all_traces()
+    (step,) = trace.runs
+    viewer = viewer_factory(sqlite_manager.storage)
+
+    with httpx.Client(base_url=viewer.url, timeout=10) as client:
+        shown = client.get(f"/api/traces/{trace.trace_id}/payload/input").json()
+        record = client.get(f"/api/traces/{trace.trace_id}/records/{step.run_id}").json()
+    assert shown == {"document": "a small document"}
+    assert record["inputs"] == {"document": "a small document"} and record["output"] == 16
