@@ -39,3 +39,15 @@ def test_named_configs_are_refused_saying_what_to_set() -> None:
     assert "OPENAI_API_KEY, OPENAI_BASE_URL and LLM_MODEL" in message
     with pytest.raises(TypeError, match="not supported"):
         LLM(llm_config={"model": "x"})
+
+
+def test_classes_implementing_the_protocol_still_construct_as_their_own() -> None:
+    class Own(LLM):
+        def __init__(self, model: str) -> None:
+            self.model = model
+
+        async def chat(self, *args: object, **kwargs: object) -> object:
+            raise NotImplementedError
+
+    own = Own("m1")
+    assert type(own) is Own and own.model == "m1" and isinstance(own, LLM)

@@ -67,7 +67,9 @@ async def test_manual_tracing_with_the_old_spellings(sqlite_manager: TraceManage
     (research,) = [t for t in sqlite_manager.get_all_traces() if t.name == "research_agent"]
     assert research.runs[0].run_type == "agent" and research.output == "report on tracing"
 
-    agent_runs = sqlite_manager.storage.query_runs_sync(RunFilter(run_type=RunType.AGENT))  # type: ignore[attr-defined]
+    agent_runs = TraceQueryEngine(sqlite_manager.storage).query_runs(
+        RunFilter(run_type=RunType.AGENT)
+    )
     assert {r.name for r in agent_runs} == {"agent", "plan_step", "research_agent"}
     assert Run is RunRecord and RunType.THINK == "think" and RunStatus.ERROR == "error"
 
