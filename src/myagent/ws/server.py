@@ -8,7 +8,6 @@ task, so the connection keeps reading frames (confirmations, cancels) while a ru
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import os
 import secrets
@@ -113,9 +112,7 @@ class AgentWebSocketServer:
         self.host = host
         self.port = port
         self.state_secret_key = state_secret_key
-        key = state_secret_key if state_secret_key is not None else secrets.token_bytes(32)
-        self.state_key: bytes = key.encode() if isinstance(key, str) else bytes(key)
-        """HMAC key signing exported session state (see `myagent.ws.state_transfer`)."""
+        self.state_key = state_transfer.signing_key(state_secret_key)
         self.max_message_size = max_message_size
         self.transport_max_size = transport_max_size or max(
             4 * max_message_size, max_message_size + 64 * 1024
@@ -146,10 +143,7 @@ class AgentWebSocketServer:
             UserEvents.CANCEL: self._on_cancel,
             UserEvents.RECONNECT: self._on_reconnect,
             UserEvents.PING: self._on_ping,
-            UserEvents.REQUEST_STATE: functools.partial(state_transfer.on_request_state, self),
-            UserEvents.RECONNECT_WITH_STATE: functools.partial(
-                state_transfer.on_reconnect_with_state, self
-            ),
+            **state_transfer.handlers(self),
         }
 
     # -- public API -------------------------------------------------------------------

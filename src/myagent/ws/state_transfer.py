@@ -11,16 +11,26 @@ or in `content`) opens a new session whose agent continues the conversation, ans
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import logging
+import secrets
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import orjson
 
-from myagent.ws.protocol import AgentEvents, ClientFrame, ErrorCode, ProtocolError, server_frame
+from myagent.ws.protocol import (
+    AgentEvents,
+    ClientFrame,
+    ErrorCode,
+    ProtocolError,
+    UserEvents,
+    server_frame,
+)
 from myagent.ws.session import Connection, Session, SessionRegistry
 
 logger = logging.getLogger("myagent.ws")
@@ -46,6 +56,23 @@ class StateHost(Protocol):
     async def _open_session(self, connection: Connection, frame: ClientFrame) -> Session | None: ...
 
     def _expire(self, session: Session) -> None: ...
+
+
+def signing_key(secret: str | bytes | None) -> bytes:
+    """The HMAC key: `state_secret_key` as bytes, or a random per-process key for None."""
+    if secret is None:
+        return secrets.token_bytes(32)
+    return secret.encode() if isinstance(secret, str) else bytes(secret)
+
+
+def handlers(
+    server: StateHost,
+) -> dict[str, Callable[[Connection, ClientFrame], Awaitable[None]]]:
+    """The server's handlers of `user.request_state` and `user.reconnect_with_state`."""
+    return {
+        UserEvents.REQUEST_STATE: functools.partial(on_request_state, server),
+        UserEvents.RECONNECT_WITH_STATE: functools.partial(on_reconnect_with_state, server),
+    }
 
 
 def _canonical(state: dict[str, Any]) -> bytes:
