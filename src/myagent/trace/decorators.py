@@ -7,6 +7,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar, overload
 
+from myagent.trace.manager import TraceManager
 from myagent.trace.records import RunRecord, StepRecord
 from myagent.trace.scopes import RunScope
 from myagent.trace.setup import get_trace_manager
@@ -95,9 +96,11 @@ def traced(
         data.update(kwargs)
         return data
 
-    def open_scope(args: tuple[Any, ...], kwargs: dict[str, Any]) -> RunScope:
+    def open_scope(
+        manager: TraceManager, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> RunScope:
         record_name = name if isinstance(name, str) else name(args)
-        return get_trace_manager().run(record_name, kind, inputs=inputs_of(args, kwargs))
+        return manager.run(record_name, kind, inputs=inputs_of(args, kwargs))
 
     def close(scope: RunScope, record: RunRecord, result: Any) -> None:
         if capture_output and hasattr(record, "output"):
@@ -108,9 +111,10 @@ def traced(
 
         @functools.wraps(fn)
         async def async_wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
-            if not get_trace_manager().enabled:
+            manager = get_trace_manager()
+            if not manager.enabled:
                 return await fn(*args, **kwargs)  # type: ignore[misc]
-            scope = open_scope(args, kwargs)
+            scope = open_scope(manager, args, kwargs)
             record = scope.__enter__()
             try:
                 result = await fn(*args, **kwargs)  # type: ignore[misc]
@@ -124,9 +128,10 @@ def traced(
 
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        if not get_trace_manager().enabled:
+        manager = get_trace_manager()
+        if not manager.enabled:
             return fn(*args, **kwargs)
-        scope = open_scope(args, kwargs)
+        scope = open_scope(manager, args, kwargs)
         record = scope.__enter__()
         try:
             result = fn(*args, **kwargs)
