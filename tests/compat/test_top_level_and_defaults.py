@@ -73,6 +73,8 @@ async def test_query_engine_methods_are_awaitable_and_callable(manager: TraceMan
     called = engine.query_traces(TraceFilter(session_id="s1"))
     assert [t.trace_id for t in awaited] == [t.trace_id for t in called] == [agent.last_trace_id]
     assert awaited.results == awaited and awaited.total_count == 1
+    assert [t.trace_id for t in await engine.get_all_traces()] == [agent.last_trace_id]
+    assert len(await engine.get_traces_by_agent("q")) == len(engine.get_traces_by_session("s1"))
     stats = await engine.get_trace_statistics()
     assert stats == engine.get_trace_statistics()
     assert stats["total_traces"] == 1 and stats["error_rate"] == 0.0

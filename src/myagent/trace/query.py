@@ -136,18 +136,18 @@ class TraceQueryEngine(LegacyQueryMethods):
         """Every trace (or the first `limit`), oldest first."""
         return await self.aquery_traces(None, limit=limit, order_by="start_time")
 
-    def get_all_traces(self, limit: int | None = None) -> list[Trace]:
+    def get_all_traces(self, limit: int | None = None) -> Results[Trace]:
         """Every trace (or the first `limit`), oldest first."""
-        return run_sync(self.aget_all_traces(limit))
+        return Results(run_sync(self.aget_all_traces(limit)))
 
     async def aget_traces_by_agent(self, agent_name: str, limit: int | None = None) -> list[Trace]:
         """One agent's traces, oldest first."""
         agent = TraceFilter(agent_names=[agent_name])
         return await self.aquery_traces(agent, limit=limit, order_by="start_time")
 
-    def get_traces_by_agent(self, agent_name: str, limit: int | None = None) -> list[Trace]:
+    def get_traces_by_agent(self, agent_name: str, limit: int | None = None) -> Results[Trace]:
         """One agent's traces, oldest first."""
-        return run_sync(self.aget_traces_by_agent(agent_name, limit))
+        return Results(run_sync(self.aget_traces_by_agent(agent_name, limit)))
 
     async def aget_traces_by_session(
         self, session_id: str, limit: int | None = None
@@ -156,9 +156,9 @@ class TraceQueryEngine(LegacyQueryMethods):
         session = TraceFilter(session_ids=[session_id])
         return await self.aquery_traces(session, limit=limit, order_by="start_time")
 
-    def get_traces_by_session(self, session_id: str, limit: int | None = None) -> list[Trace]:
+    def get_traces_by_session(self, session_id: str, limit: int | None = None) -> Results[Trace]:
         """One session's traces, oldest first."""
-        return run_sync(self.aget_traces_by_session(session_id, limit))
+        return Results(run_sync(self.aget_traces_by_session(session_id, limit)))
 
     async def aget_traces_by_time_range(
         self,
@@ -176,18 +176,18 @@ class TraceQueryEngine(LegacyQueryMethods):
         start_time: datetime | None = None,
         end_time: datetime | None = None,
         limit: int | None = None,
-    ) -> list[Trace]:
+    ) -> Results[Trace]:
         """Traces that started within [start_time, end_time] (either end open), oldest first."""
-        return run_sync(self.aget_traces_by_time_range(start_time, end_time, limit))
+        return Results(run_sync(self.aget_traces_by_time_range(start_time, end_time, limit)))
 
     async def aget_traces_with_errors(self, limit: int | None = None) -> list[Trace]:
         """Traces where the trace or any record failed (`has_errors`), oldest first."""
         errors = TraceFilter(has_errors=True)
         return await self.aquery_traces(errors, limit=limit, order_by="start_time")
 
-    def get_traces_with_errors(self, limit: int | None = None) -> list[Trace]:
+    def get_traces_with_errors(self, limit: int | None = None) -> Results[Trace]:
         """Traces where the trace or any record failed (`has_errors`), oldest first."""
-        return run_sync(self.aget_traces_with_errors(limit))
+        return Results(run_sync(self.aget_traces_with_errors(limit)))
 
     async def asearch(
         self,
