@@ -60,6 +60,9 @@ async def test_manual_tracing_with_the_old_spellings(sqlite_manager: TraceManage
     assert fetched.inputs == {"url": "https://example.org"} and fetched.output.startswith("<html>")
     assert by_name["retrieve_docs"].outputs == {"output": ["doc-0:agents", "doc-1:agents"]}
 
+    dict_meta = sqlite_manager.get_trace(ids["dict_trace_id"])
+    assert dict_meta is not None and dict_meta.session_id == "manual-2"
+    assert dict_meta.tags == ["dict"] and dict_meta.metadata == {"user_id": "u2", "k": 1}
     module = sqlite_manager.get_trace(ids["module_trace_id"])
     assert module is not None and module.request == "q"
     (custom,) = module.runs

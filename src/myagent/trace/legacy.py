@@ -89,6 +89,8 @@ def trace_arguments(
     earlier spellings: `request=` is the input, `metadata=` may be a TraceMetadata (its
     session id and tags become the trace's), extra keywords are kept in the metadata."""
     data = input if input is not None else request
+    if _is_trace_metadata(metadata):
+        metadata = TraceMetadata.coerce(metadata)
     if not isinstance(metadata, TraceMetadata) and not custom_fields:
         return (
             data,
@@ -99,6 +101,18 @@ def trace_arguments(
     meta_session, meta_tags, merged = trace_fields(metadata, custom_fields)
     all_tags = [*(tags or ()), *(meta_tags or ())] or None
     return data, session_id or meta_session, merged, all_tags
+
+
+_METADATA_FIELDS = frozenset(TraceMetadata.__dataclass_fields__)
+
+
+def _is_trace_metadata(value: Any) -> bool:
+    """A dict spelled as the earlier TraceMetadata: only its field names, among them
+    `session_id`, `tags` or `custom_fields` (other dicts are plain trace metadata)."""
+    if not isinstance(value, Mapping) or not value:
+        return False
+    keys = set(value)
+    return keys <= _METADATA_FIELDS and bool(keys & {"session_id", "tags", "custom_fields"})
 
 
 @dataclass(slots=True, kw_only=True)

@@ -66,8 +66,16 @@ async def main(manager: TraceManager) -> dict[str, Any]:
             await fetch("https://example.org")
         agent_run.outputs["answer"] = "summary"
         t.output = "summary"
+    old_dict = {
+        "session_id": "manual-2",
+        "user_id": "u2",
+        "tags": ["dict"],
+        "custom_fields": {"k": 1},
+    }
+    async with manager.trace("dict metadata", request="q", metadata=old_dict) as dict_trace:
+        pass
     async with trace("module-level", request="q") as module_trace:
         async with await run("custom", RunType.CUSTOM, inputs={"a": 1}) as custom:
             custom.outputs["b"] = 2
     await research("tracing")
-    return {"trace_id": t.id, "module_trace_id": module_trace.id}
+    return {"trace_id": t.id, "module_trace_id": module_trace.id, "dict_trace_id": dict_trace.id}
