@@ -22,12 +22,24 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+MIN_TOKEN_CHARS = 16
+"""Shortest token accepted for an address other machines can reach."""
+
+
 def check_bind(host: str, token: str | None, *, env_var: str, serves: str) -> None:
-    """Refuse to listen beyond this machine without a token (raises ValueError)."""
-    if not is_loopback(host) and not token:
+    """Refuse to listen beyond this machine without a token, or with a weak one: shorter
+    than 16 characters, or holding whitespace (raises ValueError)."""
+    if is_loopback(host):
+        return
+    if not token:
         raise ValueError(
             f"refusing to bind {host!r} without a token: set {env_var} "
             f"(or pass token=...) to serve {serves} beyond this machine"
+        )
+    if len(token) < MIN_TOKEN_CHARS or any(c.isspace() for c in token):
+        raise ValueError(
+            f"refusing to bind {host!r} with a weak token: {env_var} must have at least "
+            f"{MIN_TOKEN_CHARS} characters and no whitespace"
         )
 
 

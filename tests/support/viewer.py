@@ -25,6 +25,9 @@ XSS_OUTPUT = (
 )
 """A tool output that would set window.__xss if the viewer ever rendered it as HTML."""
 
+WRITE_HEADERS = {"x-myagent-request": "1", "content-type": "application/json"}
+"""What the viewer's write guard requires of a state-changing API request (the UI sends it)."""
+
 
 def free_port() -> int:
     """A TCP port nobody listens on right now."""
@@ -236,3 +239,18 @@ def seed_traces(path: Path, *, big_output_chars: int = 0, pace: float = 0.0) -> 
     finally:
         manager.close()
     return seeded
+
+
+def planted_trace_file(agent: str = "planted_agent") -> bytes:
+    """A valid one-trace import file (a real trace's `to_dict`), as an attacker would plant."""
+    import orjson
+
+    from myagent.trace import InMemoryTraceStorage
+
+    manager = TraceManager(InMemoryTraceStorage())
+    try:
+        with manager.trace("planted", agent_name=agent, input="planted input") as trace:
+            pass
+        return orjson.dumps({"traces": [trace.to_dict()]})
+    finally:
+        manager.close(timeout=5)

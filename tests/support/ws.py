@@ -102,6 +102,8 @@ class WsClient:
     def __init__(self, connection: ClientConnection) -> None:
         self.connection = connection
         self.connected: dict[str, Any] = {}
+        self.reconnect_tokens: dict[str, str] = {}
+        """The secret `agent.session_created` gave for each session this client made."""
 
     @classmethod
     async def open(cls, url: str, **options: Any) -> WsClient:
@@ -137,7 +139,16 @@ class WsClient:
         frame = await self.recv()
         assert frame["event"] == "agent.session_created", frame
         session_id: str = frame["session_id"]
+        self.reconnect_tokens[session_id] = frame["metadata"]["reconnect_token"]
         return session_id
+
+    async def reconnect(self, session_id: str, token: str | None) -> dict[str, Any]:
+        """Send `user.reconnect` presenting `token` (None: the old form, without one)."""
+        frame: dict[str, Any] = {"event": "user.reconnect", "session_id": session_id}
+        if token is not None:
+            frame["metadata"] = {"reconnect_token": token}
+        await self.send(frame)
+        return await self.recv()
 
     async def message(self, session_id: str, text: str) -> None:
         await self.send({"event": "user.message", "session_id": session_id, "content": text})

@@ -7,6 +7,7 @@ import io
 
 import orjson
 
+from tests.support.viewer import WRITE_HEADERS
 from tests.viewer.conftest import Api
 
 
@@ -130,14 +131,16 @@ def test_import_round_trips_an_export(api: Api) -> None:
         for run in trace["runs"]:
             run["trace_id"] = trace["trace_id"]
     body = b"\n".join(orjson.dumps(t) for t in traces)
-    result = api.client.post("/api/import", content=body).json()
+    result = api.client.post("/api/import", content=body, headers=WRITE_HEADERS).json()
     assert result["imported"] == 1
     try:
         found = api.client.get("/api/traces", params={"agent": "imported_agent"}).json()
         assert [t["trace_id"] for t in found["items"]] == result["trace_ids"]
         detail = api.client.get(f"/api/traces/{result['trace_ids'][0]}").json()
         assert len(detail["records"]) == 3
-        again = api.client.post("/api/import", content=orjson.dumps({"traces": traces}))
+        again = api.client.post(
+            "/api/import", content=orjson.dumps({"traces": traces}), headers=WRITE_HEADERS
+        )
         assert again.json()["imported"] == 1
         assert api.client.get("/api/traces/count?agent=imported_agent").json()["count"] == 1
     finally:
@@ -149,8 +152,16 @@ def test_import_round_trips_an_export(api: Api) -> None:
 
 
 def test_import_rejects_what_is_not_a_trace_file(api: Api) -> None:
-    assert api.client.post("/api/import", content=b"not json").status_code == 422
-    assert api.client.post("/api/import", content=b'[{"no": "id"}]').status_code == 422
+    assert (
+        api.client.post("/api/import", content=b"not json", headers=WRITE_HEADERS).status_code
+        == 422
+    )
+    assert (
+        api.client.post("/api/import", content=b'[{"no": "id"}]', headers=WRITE_HEADERS).status_code
+        == 422
+    )
     bad_id = orjson.dumps([{"trace_id": "../etc/passwd"}])
-    assert api.client.post("/api/import", content=bad_id).status_code == 422
-    assert api.client.post("/api/import", content=b"").json()["imported"] == 0
+    assert api.client.post("/api/import", content=bad_id, headers=WRITE_HEADERS).status_code == 422
+    assert (
+        api.client.post("/api/import", content=b"", headers=WRITE_HEADERS).json()["imported"] == 0
+    )

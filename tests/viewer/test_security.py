@@ -13,8 +13,9 @@ from myagent.trace import SQLiteTraceStorage
 from myagent.trace.viewer import start_trace_viewer
 from myagent.trace.viewer.security import CSP
 from myagent.trace.viewer.settings import check_bind
+from tests.support.viewer import WRITE_HEADERS
 
-TOKEN = "s3cret-token"
+TOKEN = "s3cret-token-0123456789"
 
 
 @pytest.fixture
@@ -26,7 +27,7 @@ def test_every_api_and_live_request_needs_the_token(protected: Any) -> None:
     with httpx.Client(base_url=protected.url, timeout=10) as client:
         for path in ("/api/traces", "/api/traces/count", "/api/live", "/api/stats", "/api/export"):
             assert client.get(path).status_code == 401, path
-        assert client.post("/api/import", content=b"[]").status_code == 401
+        assert client.post("/api/import", content=b"[]", headers=WRITE_HEADERS).status_code == 401
         assert client.get("/api/traces", headers={"x-trace-token": "wrong"}).status_code == 401
         bearer = {"authorization": f"Bearer {TOKEN}"}
         assert client.get("/api/traces", headers=bearer).status_code == 200
@@ -38,8 +39,11 @@ def test_every_api_and_live_request_needs_the_token(protected: Any) -> None:
 
 def test_sign_in_sets_an_httponly_strict_cookie(protected: Any) -> None:
     with httpx.Client(base_url=protected.url, timeout=10) as client:
-        assert client.post("/api/auth", json={"token": "nope"}).status_code == 401
-        response = client.post("/api/auth", json={"token": TOKEN})
+        assert (
+            client.post("/api/auth", json={"token": "nope"}, headers=WRITE_HEADERS).status_code
+            == 401
+        )
+        response = client.post("/api/auth", json={"token": TOKEN}, headers=WRITE_HEADERS)
         assert response.status_code == 204
         cookie = response.headers["set-cookie"].lower()
         assert "httponly" in cookie and "samesite=strict" in cookie
@@ -97,15 +101,27 @@ def test_request_bodies_over_the_limit_are_refused(tmp_path: Path, viewer_factor
         SQLiteTraceStorage(tmp_path / "t.db"), max_request_bytes=1000, max_import_bytes=5000
     )
     with httpx.Client(base_url=server.url, timeout=10) as client:
-        assert client.post("/api/auth", json={"token": "x" * 2000}).status_code == 413
-        assert client.post("/api/import", content=b"[" + b" " * 6000 + b"]").status_code == 413
+        assert (
+            client.post("/api/auth", json={"token": "x" * 2000}, headers=WRITE_HEADERS).status_code
+            == 413
+        )
+        assert (
+            client.post(
+                "/api/import", content=b"[" + b" " * 6000 + b"]", headers=WRITE_HEADERS
+            ).status_code
+            == 413
+        )
 
         def chunks() -> Any:
             for _ in range(10):
                 yield b" " * 1000
 
-        assert client.post("/api/import", content=chunks()).status_code == 413
-        assert client.post("/api/import", content=b"[]").json()["imported"] == 0
+        assert (
+            client.post("/api/import", content=chunks(), headers=WRITE_HEADERS).status_code == 413
+        )
+        assert (
+            client.post("/api/import", content=b"[]", headers=WRITE_HEADERS).json()["imported"] == 0
+        )
 
 
 class _Refs(HTMLParser):

@@ -44,13 +44,16 @@ def validate(frame: dict[str, Any]) -> Any:
     return event
 
 
-async def post_run(url: str, body: dict[str, Any]) -> list[dict[str, Any]]:
-    """POST the input and read the whole SSE stream."""
+async def post_run(
+    url: str, body: dict[str, Any], thread_token: str | None = None
+) -> list[dict[str, Any]]:
+    """POST the input (continuing a thread with its token) and read the whole SSE stream."""
     frames: list[dict[str, Any]] = []
+    headers = {"accept": "text/event-stream"}
+    if thread_token is not None:
+        headers["x-myagent-thread-token"] = thread_token
     async with httpx.AsyncClient(timeout=10) as client:
-        async with client.stream(
-            "POST", url, json=body, headers={"accept": "text/event-stream"}
-        ) as response:
+        async with client.stream("POST", url, json=body, headers=headers) as response:
             assert response.status_code == 200
             assert response.headers["content-type"].startswith("text/event-stream")
             async for line in response.aiter_lines():
@@ -68,7 +71,8 @@ def types(frames: list[dict[str, Any]]) -> list[str]:
 async def test_run_with_a_tool_call_streams_valid_agui_events(
     agui_server_factory: Any, manager: TraceManager
 ) -> None:
-    url = await agui_server_factory(AguiApp(make_factory(weather_script("NYC"))))
+    app = AguiApp(make_factory(weather_script("NYC")))
+    url = await agui_server_factory(app)
     body = run_input("thread-1", "What's the weather in NYC?")
     frames = await post_run(url, body)
     assert types(frames) == [
@@ -91,7 +95,10 @@ async def test_run_with_a_tool_call_streams_valid_agui_events(
     started, finished = frames[0], frames[-1]
     (trace,) = await manager.aget_traces_by_session("thread-1")
     assert started["threadId"] == "thread-1" and started["runId"] == trace.trace_id
-    assert started["metadata"] == {"clientRunId": body["runId"]}
+    assert started["metadata"] == {
+        "clientRunId": body["runId"],
+        "threadToken": app.threads["thread-1"].token,
+    }
     assert finished["runId"] == trace.trace_id and finished["result"] == "It is sunny in NYC."
     start, args, end, result = frames[2:6]
     assert start["toolCallName"] == "get_weather"
@@ -109,7 +116,8 @@ async def test_a_thread_is_a_session_that_keeps_the_conversation(
 ) -> None:
     url = await agui_server_factory(AguiApp(make_factory(["First answer."], ["Second answer."])))
     first = await post_run(url, run_input("thread-2", "one"))
-    second = await post_run(url, run_input("thread-2", "two"))
+    token = first[0]["metadata"]["threadToken"]
+    second = await post_run(url, run_input("thread-2", "two"), token)
     other = await post_run(url, run_input("thread-3", "three"))
     assert first[-1]["result"] == "First answer."
     assert second[-1]["result"] == "Second answer."
@@ -180,11 +188,13 @@ async def test_client_disconnect_cancels_the_run_and_its_trace(
 async def test_second_run_on_a_busy_thread_gets_run_error(
     agui_server_factory: Any, gate: type[Gate]
 ) -> None:
-    url = await agui_server_factory(AguiApp(make_factory([[("wait_for_gate", {})], "done"])))
+    app = AguiApp(make_factory([[("wait_for_gate", {})], "done"]))
+    url = await agui_server_factory(app)
     first = asyncio.create_task(post_run(url, run_input("thread-8", "wait")))
     assert gate.entered is not None and gate.event is not None
     await asyncio.wait_for(gate.entered.wait(), 5)
-    refused = await post_run(url, run_input("thread-8", "me too"))
+    token = app.threads["thread-8"].token  # what the first stream's RUN_STARTED carried
+    refused = await post_run(url, run_input("thread-8", "me too"), token)
     assert types(refused) == ["RUN_ERROR"] and refused[0]["code"] == "run_in_progress"
     gate.event.set()
     frames = await first
@@ -226,7 +236,9 @@ async def test_invalid_input_is_refused_with_an_http_error(
 ) -> None:
     url = await agui_server_factory(AguiApp(make_factory(["hi"])))
     async with httpx.AsyncClient(timeout=10) as client:
-        response = await client.post(url, content=body)
+        response = await client.post(
+            url, content=body, headers={"content-type": "application/json"}
+        )
         assert response.status_code == status
         assert response.json()["error"]
         assert (await client.get(url + "health")).json()["status"] == "ok"

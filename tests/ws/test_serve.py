@@ -51,7 +51,10 @@ async def start_serve(tmp_path: Path, started: list[Served], *args: str) -> Serv
         **os.environ,
         "TRACE_STORAGE": "sqlite",
         "TRACE_DATABASE_URL": f"sqlite:///{tmp_path / 'traces.db'}",
-        "PYTHONPATH": os.pathsep.join([str(tmp_path), os.getcwd()]),
+        # this tree's sources first (not the editable install of another checkout)
+        "PYTHONPATH": os.pathsep.join(
+            [str(Path(__file__).resolve().parents[2] / "src"), str(tmp_path), os.getcwd()]
+        ),
     }
     environ.pop("OPENAI_API_KEY", None)
     environ.pop("OPENAI_BASE_URL", None)

@@ -300,8 +300,7 @@ async def test_disconnect_mid_run_cancels_it_and_reconnect_resumes_the_session(
     assert session_id in server.sessions
 
     other = await WsClient.open(server.url)
-    await other.send({"event": "user.reconnect", "session_id": session_id})
-    resumed = await other.recv()
+    resumed = await other.reconnect(session_id, client.reconnect_tokens[session_id])
     assert resumed["event"] == "agent.session_created"
     assert resumed["session_id"] == session_id
     assert resumed["metadata"]["resumed"] is True
@@ -324,8 +323,7 @@ async def test_detached_session_is_dropped_after_the_grace_period(
         await asyncio.sleep(0.02)
     assert session_id not in server.sessions
     other = await WsClient.open(server.url)
-    await other.send({"event": "user.reconnect", "session_id": session_id})
-    error = await other.recv()
+    error = await other.reconnect(session_id, client.reconnect_tokens[session_id])
     assert error["event"] == "system.error"
     assert error["metadata"]["error_code"] == "unknown_session"
     assert "session_id" not in error
@@ -339,8 +337,8 @@ async def test_reconnect_takes_over_a_session_another_connection_still_holds(
     first = await WsClient.open(server.url)
     session_id = await first.create_session()
     second = await WsClient.open(server.url)
-    await second.send({"event": "user.reconnect", "session_id": session_id})
-    assert (await second.recv())["metadata"]["resumed"] is True
+    resumed = await second.reconnect(session_id, first.reconnect_tokens[session_id])
+    assert resumed["metadata"]["resumed"] is True
     moved = await first.recv()
     assert moved["event"] == "agent.session_end"
     assert moved["metadata"]["reason"] == "reconnected_elsewhere"

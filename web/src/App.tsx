@@ -1,6 +1,6 @@
 import { lazy, Suspense, useEffect, useState } from "react";
 import { NavLink, Route, Routes } from "react-router";
-import { onUnauthorized, postJson } from "./api";
+import { ApiError, onUnauthorized, postJson } from "./api";
 import TraceList from "./pages/TraceList";
 import TraceDetailPage from "./pages/TraceDetail";
 import ErrorsPage from "./pages/Errors";
@@ -35,8 +35,10 @@ function SignIn({ onDone }: { onDone: () => void }) {
           try {
             await postJson("/api/auth", { token });
             onDone();
-          } catch {
-            setError("That token was not accepted.");
+          } catch (err) {
+            // 429: too many wrong tokens from this browser; the server says how long to wait
+            const throttled = err instanceof ApiError && err.status === 429;
+            setError(throttled ? `Too many wrong tokens: ${err.message}.` : "That token was not accepted.");
           }
         }}
       >

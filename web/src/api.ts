@@ -18,8 +18,13 @@ export function onUnauthorized(listener: Listener): () => void {
   return () => unauthorized.delete(listener);
 }
 
+// Every request says it comes from this UI: the server refuses state-changing requests
+// without this header, which a page of another origin cannot send (no CORS is granted).
+const REQUEST_HEADER = { "x-myagent-request": "1" };
+
 async function request(path: string, init?: RequestInit): Promise<Response> {
-  const response = await fetch(path, { credentials: "same-origin", ...init });
+  const headers = { ...REQUEST_HEADER, ...(init?.headers as Record<string, string> | undefined) };
+  const response = await fetch(path, { credentials: "same-origin", ...init, headers });
   if (response.status === 401) {
     unauthorized.forEach((l) => l());
     throw new ApiError(401, "a viewer token is required");

@@ -152,14 +152,25 @@ def record_rows(traces: Iterable[Trace]) -> Iterator[dict[str, Any]]:
             yield {**head, **record_columns(run)}
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""First characters that make a spreadsheet read a cell as a formula."""
+
+
+def csv_safe(text: str) -> str:
+    """`text` as a CSV cell no spreadsheet runs as a formula: one starting with = + - @,
+    a tab or a carriage return gets a leading apostrophe (shown as text, not computed)."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def csv_cell(value: Any) -> str:
-    """CSV text of a value: '' for None, true/false, ISO times, JSON for lists and objects."""
+    """CSV text of a value: '' for None, true/false, ISO times, JSON for lists and objects;
+    text is made formula-safe (`csv_safe`)."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return value
+        return csv_safe(value)
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, int | float):

@@ -15,14 +15,16 @@ import json
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 import orjson
 
 from myagent import access
+from myagent.origins import media_type
 from myagent.ws.agui_events import AguiEventMapper
 from myagent.ws.factory import AgentFactory, AgentFactoryFunc
+from myagent.ws.guard import AccessPolicy, new_reconnect_token
 from myagent.ws.runner import AgentDriver, MessageHandler
 
 logger = logging.getLogger("myagent.ws.agui")
@@ -49,13 +51,18 @@ class RequestError(Exception):
         self.message = message
 
 
-class _Thread:
-    """One AG-UI thread: its session's agent driver and the run in progress."""
+THREAD_TOKEN_HEADER = "x-myagent-thread-token"
+"""Where a client presents its thread's token (or `forwardedProps.threadToken`)."""
 
-    __slots__ = ("driver", "last_used", "task")
+
+class _Thread:
+    """One AG-UI thread: its session's agent driver, its token and the run in progress."""
+
+    __slots__ = ("driver", "last_used", "task", "token")
 
     def __init__(self, driver: AgentDriver) -> None:
         self.driver = driver
+        self.token = new_reconnect_token()
         self.task: asyncio.Task[None] | None = None
         self.last_used = time.monotonic()
 
@@ -77,9 +84,13 @@ class AguiApp:
         thread_idle_timeout: float = 3600.0,
         max_body_size: int = 1024 * 1024,
         token: str | None = None,
+        allowed_origins: Iterable[str] | str | None = None,
+        bind_threads: bool = True,
     ) -> None:
         self.factory = AgentFactory(create_agent)
+        self.bind_threads = bind_threads
         self.token = token
+        self.access_policy = AccessPolicy.build(token, allowed_origins)
         self.handlers: Sequence[MessageHandler] = handlers if handlers is not None else []
         self.confirm_tools = confirm_tools
         self.max_threads = max_threads
@@ -98,31 +109,35 @@ class AguiApp:
             return
         path = scope.get("path", "/").rstrip("/") or "/"
         method = scope.get("method", "GET")
+        cors = self.access_policy.cors_headers(_headers(scope))
         try:
-            if self.token is not None and path != "/health":
-                self._check_token(scope)
+            if method == "OPTIONS" and cors:  # a CORS preflight from an allowed front-end
+                await _send_json(send, 204, None, cors)
+                return
+            if path != "/health":
+                self._check_access(scope)
             if path == "/health" and method == "GET":
                 await _send_json(send, 200, {"status": "ok", "threads": len(self.threads)})
             elif path in ("/", "/agent", "/run"):
                 if method == "POST":
-                    await self._run_endpoint(receive, send)
+                    _require_json(scope)
+                    await self._run_endpoint(_headers(scope), receive, send, cors)
                 elif method == "GET":
-                    await _send_json(send, 200, {"protocol": "ag-ui", "endpoint": "POST /"})
+                    await _send_json(send, 200, {"protocol": "ag-ui", "endpoint": "POST /"}, cors)
                 else:
                     raise RequestError(405, "Method not allowed; POST a RunAgentInput")
             else:
                 raise RequestError(404, "Not found")
         except RequestError as error:
-            await _send_json(send, error.status, {"error": error.message})
+            await _send_json(send, error.status, {"error": error.message}, cors)
 
-    def _check_token(self, scope: Scope) -> None:
-        """Every request but /health must carry the token (bearer header or ?token=)."""
-        assert self.token is not None
-        headers = dict(scope.get("headers") or [])
-        authorization = headers.get(b"authorization", b"").decode("latin-1")
+    def _check_access(self, scope: Scope) -> None:
+        """Every request but /health: a known Host without a token (421), the token when one
+        is set (bearer header or ?token=, 401), and no page of another origin (403)."""
         query = scope.get("query_string", b"").decode("latin-1")
-        if not access.token_matches(access.bearer_or_query_token(authorization, query), self.token):
-            raise RequestError(401, "Missing or wrong access token")
+        refusal = self.access_policy.check(_headers(scope), query)
+        if refusal is not None:
+            raise RequestError(refusal.status, refusal.message)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -147,10 +162,18 @@ class AguiApp:
 
     # -- runs -------------------------------------------------------------------------
 
-    async def _run_endpoint(self, receive: Receive, send: Send) -> None:
+    async def _run_endpoint(
+        self,
+        request_headers: dict[str, str],
+        receive: Receive,
+        send: Send,
+        cors: list[tuple[bytes, bytes]],
+    ) -> None:
         body = await self._read_body(receive)
         thread_id, client_run_id, text = parse_run_input(body)
-        await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
+        self._check_thread(thread_id, _presented_thread_token(request_headers, body))
+        headers = SSE_HEADERS + cors
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
         gone = False
 
         async def emit(events: list[dict[str, Any]]) -> None:
@@ -176,6 +199,25 @@ class AguiApp:
             with contextlib.suppress(OSError, RuntimeError):
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
 
+    def _check_thread(self, thread_id: str, token: str | None) -> None:
+        """A thread continues only for the client holding its token (403); a new one is
+        made only below the cap (503): a flood of new threads never evicts a live one."""
+        self._prune()
+        thread = self.threads.get(thread_id)
+        if thread is None:
+            if len(self.threads) >= self.max_threads:
+                raise RequestError(
+                    503, f"The server holds {self.max_threads} threads (its limit); try later"
+                )
+            return
+        if self.bind_threads and not access.token_matches(token, thread.token):
+            raise RequestError(
+                403,
+                f"Thread {thread_id!r} belongs to another client: present the threadToken of "
+                "its RUN_STARTED.metadata in the X-Myagent-Thread-Token header "
+                "(or forwardedProps.threadToken)",
+            )
+
     async def _thread(
         self,
         thread_id: str,
@@ -200,9 +242,13 @@ class AguiApp:
                     mapper.failed(f"Could not create an agent: {exc}", "agent_create_failed")
                 )
                 return None
+            if thread_id in self.threads:  # another request made it meanwhile: not ours
+                await emit(mapper.failed("The thread was just started elsewhere", "thread_taken"))
+                return None
             thread = self.threads[thread_id] = _Thread(driver)
         self.threads.move_to_end(thread_id)
         thread.last_used = time.monotonic()
+        mapper.started_metadata["threadToken"] = thread.token
         return thread
 
     async def _drive(
@@ -256,18 +302,11 @@ class AguiApp:
         return bool(answer)
 
     def _prune(self) -> None:
-        """Forget idle threads past the idle timeout, and the oldest idle ones over the cap."""
+        """Forget threads idle past the idle timeout (never a live one to make room)."""
         now = time.monotonic()
         for thread_id, thread in list(self.threads.items()):
             if not thread.busy and now - thread.last_used > self.thread_idle_timeout:
                 del self.threads[thread_id]
-        excess = len(self.threads) - self.max_threads + 1
-        for thread_id, thread in list(self.threads.items()):
-            if excess <= 0:
-                break
-            if not thread.busy:
-                del self.threads[thread_id]
-                excess -= 1
 
     async def _read_body(self, receive: Receive) -> bytes:
         chunks: list[bytes] = []
@@ -283,6 +322,26 @@ class AguiApp:
             chunks.append(chunk)
             if not message.get("more_body", False):
                 return b"".join(chunks)
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers") or []}
+
+
+def _presented_thread_token(headers: dict[str, str], body: bytes) -> str | None:
+    """The thread token a run request carries: header, else `forwardedProps.threadToken`."""
+    if THREAD_TOKEN_HEADER in headers:
+        return headers[THREAD_TOKEN_HEADER]
+    data = orjson.loads(body)  # parse_run_input has checked it is a JSON object
+    props = data.get("forwardedProps", data.get("forwarded_props"))
+    token = props.get("threadToken") if isinstance(props, dict) else None
+    return token if isinstance(token, str) else None
+
+
+def _require_json(scope: Scope) -> None:
+    """A run starts only from `application/json`, which no form or no-cors fetch can send."""
+    if media_type(_headers(scope)) != "application/json":
+        raise RequestError(415, "RunAgentInput must be sent as application/json")
 
 
 def parse_run_input(body: bytes) -> tuple[str, str, str]:
@@ -334,16 +393,15 @@ async def _wait_for_disconnect(receive: Receive) -> None:
             return
 
 
-async def _send_json(send: Send, status: int, payload: dict[str, Any]) -> None:
-    body = json.dumps(payload).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
+async def _send_json(
+    send: Send,
+    status: int,
+    payload: dict[str, Any] | None,
+    extra: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    body = b"" if payload is None else json.dumps(payload).encode()
+    headers = [(b"content-length", str(len(body)).encode()), *(extra or [])]
+    if payload is not None:
+        headers.append((b"content-type", b"application/json"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

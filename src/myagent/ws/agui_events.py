@@ -27,6 +27,8 @@ class AguiEventMapper:
         self.thread_id = thread_id
         self.client_run_id = client_run_id
         self.run_id: str = client_run_id
+        self.started_metadata: dict[str, Any] = {}
+        """Added to RUN_STARTED's metadata (the thread's token, for its own client)."""
         self.started = False
         self.ended = False
         self._message_id: str | None = None
@@ -76,12 +78,16 @@ class AguiEventMapper:
             return []
         self.started = True
         self.run_id = trace_id or self.client_run_id
-        metadata = (
-            {"clientRunId": self.client_run_id} if self.run_id != self.client_run_id else None
-        )
+        metadata = {
+            **({"clientRunId": self.client_run_id} if self.run_id != self.client_run_id else {}),
+            **self.started_metadata,
+        }
         return [
             self._event(
-                "RUN_STARTED", threadId=self.thread_id, runId=self.run_id, metadata=metadata
+                "RUN_STARTED",
+                threadId=self.thread_id,
+                runId=self.run_id,
+                metadata=metadata or None,
             )
         ]
 

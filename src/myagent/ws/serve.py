@@ -49,6 +49,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=60.0,
         help="seconds a disconnected session is kept for user.reconnect (default 60)",
     )
+    parser.add_argument(
+        "--max-sessions",
+        type=int,
+        default=10_000,
+        help="sessions the WebSocket server holds at once, detached ones included "
+        "(default 10000; 100 per connection)",
+    )
+    parser.add_argument(
+        "--allow-origin",
+        action="append",
+        default=None,
+        metavar="ORIGIN",
+        help="a browser origin (https://app.example.com) allowed besides the server's own; "
+        "repeatable (default: MYAGENT_ALLOWED_ORIGINS, comma-separated)",
+    )
     parser.add_argument("--log-level", default="warning", help="logging level (default warning)")
 
 
@@ -71,6 +86,8 @@ def main(args: argparse.Namespace) -> int:
                 port=args.port,
                 agui_port=None if agui_port < 0 else agui_port,
                 reconnect_grace=args.reconnect_grace,
+                allowed_origins=args.allow_origin,
+                max_sessions=args.max_sessions,
             )
         )
     except OSError as exc:
@@ -89,11 +106,23 @@ async def serve(
     port: int = 8765,
     agui_port: int | None = None,
     reconnect_grace: float = 60.0,
+    allowed_origins: list[str] | None = None,
+    max_sessions: int = 10_000,
     stop: asyncio.Event | None = None,
 ) -> None:
-    """Serve until `stop` is set (or SIGINT/SIGTERM): WebSocket on `port`, AG-UI on `agui_port`."""
+    """Serve until `stop` is set (or SIGINT/SIGTERM): WebSocket on `port`, AG-UI on `agui_port`.
+
+    `allowed_origins`: browser origins allowed besides the servers' own (None: the
+    MYAGENT_ALLOWED_ORIGINS variable)."""
     stop = stop or asyncio.Event()
-    server = AgentWebSocketServer(factory, host, port, reconnect_grace=reconnect_grace)
+    server = AgentWebSocketServer(
+        factory,
+        host,
+        port,
+        reconnect_grace=reconnect_grace,
+        allowed_origins=allowed_origins,
+        max_sessions=max_sessions,
+    )
     await server.start()
     print(f"myagent WebSocket protocol: ws://{host}:{server.port}", flush=True)
     agui: Any = None

@@ -13,7 +13,7 @@ import os
 import secrets
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +26,13 @@ from myagent.trace.setup import get_trace_manager
 from myagent.ws import state_transfer
 from myagent.ws.factory import AgentFactory, AgentFactoryFunc
 from myagent.ws.frames import FrameMapper
+from myagent.ws.guard import (
+    RECONNECT_TOKEN,
+    AccessPolicy,
+    new_reconnect_token,
+    reconnect_allowed,
+    session_cap_refusal,
+)
 from myagent.ws.protocol import (
     AgentEvents,
     ClientFrame,
@@ -97,11 +104,13 @@ class AgentWebSocketServer:
         reconnect_grace: float = 60.0,
         confirm_timeout: float = 300.0,
         max_sessions_per_connection: int = 100,
+        max_sessions: int = 10_000,
         ping_interval: float | None = 20.0,
         ping_timeout: float | None = 20.0,
         shutdown_timeout: float = 10.0,
         compression: str | None = "deflate",
         token: str | None = None,
+        allowed_origins: Iterable[str] | str | None = None,
     ) -> None:
         factory = create_agent or agent_factory_func or agent_factory
         if factory is None:
@@ -122,11 +131,13 @@ class AgentWebSocketServer:
         self.heartbeat_interval = heartbeat_interval
         self.confirm_timeout = confirm_timeout
         self.max_sessions_per_connection = max_sessions_per_connection
+        self.max_sessions = max_sessions
         self.ping_interval = ping_interval
         self.ping_timeout = ping_timeout
         self.shutdown_timeout = shutdown_timeout
         self.compression = compression
         self.token = token if token is not None else os.environ.get(TOKEN_ENV) or None
+        self.access_policy = AccessPolicy.build(self.token, allowed_origins)
         self.sessions = SessionRegistry(reconnect_grace)
         self.connections: dict[str, Connection] = {}
         self.message_handlers: list[MessageHandler] = []
@@ -185,7 +196,7 @@ class AgentWebSocketServer:
             self._handle_connection,
             self.host,
             self.port,
-            process_request=self._check_token,
+            process_request=self._check_request,
             max_size=self.transport_max_size,
             ping_interval=self.ping_interval,
             ping_timeout=self.ping_timeout,
@@ -198,15 +209,13 @@ class AgentWebSocketServer:
             self._heartbeat = asyncio.create_task(self._heartbeat_loop())
         logger.info("myagent WebSocket server listening on %s", self.url)
 
-    def _check_token(self, connection: ServerConnection, request: Request) -> Response | None:
-        """Refuse the handshake (401) when a token is set and the request lacks it."""
-        if self.token is None:
+    def _check_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        """Refuse the handshake before any frame: an unknown Host without a token (421), a
+        missing or wrong token (401), a browser page of another origin (403)."""
+        refusal = self.access_policy.check(request.headers, request.path.partition("?")[2])
+        if refusal is None:
             return None
-        query = request.path.partition("?")[2]
-        given = access.bearer_or_query_token(request.headers.get("Authorization"), query)
-        if access.token_matches(given, self.token):
-            return None
-        return connection.respond(HTTPStatus.UNAUTHORIZED, "Missing or wrong access token\n")
+        return connection.respond(HTTPStatus(refusal.status), refusal.message + "\n")
 
     async def serve(self) -> None:
         """Start (if needed) and run until `stop()` is called."""
@@ -273,6 +282,7 @@ class AgentWebSocketServer:
         from myagent.ws.agui import AguiApp
 
         options.setdefault("token", self.token)
+        options.setdefault("allowed_origins", self.access_policy.allowed_origins)
         return AguiApp(self.factory.factory, handlers=self.message_handlers, **options)
 
     def get_status(self) -> dict[str, Any]:
@@ -371,6 +381,7 @@ class AgentWebSocketServer:
                     "agent_name": session.agent_name,
                     "connection_id": connection.connection_id,
                     "resumed": False,
+                    RECONNECT_TOKEN: session.reconnect_token,
                 },
             )
         )
@@ -381,12 +392,14 @@ class AgentWebSocketServer:
             raise ProtocolError(
                 ErrorCode.SERVER_SHUTTING_DOWN, "Server is shutting down", event=frame.event
             )
-        if len(connection.session_ids) >= self.max_sessions_per_connection:
-            raise ProtocolError(
-                ErrorCode.TOO_MANY_SESSIONS,
-                f"This connection already holds {self.max_sessions_per_connection} sessions",
-                event=frame.event,
-            )
+        refused = session_cap_refusal(
+            len(connection.session_ids),
+            len(self.sessions),
+            self.max_sessions_per_connection,
+            self.max_sessions,
+        )
+        if refused is not None:
+            raise ProtocolError(ErrorCode.TOO_MANY_SESSIONS, refused, event=frame.event)
         session_id = str(uuid.uuid4())
         try:
             agent = await self.factory.create(session_id)
@@ -406,7 +419,9 @@ class AgentWebSocketServer:
             ) from None
         if not connection.is_open:
             return None
-        session = Session(session_id, agent, driver.name, connection)
+        session = Session(
+            session_id, agent, driver.name, connection, reconnect_token=new_reconnect_token()
+        )
         self.sessions.add(session)
         self._state[session_id] = _SessionState(driver, FrameMapper(session_id, agent))
         return session
@@ -453,10 +468,12 @@ class AgentWebSocketServer:
 
     async def _on_reconnect(self, connection: Connection, frame: ClientFrame) -> None:
         session = self.sessions.get(frame.session_id)
-        if session is None:
+        if session is None or not reconnect_allowed(session.reconnect_token, frame.raw):
+            # the same answer for an unknown id and a wrong secret: ids reveal nothing
             raise ProtocolError(
                 ErrorCode.UNKNOWN_SESSION,
-                f"No session {frame.session_id} to reconnect (it may have expired)",
+                f"No session {frame.session_id} to reconnect with that reconnect_token "
+                "(it may have expired)",
                 event=frame.event,
                 session_id=frame.session_id,
             )

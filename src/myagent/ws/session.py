@@ -87,6 +87,8 @@ class Session:
     run: RunHandle | None = None
     pending: dict[str, asyncio.Future[dict[str, Any]]] = field(default_factory=dict)
     expiry: asyncio.TimerHandle | None = None
+    reconnect_token: str = field(default="", repr=False)
+    """The secret `user.reconnect` must present (sent only in this session's creation)."""
 
     @property
     def is_running(self) -> bool:

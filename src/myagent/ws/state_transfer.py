@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from myagent.ws.guard import RECONNECT_TOKEN
 from myagent.ws.protocol import (
     AgentEvents,
     ClientFrame,
@@ -213,6 +214,7 @@ async def on_reconnect_with_state(
                 "message_count": count,
                 "agent_name": session.agent_name,
                 "connection_id": connection.connection_id,
+                RECONNECT_TOKEN: session.reconnect_token,
                 "warnings": [],
             },
         )

@@ -104,6 +104,18 @@ export function Value({ value, collapsed = false }: { value: unknown; collapsed?
   );
 }
 
+// A Markdown image in trace content is shown as a link, never fetched: a remote image
+// would tell its server who reads the trace, and a same-origin one would call our own API.
+function ImageLink({ src, alt }: { src?: string; alt?: string }) {
+  const label = `[image: ${alt || "untitled"}]`;
+  if (!src || !/^https?:/i.test(src)) return <span className="md-image">{label}</span>;
+  return (
+    <a className="md-image" href={src} target="_blank" rel="noreferrer noopener">
+      {label}
+    </a>
+  );
+}
+
 export function MarkdownOrRaw({ value }: { value: unknown }) {
   const [raw, setRaw] = useState(false);
   if (typeof value !== "string") return <Value value={value} />;
@@ -121,7 +133,9 @@ export function MarkdownOrRaw({ value }: { value: unknown }) {
         <pre className="text">{value}</pre>
       ) : (
         <div className="markdown" data-testid="markdown">
-          <Markdown skipHtml>{value}</Markdown>
+          <Markdown skipHtml components={{ img: ImageLink }}>
+            {value}
+          </Markdown>
         </div>
       )}
       <Images value={value} />

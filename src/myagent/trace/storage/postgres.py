@@ -32,7 +32,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 from myagent.trace.filters import RunFilter, TraceFilter
 from myagent.trace.records import RunRecord, Trace
 from myagent.trace.stats import ToolStats
-from myagent.trace.storage import postgres_analytics, postgres_sql
+from myagent.trace.storage import budget, postgres_analytics, postgres_sql
 from myagent.trace.storage.health import COLUMNS as HEALTH_COLUMNS
 from myagent.trace.storage.health import WriterHealth, health_row
 from myagent.trace.storage.postgres_rows import (
@@ -294,6 +294,7 @@ class PostgresTraceStorage(SQLTraceStorage):
 
     def _read(self, query: str, params: Sequence[Any] = ()) -> list[Any]:
         with self.pool().connection() as conn, conn.cursor(binary=True) as cur:
+            budget.limit_postgres(cur)
             cur.execute(query, params)
             return cur.fetchall()
 
@@ -319,6 +320,7 @@ class PostgresTraceStorage(SQLTraceStorage):
         self, where: str, params: list[Any], tail: str, tail_params: list[Any]
     ) -> list[Trace]:
         with self.pool().connection() as conn, conn.cursor(binary=True) as cur:
+            budget.limit_postgres(cur)
             cur.execute(
                 f"SELECT trace_id, data FROM traces WHERE {where} {tail}", [*params, *tail_params]
             )
@@ -369,6 +371,7 @@ class PostgresTraceStorage(SQLTraceStorage):
 
     def _aggregate(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         with self.pool().connection() as conn, conn.cursor() as cur:
+            budget.limit_postgres(cur)
             return fn(cur, *args, **kwargs)
 
     def tool_stats_sync(self, filter: RunFilter | None = None) -> dict[str, ToolStats]:

@@ -26,7 +26,7 @@ from myagent.trace.record_json import COLUMN_FIELDS, columns_json
 from myagent.trace.records import RunRecord, ThinkRecord, ToolRecord, Trace, TraceStatus
 from myagent.trace.serialize import to_jsonable
 from myagent.trace.stats import ToolStats
-from myagent.trace.storage import sqlite_analytics, sqlite_sql
+from myagent.trace.storage import budget, sqlite_analytics, sqlite_sql
 from myagent.trace.storage.health import COLUMNS as HEALTH_COLUMNS
 from myagent.trace.storage.health import WriterHealth, health_row
 from myagent.trace.storage.sql_filters import order_clause
@@ -234,6 +234,7 @@ class SQLiteTraceStorage(SQLTraceStorage):
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA busy_timeout = 30000")
             conn.execute("PRAGMA cache_size = -32768")
+            budget.watch_sqlite(conn)  # a viewer request's time budget stops its query
             local.conn, local.pid = conn, pid
             with self._all_lock:
                 self._all.append(conn)

@@ -11,6 +11,7 @@ from myagent.trace.manager import TraceManager
 from myagent.trace.storage.base import TraceStorage
 from myagent.trace.viewer.live import LiveHub
 from myagent.trace.viewer.routes import analytics, compare, live, meta, traces, transfer
+from myagent.trace.viewer.search_limits import SearchGate
 from myagent.trace.viewer.security import SecurityMiddleware
 from myagent.trace.viewer.settings import ViewerSettings
 from myagent.trace.viewer.source import TraceSource
@@ -44,6 +45,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.source, app.state.hub, app.state.settings = source, hub, settings
+    app.state.searches = SearchGate()
     _add_metrics_route(app, manager)  # before the UI's catch-all route
     for module in (traces, live, compare, analytics, transfer, meta):
         app.include_router(module.router)

@@ -21,6 +21,38 @@ MAX_SECONDS = 1e9
 """Largest duration filter (about 31 years): beyond it microseconds overflow."""
 MAX_COST = 1e12
 """Largest cost filter in USD."""
+MAX_REPEATED = 50
+"""Most times one of tag/tool/meta/model may repeat: each adds an expression to the query
+(thousands made SQLite fail with "Expression tree is too large")."""
+MAX_LISTED = 1000
+"""Most values of agent/session/trace_id/status (each one list the query tests against)."""
+INT64 = (-(2**63), 2**63 - 1)
+"""The integers SQLite and PostgreSQL can compare with: larger ones are a 422, not a 500."""
+
+
+def _check_int64(value: Any, what: str) -> None:
+    """422 when `value` (a JSON value) holds an integer outside 64 bits."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, int) and not isinstance(item, bool):
+            if not INT64[0] <= item <= INT64[1]:
+                raise HTTPException(422, f"{what}: integers must fit in 64 bits (got {item})")
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+def _check_repeats(**values: list[str] | None) -> None:
+    """422 naming the parameter given more times than the limit allows."""
+    for name, items in values.items():
+        limit = MAX_LISTED if name in ("agent", "session", "trace_id", "status") else MAX_REPEATED
+        if items and len(items) > limit:
+            raise HTTPException(
+                422, f"'{name}' is repeated {len(items)} times; at most {limit} are accepted"
+            )
+
 
 OrderBy = Literal["start_time", "-start_time", "duration", "-duration", "tokens", "-tokens",
                   "cost", "-cost"]  # fmt: skip
@@ -43,6 +75,7 @@ def _metadata(items: list[str]) -> dict[str, Any] | None:
                 raise HTTPException(
                     422, f"meta {item!r}: the value after := must be JSON"
                 ) from None
+            _check_int64(found[key[:-1]], f"meta {key[:-1]!r}")
         else:
             found[key] = raw
     return found
@@ -79,6 +112,10 @@ def trace_filter(
     ] = None,
 ) -> TraceFilter:
     """Every TraceFilter field as a query parameter."""
+    _check_repeats(
+        agent=agent, session=session, trace_id=trace_id, status=status,
+        tool=tool, model=model, tag=tag, meta=meta,
+    )  # fmt: skip
     return TraceFilter(
         agent_names=agent or None,
         session_ids=session or None,
@@ -113,6 +150,8 @@ def decode_cursor(cursor: str | None) -> tuple[float, str] | None:
     try:
         value, trace_id = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         if not isinstance(value, int | float) or not isinstance(trace_id, str):
+            raise ValueError
+        if isinstance(value, int) and not INT64[0] <= value <= INT64[1]:
             raise ValueError
     except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError):
         raise HTTPException(422, "invalid cursor") from None

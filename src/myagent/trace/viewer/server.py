@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+import re
 from typing import Any
 
 import uvicorn
@@ -31,6 +33,31 @@ def storage_for(db: str | None = None) -> TraceStorage:
     return SQLiteTraceStorage(sqlite_path(url))
 
 
+_QUERY_TOKEN = re.compile(r"([?&]token=)[^&\s\"]*")
+
+
+def mask_query_token(text: str) -> str:
+    """`text` with the value of every `token=` query parameter replaced by `***`."""
+    return _QUERY_TOKEN.sub(r"\1***", text)
+
+
+class MaskTokens(logging.Filter):
+    """Keeps `?token=` values out of uvicorn's access log (a shared link signs in)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                mask_query_token(a) if isinstance(a, str) else a for a in record.args
+            )
+        return True
+
+
+def _mask_access_log() -> None:
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, MaskTokens) for f in access.filters):
+        access.addFilter(MaskTokens())
+
+
 def _server(app: Any, host: str, port: int, log_level: str) -> uvicorn.Server:
     config = uvicorn.Config(
         app,
@@ -41,6 +68,7 @@ def _server(app: Any, host: str, port: int, log_level: str) -> uvicorn.Server:
         proxy_headers=False,
         server_header=False,
     )
+    _mask_access_log()  # after the config, which sets uvicorn's loggers up
     return uvicorn.Server(config)
 
 

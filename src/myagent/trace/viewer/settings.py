@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from myagent import access
+from myagent import access, origins
 
 STATIC_DIR = Path(__file__).parent / "static"
 """Where the built UI lives inside the package (`make web-build` writes it)."""
@@ -28,7 +28,22 @@ class ViewerSettings:
     """Largest trace file `POST /api/import` accepts."""
     live_interval: float = 0.5
     """Seconds between two polls of storage for the live feed."""
+    max_search_terms: int = 16
+    """Most words a full-text search (`q`) may hold; more is a 422."""
+    max_search_term_chars: int = 64
+    """Longest word of a search; longer is a 422."""
+    search_timeout: float = 5.0
+    """Seconds a search's queries may run before they are stopped (503)."""
+    max_concurrent_searches: int = 2
+    """Searches run at once; one more is refused at once (503, Retry-After) rather than
+    queued, so searches never hold every worker thread the other requests need."""
+    allowed_origins: frozenset[str] = field(default_factory=origins.allowed_origins)
+    """Origins whose writes are accepted besides the viewer's own (MYAGENT_ALLOWED_ORIGINS,
+    comma-separated): the public origin when a reverse proxy rewrites the Host header."""
     static_dir: Path = STATIC_DIR
+
+    def __post_init__(self) -> None:
+        self.allowed_origins = origins.allowed_origins(self.allowed_origins)
 
 
 def check_bind(host: str, token: str | None) -> None:

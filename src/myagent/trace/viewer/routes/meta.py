@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
@@ -39,6 +40,12 @@ class TokenIn(BaseModel):
     """A viewer token presented by the sign-in form."""
 
     token: str = Field(max_length=1000)
+
+
+def same_origin_path(path: str) -> str:
+    """`path` as a path of this server: `//evil.example/x` or `/\\evil.example` (which
+    browsers read as another host) become `/evil.example/x`."""
+    return "/" + path.lstrip("/\\")
 
 
 def _set_cookie(response: Response, token: str, request: Request) -> None:
@@ -112,8 +119,8 @@ async def spa(path: str, request: Request, cfg: Settings) -> Response:
     token = request.query_params.get("token")
     if token is not None and cfg.token and token_matches(token, cfg.token):
         kept = [(k, v) for k, v in request.query_params.multi_items() if k != "token"]
-        query = "&".join(f"{k}={v}" for k, v in kept)
-        target = request.url.path + (f"?{query}" if query else "")
+        query = urlencode(kept)
+        target = same_origin_path(request.url.path) + (f"?{query}" if query else "")
         redirect = RedirectResponse(target, status_code=303)
         _set_cookie(redirect, token, request)
         return redirect

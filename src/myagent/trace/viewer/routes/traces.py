@@ -7,14 +7,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 
-from myagent.trace.filters import TraceFilter
 from myagent.trace.storage.base import sort_value
 from myagent.trace.viewer.params import (
     ID_PATTERN,
     OrderBy,
     decode_cursor,
     encode_cursor,
-    trace_filter,
 )
 from myagent.trace.viewer.payloads import (
     RECORD_FIELDS,
@@ -25,6 +23,7 @@ from myagent.trace.viewer.payloads import (
     trace_outline,
 )
 from myagent.trace.viewer.schemas import Count, TraceDetail, TracePage
+from myagent.trace.viewer.search_limits import BoundedFilter
 from myagent.trace.viewer.settings import ViewerSettings
 from myagent.trace.viewer.source import TraceSource
 
@@ -47,7 +46,8 @@ def settings(request: Request) -> ViewerSettings:
 
 Source = Annotated[TraceSource, Depends(source)]
 Settings = Annotated[ViewerSettings, Depends(settings)]
-Filter = Annotated[TraceFilter, Depends(trace_filter)]
+Filter = BoundedFilter
+"""The filter query parameters, with a search's cost bounded (search_limits.py)."""
 
 
 @router.get("/traces", response_model=TracePage)

@@ -17,6 +17,7 @@ import orjson
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
 
+from myagent.trace.export import csv_safe
 from myagent.trace.filters import TraceFilter
 from myagent.trace.records import Trace
 from myagent.trace.summary import TraceSummary
@@ -89,10 +90,8 @@ async def _json(src: TraceSource, filter: TraceFilter, limit: int) -> AsyncItera
 
 def _csv_cell(value: Any) -> Any:
     if isinstance(value, list):
-        return ";".join(str(v) for v in value)
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value  # never a formula when opened in a spreadsheet
-    return value
+        value = ";".join(str(v) for v in value)
+    return csv_safe(value) if isinstance(value, str) else value  # never a formula
 
 
 async def _csv(src: TraceSource, filter: TraceFilter, limit: int) -> AsyncIterator[bytes]:
@@ -159,7 +158,11 @@ async def import_traces(request: Request, src: Source) -> ImportResult:
         traces = [Trace.from_dict(item) for item in items]
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
         raise HTTPException(422, f"not a trace file: {type(exc).__name__}: {exc}") from None
-    bad = [t.trace_id for t in traces if not re.fullmatch(ID_PATTERN, t.trace_id)]
+    bad = [
+        t.trace_id
+        for t in traces
+        if not isinstance(t.trace_id, str) or not re.fullmatch(ID_PATTERN, t.trace_id)
+    ]
     if bad:
         raise HTTPException(422, f"invalid trace id(s): {bad[:5]}")
     if traces:
