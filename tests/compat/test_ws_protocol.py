@@ -165,6 +165,7 @@ async def test_signed_state_export_and_restore(
     assert restored["event"] == "agent.state_restored"
     assert restored["metadata"]["original_session_id"] == session_id
     assert restored["metadata"]["message_count"] == 2
+    assert restored["metadata"]["reconnect_token"]  # the new session can be reattached too
     new_id = restored["session_id"]
     assert new_id != session_id
     answer = await fresh.ask(new_id, "What is my name?")
