@@ -13,6 +13,10 @@ from typing import Any, Final
 
 import orjson
 
+DEFAULT_PORT: Final = 8080
+"""The port `AgentWebSocketServer` listens on when none is given, as earlier versions and
+their clients assume (`myagent serve` listens on 8765 unless `--port` says otherwise)."""
+
 
 class UserEvents:
     """Client → server event names."""

@@ -34,6 +34,7 @@ from myagent.ws.guard import (
     session_cap_refusal,
 )
 from myagent.ws.protocol import (
+    DEFAULT_PORT,
     AgentEvents,
     ClientFrame,
     ErrorCode,
@@ -73,10 +74,6 @@ class _SessionState:
         self.driver = driver
         self.mapper = mapper
 
-
-DEFAULT_PORT = 8080
-"""`AgentWebSocketServer`'s port when none is given, as earlier versions and their clients
-assume (`myagent serve` listens on 8765 unless `--port` says otherwise)."""
 
 TOKEN_ENV = "MYAGENT_SERVE_TOKEN"
 """Environment variable holding the access token of the agent servers (WebSocket, AG-UI)."""
