@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import Page, expect
 
-from myagent.trace import SQLiteTraceStorage
+from myagent.trace import SQLiteTraceStorage, TraceManager
 from tests.e2e.conftest import screenshot
+from tests.reliability.test_books import HangingRepr
 from tests.support.lossy_writer import EXPECTED_DROPS
 from tests.viewer.test_writers_api import run_lossy_writer
 
@@ -47,3 +49,28 @@ def test_the_badge_says_nothing_was_dropped_when_nothing_was(
     badge = page.get_by_test_id("health-badge")
     expect(badge).to_have_text("✓ none dropped")
     expect(badge).to_have_class("health-badge ok")
+
+
+def test_a_trace_given_up_as_stuck_shows_under_its_own_reason(
+    page: Page, tmp_path: Path, viewer_factory: Any
+) -> None:
+    """A writer that gave up a trace whose value hung shows it on the Health page as
+    `stuck`, beside the other reasons (a `shutdown` card too, at zero)."""
+    release = threading.Event()
+    db = tmp_path / "stuck.db"
+    manager = TraceManager(SQLiteTraceStorage(db), flush_interval=0.05, stuck_timeout=0.3)
+    try:
+        hanging = HangingRepr(release)
+        for i in range(5):
+            with manager.trace(f"t{i}", input=hanging if i == 2 else i):
+                pass
+        assert manager.flush(10) is False
+        assert manager.close(5)
+    finally:
+        release.set()
+    viewer = viewer_factory(SQLiteTraceStorage(db))
+    page.goto(f"{viewer.url}/health")
+    expect(page.get_by_test_id("health-badge")).to_have_text("⚠ 1 dropped")
+    expect(page.get_by_test_id("dropped-stuck")).to_contain_text("1")
+    expect(page.get_by_test_id("dropped-shutdown")).to_contain_text("0")
+    expect(page.get_by_test_id("writers").locator("tbody tr")).to_contain_text("stuck: 1")

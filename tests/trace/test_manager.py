@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from myagent.trace import (
+    InMemoryTraceStorage,
     StepRecord,
     ThinkRecord,
     ToolRecord,
@@ -174,6 +175,23 @@ def test_config_from_env() -> None:
         TraceConfig.from_env({"TRACE_BUFFER_SIZE": "lots"})
     with pytest.raises(ValueError, match="TRACE_ENABLED"):
         TraceConfig.from_env({"TRACE_ENABLED": "maybe"})
+
+
+def test_stuck_timeout_from_env_and_configure_reaches_every_writer() -> None:
+    """`stuck_timeout` (the watchdog's limit per trace) comes from TRACE_STUCK_TIMEOUT or
+    `configure`, applies to storage and sinks alike, and must be positive."""
+    assert TraceConfig().stuck_timeout == 5.0
+    assert TraceConfig.from_env({"TRACE_STUCK_TIMEOUT": "2.5"}).stuck_timeout == 2.5
+    with pytest.raises(ValueError, match="TRACE_STUCK_TIMEOUT"):
+        TraceConfig.from_env({"TRACE_STUCK_TIMEOUT": "soon"})
+    manager = TraceManager(InMemoryTraceStorage(), stuck_timeout=3)
+    manager.add_sink(InMemoryTraceStorage(), "copy")
+    assert manager._writer.stuck_timeout == manager._sinks["copy"].stuck_timeout == 3
+    manager.configure(stuck_timeout=0.75)
+    assert manager._writer.stuck_timeout == manager._sinks["copy"].stuck_timeout == 0.75
+    with pytest.raises(ValueError, match="stuck_timeout"):
+        manager.configure(stuck_timeout=0)
+    manager.close()
 
 
 def test_global_manager_built_from_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -202,6 +202,19 @@ _FRAGMENTS = [
     '["Bearer abcdefgh12345678"]',
     " ",
     "\n",
+    # formats added with the linear patterns, and letters (?i) folds unlike str.lower
+    "password=hunter2",
+    "Pwd=x1;",
+    "AccountKey=abc/def==;",
+    "redis://:pw@h",
+    "sk_live_abcdefghijklmnop1234",
+    "hooks.slack.com/services/T0/B0/XXXXXXXX",
+    "Authorization: Basic dXNlcjpwYXNz",
+    "'password': 'x'",
+    "AKIAIOSFODNN7EXAMPLE wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    "?client_secret=c",
+    "İ",
+    "\u212a",
 ]
 
 

@@ -140,8 +140,8 @@ def test_import_round_trips_an_export(api: Api) -> None:
         assert len(detail["records"]) == 3
         again = api.client.post(
             "/api/import", content=orjson.dumps({"traces": traces}), headers=WRITE_HEADERS
-        )
-        assert again.json()["imported"] == 1
+        ).json()
+        assert again["imported"] == 0 and again["skipped"] == result["trace_ids"]  # not replaced
         assert api.client.get("/api/traces/count?agent=imported_agent").json()["count"] == 1
     finally:
         from myagent.trace import SQLiteTraceStorage

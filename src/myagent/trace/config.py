@@ -10,6 +10,7 @@ from typing import Any
 
 from myagent.trace.serialize import DEFAULT_MAX_VALUE_SIZE
 from myagent.trace.storage.base import TraceStorage
+from myagent.trace.storage.writer import STUCK_TIMEOUT
 
 
 @dataclass(slots=True)
@@ -29,6 +30,7 @@ class TraceConfig:
     flush_interval: float = 0.5
     max_value_size: int = DEFAULT_MAX_VALUE_SIZE
     shutdown_timeout: float = 5.0
+    stuck_timeout: float = STUCK_TIMEOUT
     write_retries: int = 3
     redact: bool = True
 
@@ -56,6 +58,7 @@ class TraceConfig:
             ("batch_size", "TRACE_BATCH_SIZE", int),
             ("flush_interval", "TRACE_FLUSH_INTERVAL", float),
             ("max_value_size", "TRACE_MAX_VALUE_SIZE", int),
+            ("stuck_timeout", "TRACE_STUCK_TIMEOUT", float),
         ):
             if var in env:
                 try:
@@ -92,6 +95,8 @@ class TraceConfig:
                 raise ValueError(f"{name} must be positive")
         if self.flush_interval <= 0:
             raise ValueError("flush_interval must be positive (seconds)")
+        if self.stuck_timeout <= 0:
+            raise ValueError("stuck_timeout must be positive (seconds)")
         if self.max_trace_count is not None and self.max_trace_count < 0:
             raise ValueError("max_trace_count must be >= 0")
 

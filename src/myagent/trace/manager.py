@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from myagent.trace.config import TraceConfig, create_storage
 from myagent.trace.context import current_run_var, current_trace_var, get_current_trace
 from myagent.trace.filters import RunFilter, TraceFilter
+from myagent.trace.freeze import freeze_trace
 from myagent.trace.ids import new_trace_id, now_us
 from myagent.trace.legacy import TraceMetadata, record_arguments, trace_arguments
 from myagent.trace.records import (
@@ -29,7 +30,7 @@ from myagent.trace.records import (
     Trace,
     TraceStatus,
 )
-from myagent.trace.redaction import Redactor
+from myagent.trace.redaction import Redactor, redact_error
 from myagent.trace.scopes import RunScope, TraceScope
 from myagent.trace.serialize import set_max_value_size
 from myagent.trace.storage.base import TraceStorage
@@ -80,6 +81,7 @@ class TraceManager:
             batch_size=self.config.batch_size,
             flush_interval=self.config.flush_interval,
             write_retries=self.config.write_retries,
+            stuck_timeout=self.config.stuck_timeout,
         )
         self._sinks: dict[str, BackgroundWriter] = {}
         self._redactor = redactor if redactor is not None else Redactor()
@@ -112,6 +114,7 @@ class TraceManager:
             batch_size=config.batch_size,
             flush_interval=config.flush_interval,
             write_retries=config.write_retries,
+            stuck_timeout=config.stuck_timeout,
         )
         self._apply_config()
         return key
@@ -137,7 +140,7 @@ class TraceManager:
 
         Accepts max_trace_age (alias max_age), max_trace_count, auto_cleanup,
         cleanup_interval, async_storage, batch_size, buffer_size, flush_interval,
-        max_value_size, shutdown_timeout, write_retries and enabled.
+        max_value_size, shutdown_timeout, stuck_timeout, write_retries and enabled.
         """
         self.config.update(**options)
         self.enabled = self.config.enabled
@@ -152,6 +155,7 @@ class TraceManager:
             writer.batch_size = config.batch_size
             writer.flush_interval = config.flush_interval
             writer.write_retries = config.write_retries
+            writer.stuck_timeout = config.stuck_timeout
         writer = self._writer
         set_max_value_size(config.max_value_size)
         set_shutdown_timeout(config.shutdown_timeout)
@@ -168,10 +172,9 @@ class TraceManager:
         self._faults[where] = count + 1
         if count == 0:
             logger.warning(
-                "myagent tracing fault in %s (%s: %s); counted in TraceManager.stats, logged once",
+                "myagent tracing fault in %s (%s); counted in TraceManager.stats, logged once",
                 where,
-                type(exc).__name__,
-                exc,
+                redact_error(f"{type(exc).__name__}: {exc}"),
             )
 
     # -- traces ----------------------------------------------------------------------
@@ -225,6 +228,7 @@ class TraceManager:
                 trace.status = TraceStatus.ERROR if trace.error else TraceStatus.SUCCESS
             trace.end_us = end
             if self._active.pop(trace.trace_id, None) is not None:
+                freeze_trace(trace)  # a value the program changes later changes nothing stored
                 next(self._finished)
                 self._writer.submit(trace)
                 for sink in self._sinks.values():
@@ -456,6 +460,7 @@ class TraceManager:
 
         Returns True when everything reached storage and every sink in time. A sink that
         hangs is closed before its thread is joined, so its stuck request is aborted.
+        Whatever the deadline abandons is counted as dropped ("shutdown"), per writer.
         """
         deadline = time.monotonic() + timeout
         writers = [("storage", self._writer), *self._sinks.items()]
@@ -469,11 +474,13 @@ class TraceManager:
             except Exception as exc:
                 self._fault(f"close {name}", exc)
             writer.join(deadline - time.monotonic())
+            ok = writer.settle() and ok
         return ok
 
     @property
     def stats(self) -> dict[str, Any]:
-        """Health counters: traces started/finished, records, faults, writer counters."""
+        """Health counters: traces started/finished, records, faults, redaction
+        (values over the time budget, cut, failed), writer counters."""
         return {
             "enabled": self.enabled,
             "traces_started": _counter_value(self._started),
@@ -481,6 +488,7 @@ class TraceManager:
             "records": _counter_value(self._records),
             "active_traces": len(self._active),
             "faults": dict(self._faults),
+            "redaction": self._redactor.stats,
             "writer": self._writer.stats,
             "sinks": {name: sink.stats for name, sink in self._sinks.items()},
         }

@@ -2,28 +2,62 @@
 
 Values under secret-looking keys (password, token, api_key, authorization, cookie,
 ...) are replaced whole; secret-looking text (API keys, bearer tokens, JWTs,
-`user:pass@` in URLs, `?key=` query secrets) is replaced inside any string, including
-JSON held in strings. A redactor that raises fails closed: the value is replaced,
-never stored raw.
+`user:pass@` in URLs, `?key=` query secrets, `password=` in logs, ...) is replaced
+inside any string, including JSON held in strings, mapping keys and names. Scanning is
+linear in the text (see `redaction_patterns`) and each value has a time budget; past
+it the value becomes `OVER_BUDGET`. A redactor that raises fails closed: the value is
+replaced, never stored raw.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
+import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import orjson
 
-from myagent.trace.records import LogEntry, RunRecord, Trace
+from myagent.trace.records import RECORD_TYPES, LogEntry, RunRecord, Trace
+from myagent.trace.redaction_patterns import (
+    DEFAULT_PATTERNS,
+    REDACTED,
+    OverBudget,
+    TextPatterns,
+    hinted,
+    safe_cut,
+)
+from myagent.trace.serialize import cut_text, get_max_value_size
 
-REDACTED = "[REDACTED]"
+__all__ = [
+    "DEFAULT_KEYS",
+    "DEFAULT_PATTERNS",
+    "FAILED",
+    "OVER_BUDGET",
+    "REDACTED",
+    "SAFE_KEYS",
+    "Redactor",
+    "redact_error",
+]
+
 FAILED = "[REDACTED: redaction failed]"
+OVER_BUDGET = "[REDACTED: over the redaction time budget]"
+TIME_BUDGET = 2.0
+"""Default seconds one value (one field of a record) may take to redact."""
+TRACE_BUDGET = 4.0
+"""Default seconds one whole trace may take: below the writer's watchdog (5 s), so a
+trace full of hostile values loses those values to the marker, not the whole trace."""
+JSON_LEVELS = 8
+"""JSON held in strings is parsed this many levels deep; deeper text gets the text
+patterns only (which include quoted `"password": "..."` pairs)."""
 
 DEFAULT_KEYS = (
     "password",
     "passwd",
+    "passphrase",
     "pwd",
     "secret",
     "token",
@@ -36,9 +70,12 @@ DEFAULT_KEYS = (
     "cookie",
     "session",
     "access_key",
+    "accountkey",
     "signature",
+    "_pass",
 )
-"""Key-name fragments: a mapping key containing one (case and -/_ ignored) is secret.
+"""Key-name fragments: a mapping key containing one (case and -/_ ignored) is secret,
+as is a key named `pass` (`dsn_pass`, `db_pass` contain `_pass`).
 
 `session_id`, `token_count`-style counters and similar harmless keys are exempt (see
 `SAFE_KEYS`)."""
@@ -62,22 +99,20 @@ SAFE_KEYS = frozenset(
     }
 )
 
-DEFAULT_PATTERNS = (
-    r"sk-(?:proj-|ant-(?:api\d+-)?)?[A-Za-z0-9_\-]{16,}",  # OpenAI / Anthropic keys
-    r"(?:AKIA|ASIA)[0-9A-Z]{16}",  # AWS access key ids
-    r"gh[pousr]_[A-Za-z0-9]{30,}",  # GitHub tokens
-    r"github_pat_[A-Za-z0-9_]{30,}",
-    r"AIza[0-9A-Za-z_\-]{35}",  # Google API keys
-    r"xox[abprs]-[A-Za-z0-9\-]{10,}",  # Slack tokens
-    r"(?i:bearer|basic)\s+[A-Za-z0-9._~+/\-]{8,}=*",  # Authorization header values
-    r"eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}",  # JWTs
-    r"(?<=://)[^\s/:@]+:[^\s/@]+(?=@)",  # user:pass@ in URLs
-    r"(?<=[?&])(?i:api[_-]?key|key|token|access_token|secret|password|sig)=[^&\s\"']+",
-    r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----",
-)
-"""Text patterns redacted inside every string."""
-
 Callback = Callable[[Any, str], Any]
+
+
+class _Walk:
+    """One value's redaction: containers on the path (cycles), the deadline, the
+    characters left to scan, and how deep JSON held in strings is being parsed."""
+
+    __slots__ = ("chars", "deadline", "json_level", "seen")
+
+    def __init__(self, deadline: float, chars: int) -> None:
+        self.seen: set[int] = set()
+        self.deadline = deadline
+        self.chars = chars
+        self.json_level = 0
 
 
 class Redactor:
@@ -85,7 +120,12 @@ class Redactor:
 
     `extra_keys` / `extra_patterns` add to the defaults (`keys` / `patterns` replace
     them); `callback(value, path)` sees every string after the built-in rules and
-    returns the value to keep.
+    returns the value to keep. `time_budget` bounds the seconds spent on one value,
+    `trace_budget` on one trace (below the writer's watchdog, which gives up a trace
+    whose redaction hangs); `max_chars` the characters scanned in one value (default:
+    the max value size, as nothing past it is stored); longer text is cut first, as
+    storage would cut it.
+    `stats` counts values over budget, cut and failed.
     """
 
     def __init__(
@@ -96,15 +136,27 @@ class Redactor:
         extra_keys: Iterable[str] = (),
         extra_patterns: Iterable[str] = (),
         callback: Callback | None = None,
+        time_budget: float = TIME_BUDGET,
+        trace_budget: float = TRACE_BUDGET,
+        max_chars: int | None = None,
     ) -> None:
         fragments = [_norm(k) for k in (*keys, *extra_keys) if k]
-        self._key_re = re.compile("|".join(re.escape(f) for f in fragments)) if fragments else None
+        alternatives = [re.escape(f) for f in fragments]
+        if tuple(keys) == DEFAULT_KEYS:
+            alternatives.append("^pass$")
+        self._key_re = re.compile("|".join(alternatives)) if alternatives else None
         sources = [*patterns, *extra_patterns]
-        self._text_re = re.compile("|".join(f"(?:{p})" for p in sources)) if sources else None
-        # Scanning text with the combined pattern costs ~50 µs per KB; with the default
-        # patterns only, a few substring checks first rule most text out (see _hinted).
+        # With the default patterns only, a few substring checks first rule most text out
+        # (see hinted), and each pattern runs only on text holding what it needs.
         self._prefilter = tuple(sources) == DEFAULT_PATTERNS
+        self._patterns = TextPatterns(sources, gate=self._prefilter)
         self._callback = callback
+        self.time_budget = time_budget
+        self.trace_budget = trace_budget
+        self.max_chars = max_chars
+        self._local = threading.local()  # the deadline of the trace this thread redacts
+        self._counts = {"over_budget": 0, "cut": 0, "failed": 0}
+        self._count_lock = threading.Lock()
         # Agents repeat themselves: the same system prompt, tool schemas and message
         # history reach every record, and the same few keys every mapping. Verdicts on
         # keys and redacted texts are kept (bounded); a callback sees every string, so
@@ -112,6 +164,16 @@ class Redactor:
         self._key_memo = _Memo(_KEY_MEMO_BYTES)
         self._text_memo = _Memo(_TEXT_MEMO_BYTES)
         self._json_memo = _Memo(_TEXT_MEMO_BYTES)
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """Values replaced for going over the time budget, texts cut to the size
+        budget before scanning, and values that failed (replaced, fail closed)."""
+        return dict(self._counts)
+
+    def _count(self, what: str) -> None:
+        with self._count_lock:
+            self._counts[what] += 1
 
     # -- values --------------------------------------------------------------------
 
@@ -125,145 +187,234 @@ class Redactor:
                 and self._key_re is not None
                 and bool(self._key_re.search(norm))
             )
-            self._key_memo.put(key, verdict)
+            if len(key) <= _MEMO_KEY_CHARS:
+                self._key_memo.put(key, verdict)
         return verdict
 
     def value(self, value: Any, path: str = "$") -> Any:
         """A redacted copy of `value` (the input is never modified); fails closed."""
+        if type(value) is str and self._callback is None:  # names, short texts: memo first
+            found = self._text_memo.get(value, _MISSING)
+            if found is not _MISSING:
+                return value if found is _UNCHANGED else found
+        deadline = time.monotonic() + self.time_budget
+        trace_deadline: float | None = getattr(self._local, "deadline", None)
+        if trace_deadline is not None and trace_deadline < deadline:
+            deadline = trace_deadline
+        walk = _Walk(deadline, self._char_budget())
         try:
-            return self._value(value, path, 0, set())
+            return self._value(value, path, 0, walk)
+        except OverBudget:
+            self._count("over_budget")
+            return OVER_BUDGET
         except Exception:
+            self._count("failed")
             return FAILED
 
-    def _value(self, value: Any, path: str, depth: int, seen: set[int]) -> Any:
+    def text(self, text: str) -> str:
+        """`text` with the text patterns applied (no key rules, no JSON): for messages
+        such as storage errors."""
+        result = self.value(text, "$")
+        return result if isinstance(result, str) else str(result)
+
+    def _char_budget(self) -> int:
+        return self.max_chars if self.max_chars is not None else get_max_value_size()
+
+    def _value(self, value: Any, path: str, depth: int, walk: _Walk) -> Any:
         kind = type(value)
         if kind is str:  # the common case first: no ABC checks for plain text
-            return self._text(value, path, depth, seen)
+            return self._text(value, path, depth, walk)
         if value is None or kind is int or kind is float or kind is bool:
             return value
         if (kind is dict or kind is list) and self._callback is None:
             if not value:  # empty: nothing to redact (records' metadata mostly)
                 return value
-            key = _memo_key(value, depth)
+            key = _memo_key(value, depth) if depth <= _MEMO_DEPTH else None
             if key is not None:
                 return self._json_memo.redacted(
-                    key, value, lambda: self._container(value, path, depth, seen)
+                    key, value, lambda: self._container(value, path, depth, walk)
                 )
         if isinstance(value, Mapping | list | tuple | set | frozenset):
             ident = id(value)
-            if ident in seen:
+            if ident in walk.seen:
                 return "<cycle>"
-            seen.add(ident)
+            walk.seen.add(ident)
             try:
-                return self._container(value, path, depth, seen)
+                return self._container(value, path, depth, walk)
             finally:
-                seen.discard(ident)
-        return self._scalar(value, path, depth, seen)
+                walk.seen.discard(ident)
+        return self._scalar(value, path, depth, walk)
 
-    def _container(self, value: Any, path: str, depth: int, seen: set[int]) -> Any:
+    def _container(self, value: Any, path: str, depth: int, walk: _Walk) -> Any:
         if depth > 64:
             return "<max depth>"
+        if time.monotonic() > walk.deadline:
+            raise OverBudget
         # Paths only matter to a callback: without one, none are built.
         paths = self._callback is not None
         if isinstance(value, Mapping):
-            out = {}
+            out: dict[Any, Any] = {}
             for key, item in value.items():
-                if isinstance(key, str) and self.is_secret_key(key) and item not in (None, ""):
-                    out[key] = REDACTED
+                name, secret = self._key(key, walk)
+                if name in out and name is not key:
+                    name = _unique(out, name)
+                if secret and item not in (None, ""):
+                    out[name] = REDACTED
                 else:
-                    out[key] = self._value(
-                        item, f"{path}.{key}" if paths else path, depth + 1, seen
+                    out[name] = self._value(
+                        item, f"{path}.{name}" if paths else path, depth + 1, walk
                     )
             return out
         if isinstance(value, list | tuple):
             if not paths:
-                return [self._value(item, path, depth + 1, seen) for item in value]
+                return [self._value(item, path, depth + 1, walk) for item in value]
             return [
-                self._value(item, f"{path}[{i}]", depth + 1, seen) for i, item in enumerate(value)
+                self._value(item, f"{path}[{i}]", depth + 1, walk) for i, item in enumerate(value)
             ]
-        return [self._value(item, path, depth + 1, seen) for item in sorted(value, key=repr)]
+        return [self._value(item, path, depth + 1, walk) for item in sorted(value, key=repr)]
 
-    def _scalar(self, value: Any, path: str, depth: int, seen: set[int]) -> Any:
+    def _key(self, key: Any, walk: _Walk) -> tuple[Any, bool]:
+        """A mapping key as stored (secrets in its text replaced) and whether it names
+        a secret. Bytes keys are read as text; numbers and None stay as they are."""
+        if type(key) is not str:
+            if key is None or isinstance(key, bool | int | float):
+                return key, False
+            if isinstance(key, bytes | bytearray):
+                key = bytes(key).decode("utf-8", "backslashreplace")
+            else:
+                try:
+                    key = str(key)
+                except Exception:
+                    return FAILED, False
+        secret = self.is_secret_key(key)
+        found = self._text_memo.get(key, _MISSING)
+        if found is _MISSING:
+            redacted = self._patterns_only(key, walk)
+            if len(key) <= _MEMO_TEXT_CHARS:
+                self._text_memo.put(key, _UNCHANGED if redacted == key else redacted)
+            return redacted, secret
+        return (key if found is _UNCHANGED else found), secret
+
+    def _scalar(self, value: Any, path: str, depth: int, walk: _Walk) -> Any:
         if value is None or isinstance(value, bool | int | float):
             return value
         if isinstance(value, str):
-            return self._text(value, path, depth, seen)
+            return self._text(str(value), path, depth, walk)
         if isinstance(value, bytes | bytearray):
+            raw = bytes(value)
             try:
-                return self._text(bytes(value).decode("utf-8"), path, depth, seen)
-            except UnicodeDecodeError:
-                return value
+                return self._text(raw.decode("utf-8"), path, depth, walk)
+            except UnicodeDecodeError:  # stored as base64: a secret inside is kept as text
+                text = raw.decode("utf-8", "backslashreplace")
+                return self._text(text, path, depth, walk) if self._looks_secret(text) else value
         try:  # foreign objects: fail closed one value at a time, not the whole trace
-            dump = getattr(value, "model_dump", None)
-            if callable(dump) and not isinstance(value, type):
-                return self._value(dump(mode="json"), path, depth + 1, seen)
+            if not isinstance(value, type):
+                fields = _fields(value)
+                if fields is not None:  # what storage would keep of it, keys checked
+                    return self._value(fields, path, depth + 1, walk)
             text = repr(value)
         except Exception:
             return FAILED
-        return self._text(text, path, depth, seen) if self._looks_secret(text) else value
+        return self._text(text, path, depth, walk) if self._looks_secret(text) else value
 
     def _looks_secret(self, text: str) -> bool:
-        return self._scan(text) and bool(self._text_re.search(text))  # type: ignore[union-attr]
+        return self._scan(text) and self._patterns.search(text)
 
     def _scan(self, text: str) -> bool:
         """Whether `text` needs the full pattern scan (False: no pattern can match)."""
-        return self._text_re is not None and (not self._prefilter or _hinted(text))
+        if not self._patterns:
+            return False
+        # Long texts go straight to the patterns, which check their own hints.
+        return not self._prefilter or len(text) > _MEMO_TEXT_CHARS or hinted(text)
 
-    def _text(self, text: str, path: str, depth: int, seen: set[int]) -> Any:
+    def _text(self, text: str, path: str, depth: int, walk: _Walk) -> Any:
         if (
             self._callback is not None
             or len(text) > _MEMO_TEXT_CHARS
             or text.lstrip()[:1] in ("{", "[")  # JSON inside: its result depends on depth
         ):
-            return self._redact_text(text, path, depth, seen)
+            return self._redact_text(text, path, depth, walk)
         return self._text_memo.redacted(
-            text, text, lambda: self._redact_text(text, path, depth, seen)
+            text, text, lambda: self._redact_text(text, path, depth, walk)
         )
 
-    def _redact_text(self, text: str, path: str, depth: int, seen: set[int]) -> Any:
-        stripped = text.lstrip()
-        if stripped[:1] in ("{", "[") and depth < 64:
+    def _redact_text(self, text: str, path: str, depth: int, walk: _Walk) -> Any:
+        if len(text) > walk.chars:  # past the size budget: cut as storage would
+            text = _cut(text, max(walk.chars, 0))
+            self._count("cut")
+        parsed = None
+        if text.lstrip()[:1] in ("{", "[") and depth < 64 and walk.json_level < JSON_LEVELS:
             try:
                 parsed = orjson.loads(text)
             except orjson.JSONDecodeError:
                 parsed = None
-            if isinstance(parsed, dict | list):
-                redacted = self._value(parsed, path, depth + 1, seen)
-                if redacted != parsed:
-                    text = orjson.dumps(redacted).decode()
-        if self._scan(text):
-            text = self._text_re.sub(REDACTED, text)  # type: ignore[union-attr]
+        if isinstance(parsed, dict | list):
+            # every string and key in it is scanned (and counted) on its own
+            walk.json_level += 1
+            try:
+                redacted = self._value(parsed, path, depth + 1, walk)
+            finally:
+                walk.json_level -= 1
+            if redacted != parsed:
+                text = orjson.dumps(redacted).decode()
+        else:
+            walk.chars -= len(text)
+            text = self._patterns_only(text, walk)
         if self._callback is not None:
             return self._callback(text, path)
         return text
 
+    def _patterns_only(self, text: str, walk: _Walk) -> str:
+        if not self._scan(text):
+            return text
+        if time.monotonic() > walk.deadline:
+            raise OverBudget
+        return self._patterns.sub(text, walk.deadline)
+
     # -- traces --------------------------------------------------------------------
 
     def redact_trace(self, trace: Trace) -> Trace:
-        """A copy of `trace` whose every user-supplied value is redacted."""
-        out = copy.copy(trace)
-        out.input = self.value(trace.input, "$.input")
-        out.output = self.value(trace.output, "$.output")
-        out.error = self._field(trace.error, "$.error")
-        out.metadata = self.value(trace.metadata, "$.metadata")
-        out.runs = [self.redact_record(run) for run in list(trace.runs)]
-        out.logs = [
-            LogEntry(
-                level=log.level,
-                message=self._field(log.message, "$.logs") or "",
-                timestamp_us=log.timestamp_us,
-                run_id=log.run_id,
-            )
-            for log in list(trace.logs)
-        ]
+        """A copy of `trace` whose every user-supplied value is redacted: values,
+        keys, names, tags, session id, errors, stack traces and logs. Past
+        `trace_budget` seconds the values left become the over-budget marker."""
+        self._local.deadline = time.monotonic() + self.trace_budget
+        try:
+            out = copy.copy(trace)
+            out.name = self._name(trace.name) or ""
+            out.agent_name = self._name(trace.agent_name)
+            out.session_id = self._name(trace.session_id)
+            out.tags = self.value(trace.tags, "$.tags") if trace.tags else trace.tags
+            out.input = self.value(trace.input, "$.input")
+            out.output = self.value(trace.output, "$.output")
+            out.error = self._name(trace.error)
+            out.metadata = self.value(trace.metadata, "$.metadata")
+            out.runs = [self.redact_record(run) for run in list(trace.runs)]
+            out.logs = [self._log(log) for log in list(trace.logs)]
+        finally:
+            self._local.deadline = None
         return out
 
+    def _log(self, log: LogEntry) -> LogEntry:
+        message = self._name(log.message) or ""
+        level = self._name(log.level) or ""
+        if message is log.message and level is log.level:
+            return log
+        return LogEntry(
+            level=level, message=message, timestamp_us=log.timestamp_us, run_id=log.run_id
+        )
+
     def redact_record(self, record: RunRecord) -> RunRecord:
-        """One record with its payload, errors and metadata redacted: a copy when
+        """One record with its names, payload, errors and metadata redacted: a copy when
         anything changed, else the record itself (a value the memo found clean comes
         back as the very object given, so clean records cost no copy)."""
         changed: dict[str, Any] = {}
         paths = self._callback is not None
+        for name in _NAME_FIELDS.get(type(record), _RECORD_NAMES):
+            old = getattr(record, name)
+            if old is not None:
+                new = self._name(old)
+                if new is not old:
+                    changed[name] = new
         for name in ("error", "stacktrace", "metadata", *record._payload_fields):
             old = getattr(record, name)
             if old is None:
@@ -278,42 +429,41 @@ class Redactor:
             setattr(out, name, new)
         return out
 
-    def _field(self, value: str | None, path: str) -> Any:
-        return None if value is None else self.value(value, path)
+    def _name(self, value: Any) -> Any:
+        """A name-like field (agent, trace, tool, model, session, error...): the value
+        patterns only, so a plain name stays searchable and groupable."""
+        if value is None:
+            return None
+        return self.value(value, "$")
 
 
-_HINTS = (
-    "sk-",
-    "AKIA",
-    "ASIA",
-    "ghp_",
-    "gho_",
-    "ghu_",
-    "ghs_",
-    "ghr_",
-    "github_pat_",
-    "AIza",
-    "xoxa-",
-    "xoxb-",
-    "xoxp-",
-    "xoxr-",
-    "xoxs-",
-    "eyJ",
-    "://",
-    "-----BEGIN",
-)
-"""Each DEFAULT_PATTERNS entry needs one of these literally, except bearer/basic (any
-case) and `?key=` secrets (a "=" after a "?" or "&"), checked in `_hinted`."""
+def _fields(value: Any) -> Any:
+    """What storage keeps of a foreign object, when it has fields: a dataclass's fields,
+    a pydantic model's dump, a `to_dict()`; else None (its repr is used)."""
+    if dataclasses.is_dataclass(value):
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    dump = getattr(value, "model_dump", None)
+    if callable(dump):
+        return dump(mode="json")
+    to_dict = getattr(value, "to_dict", None)
+    if callable(to_dict):
+        return to_dict()
+    return None
 
 
-def _hinted(text: str) -> bool:
-    """False only when no default pattern can match `text` (a cheap prefilter)."""
-    if any(hint in text for hint in _HINTS):
-        return True
-    if "=" in text and ("?" in text or "&" in text):
-        return True
-    folded = text.casefold()  # casefold, as (?i) does: "baſic" still counts as basic
-    return "bearer" in folded or "basic" in folded
+def _unique(out: dict[Any, Any], name: Any) -> str:
+    """A key not yet in `out`: two keys redacted to the same text both stay."""
+    index = 2
+    while f"{name} #{index}" in out:
+        index += 1
+    return f"{name} #{index}"
+
+
+def _cut(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` characters at a token boundary, with storage's
+    truncation marker (so storage keeps it as it is)."""
+    cut = safe_cut(text, limit)
+    return cut_text(text, cut)
 
 
 _KEY_MEMO_BYTES = 64 * 1024
@@ -322,6 +472,11 @@ _TEXT_MEMO_BYTES = 256 * 1024
 agent's system prompt, tool schemas and recent messages, small enough not to matter."""
 _MEMO_TEXT_CHARS = 16_384
 """Longer texts are redacted every time rather than kept."""
+_MEMO_KEY_CHARS = 1024
+"""Longer mapping keys are checked every time rather than kept."""
+_MEMO_DEPTH = 4
+"""Containers nested deeper are not looked up in the memo (each lookup encodes the
+container, so deep nesting would encode the same bytes once per level)."""
 _MISSING = object()
 _UNCHANGED = object()
 """Memo entry: redacting this value changes nothing (the value given is returned)."""
@@ -386,3 +541,36 @@ class _Memo:
 
 def _norm(key: str) -> str:
     return key.lower().replace("-", "_").replace(" ", "_")
+
+
+_RECORD_NAMES = ("name", "error_type")
+_NAME_FIELDS: dict[type, tuple[str, ...]] = {}
+"""Name-like fields of each record class (filled below, once the classes exist)."""
+
+
+def _fill_name_fields() -> None:
+    for cls in RECORD_TYPES.values():
+        plain = tuple(
+            f
+            for f in cls._plain_fields
+            if f in ("agent_name", "model", "tool_name", "tool_call_id")
+        )
+        _NAME_FIELDS[cls] = _RECORD_NAMES + plain
+
+
+_fill_name_fields()
+
+_ERRORS = Redactor()
+
+
+def redact_error(message: str | None) -> str | None:
+    """An error message (storage, sink, exporter) with secrets it quotes redacted; cut
+    first to `ERROR_CHARS` at a token boundary, so a huge message costs little wherever
+    it is read (a viewer route on its event loop included)."""
+    if message is None:
+        return None
+    return _ERRORS.text(_cut(message, ERROR_CHARS) if len(message) > ERROR_CHARS else message)
+
+
+ERROR_CHARS = 4096
+"""Longest error message kept (the rest is cut before redaction)."""

@@ -46,7 +46,14 @@ def truncate_text(text: str, limit: int) -> str:
     """Cut `text` to at most `limit` characters plus a marker saying how much was cut."""
     if len(text) <= limit or (len(text) <= limit + 64 and is_truncated(text)):
         return text  # short enough, or already cut to this limit (idempotent)
-    return text[:limit] + _TRUNCATED.format(cut=len(text) - limit, total=len(text))
+    return cut_text(text, limit)
+
+
+def cut_text(text: str, at: int) -> str:
+    """`text[:at]` plus the marker saying how much was cut (as `truncate_text` writes it)."""
+    if at >= len(text):
+        return text
+    return text[:at] + _TRUNCATED.format(cut=len(text) - at, total=len(text))
 
 
 def is_truncated(text: str) -> bool:

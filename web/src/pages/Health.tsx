@@ -13,6 +13,9 @@ const REASONS: [string, string][] = [
   ["buffer_full", "the queue was full: storage slower than the program, or stuck"],
   ["write_failed", "a batch failed every retry: storage failing"],
   ["transform_failed", "redaction raised: dropped rather than stored unredacted"],
+  ["convert_failed", "the trace's data could not be turned into rows: it alone was dropped, not its batch"],
+  ["stuck", "converting or redacting one of its values hung (past stuck_timeout): given up, the rest written"],
+  ["shutdown", "not written when close or exit reached its deadline (storage hung or too slow)"],
 ];
 
 export default function HealthPage() {

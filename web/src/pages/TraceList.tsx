@@ -325,9 +325,16 @@ export default function TraceList() {
               const file = e.target.files?.[0];
               if (!file) return;
               try {
-                const result = await postFile<{ imported: number }>("/api/import", file);
+                const result = await postFile<{ imported: number; skipped: string[] }>(
+                  "/api/import",
+                  file,
+                );
                 setError(null);
-                setNotice(`Imported ${result.imported} traces`);
+                const skipped = result.skipped.length;
+                setNotice(
+                  `Imported ${result.imported} traces` +
+                    (skipped ? `; ${skipped} already stored, not replaced` : ""),
+                );
                 setReload((n) => n + 1);
               } catch (err) {
                 setError(`Import failed: ${(err as Error).message}`);

@@ -34,7 +34,8 @@ from myagent.trace.otel.mapping import SpanOptions, resource_for
 from myagent.trace.otel.settings import OTLPSettings
 from myagent.trace.otel.wire import RequestEncoder, encode_trace
 from myagent.trace.records import Trace
-from myagent.trace.storage.base import TraceStorage
+from myagent.trace.redaction import redact_error
+from myagent.trace.storage.base import TraceStorage, skipped
 
 logger = logging.getLogger("myagent.trace")
 
@@ -160,8 +161,11 @@ class OTLPTraceExporter(TraceStorage):
 
     @property
     def stats(self) -> dict[str, Any]:
-        """Exporter counters: requests, failures, retries, spans exported and rejected."""
-        return dict(self._stats)
+        """Exporter counters: requests, failures, retries, spans exported and rejected;
+        `last_error` with any secret it quotes redacted."""
+        out = dict(self._stats)
+        out["last_error"] = redact_error(out["last_error"])
+        return out
 
     # -- TraceStorage ------------------------------------------------------------------
 
@@ -230,6 +234,7 @@ class OTLPTraceExporter(TraceStorage):
             except Exception as exc:  # bad data in one trace must not block the others
                 self._stats["mapping_errors"] += 1
                 self._log_once("mapping", "could not convert a trace to spans", exc)
+                skipped(trace, "mapping_failed", exc)  # the sink's writer counts it
                 return None
             cache[trace.trace_id] = encoded
             if len(cache) > _ENCODED_MEMORY:
@@ -363,7 +368,8 @@ class OTLPTraceExporter(TraceStorage):
             return
         self._logged.add(kind)
         detail = f" ({type(exc).__name__}: {exc})" if exc is not None else ""
-        logger.warning("myagent OTLP export: %s%s; logged once", message, detail)
+        text = redact_error(f"{message}{detail}")
+        logger.warning("myagent OTLP export: %s; logged once", text)
 
 
 _EXPORTERS: weakref.WeakSet[OTLPTraceExporter] = weakref.WeakSet()

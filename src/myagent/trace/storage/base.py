@@ -7,8 +7,9 @@ run them in their own query language, never by loading every trace into Python.
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -27,6 +28,47 @@ from myagent.trace.stats import (
 )
 from myagent.trace.storage.health import WriterHealth
 from myagent.trace.summary import TraceSummary
+
+_PROGRESS = threading.local()
+
+
+def converting(trace: Trace | None) -> None:
+    """Say which trace this thread converts now (None: conversion done, I/O next).
+
+    Backends call it in `store_traces`/`store_partial` before converting each trace's
+    values (the traced program's objects: their `__repr__`, `model_dump`, ... run then)
+    and with None before any I/O. The background writer's watchdog then knows which
+    trace a hang is in, gives up that one trace and lets the rest through. Costs one
+    attribute lookup when no writer listens; backends that never call it still work (a
+    hang inside them is treated as a storage hang: counted at the closing deadline).
+    """
+    listener: Callable[[Trace | None], None] | None = getattr(_PROGRESS, "listener", None)
+    if listener is not None:
+        listener(trace)
+
+
+def skipped(trace: Trace, reason: str, error: BaseException | None = None) -> bool:
+    """Say this backend will never store `trace` (its data cannot be converted or
+    mapped), once per trace per `store_traces` call. The background writer then counts
+    it as dropped under `reason` instead of written, and the rest of the batch goes on.
+    Returns False when no writer listens (a direct call): then raise `error` instead."""
+    listener: Callable[[Trace, str, BaseException | None], None] | None = getattr(
+        _PROGRESS, "skip", None
+    )
+    if listener is None:
+        return False
+    listener(trace, reason, error)
+    return True
+
+
+def listen_to_conversions(
+    listener: Callable[[Trace | None], None] | None,
+    skip: Callable[[Trace, str, BaseException | None], None] | None = None,
+) -> None:
+    """Have `converting` (and `skipped`) calls on this thread go to `listener` (and
+    `skip`): the background writer's watchdog and counters."""
+    _PROGRESS.listener = listener
+    _PROGRESS.skip = skip
 
 
 class TraceStorage(ABC):

@@ -13,20 +13,17 @@ from typing import Any
 
 import orjson
 
-from myagent.trace.redaction import Redactor
+from myagent.trace.redaction import redact_error
 
 LAST_ERROR_CHARS = 500
 """A persisted error message is cut to this many characters."""
-
-_REDACTOR = Redactor()
 
 
 def safe_error(message: str | None) -> str | None:
     """An error message fit to persist: secrets redacted, at most `LAST_ERROR_CHARS`."""
     if message is None:
         return None
-    text = _REDACTOR.value(message, "$.last_error")
-    text = text if isinstance(text, str) else str(text)
+    text = redact_error(message) or ""
     return text if len(text) <= LAST_ERROR_CHARS else text[: LAST_ERROR_CHARS - 1] + "…"
 
 

@@ -24,7 +24,7 @@ from myagent.trace.filters import TRACE_ORDERS, RunFilter, TraceFilter
 from myagent.trace.ids import datetime_to_us
 from myagent.trace.records import RunRecord, ThinkRecord, ToolRecord, Trace
 from myagent.trace.serialize import to_jsonable
-from myagent.trace.storage.base import TraceStorage
+from myagent.trace.storage.base import TraceStorage, converting, skipped
 from myagent.trace.storage.health import WriterHealth
 from myagent.trace.summary import TraceSummary
 
@@ -160,15 +160,24 @@ class InMemoryTraceStorage(TraceStorage):
 
     async def store_traces(self, traces: Sequence[Trace]) -> None:
         for trace in traces:
-            entry = (self._packed(trace), None)
+            converting(trace)  # the watchdog knows whose values hang, if any do
+            try:
+                entry = (self._packed(trace), None)
+            except Exception as exc:  # corrupt data: this trace alone, not its batch
+                if not skipped(trace, "convert_failed", exc):
+                    raise
+                continue
             with self._lock:
                 self._traces[trace.trace_id] = entry
+        converting(None)
 
     async def store_partial(self, traces: Sequence[Trace]) -> None:
         for trace in traces:
+            converting(trace)
             entry = (_Index(trace, self._shared), trace)
             with self._lock:
                 self._traces[trace.trace_id] = entry
+        converting(None)
 
     async def get_trace(self, trace_id: str) -> Trace | None:
         entry = self._traces.get(trace_id)

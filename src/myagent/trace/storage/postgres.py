@@ -33,6 +33,7 @@ from myagent.trace.filters import RunFilter, TraceFilter
 from myagent.trace.records import RunRecord, Trace
 from myagent.trace.stats import ToolStats
 from myagent.trace.storage import budget, postgres_analytics, postgres_sql
+from myagent.trace.storage.base import converting, skipped
 from myagent.trace.storage.health import COLUMNS as HEALTH_COLUMNS
 from myagent.trace.storage.health import WriterHealth, health_row
 from myagent.trace.storage.postgres_rows import (
@@ -239,7 +240,17 @@ class PostgresTraceStorage(SQLTraceStorage):
             return
         # Everything is built and encoded before the transaction, so the clock row is
         # held only for the trace rows' COPY and the commit.
-        built = [build_rows(t) for t in latest(traces)]
+        built = []
+        for trace in latest(traces):
+            converting(trace)  # the watchdog knows whose values hang, if any do
+            try:
+                built.append(build_rows(trace))
+            except Exception as exc:  # corrupt data: this trace alone, not its batch
+                if not skipped(trace, "convert_failed", exc):
+                    raise
+        converting(None)
+        if not built:
+            return
         ids = [b.trace_id for b in built]
         copy = self.write_method == "copy"
         rows = [copy_trace_row(b) if copy else param_trace_row(b) for b in built]

@@ -22,11 +22,12 @@ import orjson
 
 from myagent.trace.filters import RunFilter, TraceFilter
 from myagent.trace.ids import datetime_to_us, now_us
-from myagent.trace.record_json import COLUMN_FIELDS, columns_json
+from myagent.trace.record_json import COLUMN_FIELDS, columns_json, plain_trace_json
 from myagent.trace.records import RunRecord, ThinkRecord, ToolRecord, Trace, TraceStatus
 from myagent.trace.serialize import to_jsonable
 from myagent.trace.stats import ToolStats
 from myagent.trace.storage import budget, sqlite_analytics, sqlite_sql
+from myagent.trace.storage.base import converting, skipped
 from myagent.trace.storage.health import COLUMNS as HEALTH_COLUMNS
 from myagent.trace.storage.health import WriterHealth, health_row
 from myagent.trace.storage.sql_filters import order_clause
@@ -104,9 +105,31 @@ def _run_data(row: Sequence[Any]) -> dict[str, Any]:
     return data
 
 
+def _trace_fields(trace: Trace) -> tuple[dict[str, Any], bytes]:
+    """The trace's JSON-ready field values the row's columns take, and its stored JSON:
+    straight from the trace when its values are plain JSON already (one C call encodes
+    and checks them), else through `to_dict`, which converts them."""
+    encoded = plain_trace_json(trace)
+    if encoded is not None:
+        data = {
+            "name": trace.name,
+            "agent_name": trace.agent_name,
+            "session_id": trace.session_id,
+            "status": str(trace.status),
+            "input": trace.input,
+            "output": trace.output,
+            "error": trace.error,
+            "tags": trace.tags,
+            "metadata": trace.metadata,
+        }
+        return data, encoded
+    data = trace.to_dict(include_runs=False)
+    return data, trace.to_json(data)
+
+
 def _trace_row(trace: Trace) -> tuple[tuple[Any, ...], list[tuple[Any, ...]], str]:
     """The traces row, the runs rows and the full-text body for one trace."""
-    data = trace.to_dict(include_runs=False)
+    data, encoded = _trace_fields(trace)
     runs = trace.runs
     run_rows = []
     tools: list[str] = []
@@ -173,7 +196,7 @@ def _trace_row(trace: Trace) -> tuple[tuple[Any, ...], list[tuple[Any, ...]], st
         data["status"],
         trace.start_us,
         trace.end_us,
-        data["total_duration"],
+        trace.total_duration,
         1 if error_count else 0,
         error_count,
         len(runs),
@@ -188,7 +211,7 @@ def _trace_row(trace: Trace) -> tuple[tuple[Any, ...], list[tuple[Any, ...]], st
         orjson.dumps(data["metadata"]).decode(),
         orjson.dumps(tools).decode(),
         orjson.dumps(models).decode(),
-        trace.to_json(data),
+        encoded,
     )
     body_parts = [data["input"], data["output"], data["error"], *errors]
     body = "\n".join(p if isinstance(p, str) else orjson.dumps(p).decode() for p in body_parts if p)
@@ -313,10 +336,17 @@ class SQLiteTraceStorage(SQLTraceStorage):
         run_rows: list[tuple[Any, ...]] = []
         bodies = []
         for trace in traces:
-            row, runs, body = _trace_row(trace)
+            converting(trace)  # the watchdog knows whose values hang, if any do
+            try:
+                row, runs, body = _trace_row(trace)
+            except Exception as exc:  # corrupt data: this trace alone, not its batch
+                if not skipped(trace, "convert_failed", exc):
+                    raise
+                continue
             trace_rows.append((*row, stamp))
             run_rows.extend(runs)
             bodies.append((body, trace.trace_id))
+        converting(None)
         ids = orjson.dumps([trace.trace_id for trace in traces]).decode()
         statements = [
             (_UPSERT_TRACE, trace_rows),

@@ -6,50 +6,55 @@ storage, retries failures, and snapshots running traces for live views. A full
 buffer drops and counts; nothing grows without bound. The counters are persisted in
 the storage too (`WriterHealth`), for viewers in other processes. The thread starts lazily (not
 on import), is restarted in a forked child, and is drained at exit and on SIGTERM.
+
+Nothing is lost silently: a trace whose conversion hangs is given up by the watchdog
+(`dropped["stuck"]`) and a replacement thread carries on; whatever a closing deadline
+abandons (queued, awaiting a retry, or in a write that never returned) is counted as
+`dropped["shutdown"]`, so produced = written + dropped holds exactly.
 """
 
 from __future__ import annotations
 
 import asyncio
-import atexit
-import logging
 import os
-import signal
 import socket
 import threading
 import time
 import uuid
-import weakref
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from types import FrameType
 from typing import Any
 
 from myagent.trace.ids import now_us
 from myagent.trace.records import Trace
-from myagent.trace.storage.base import TraceStorage
+from myagent.trace.storage import shutdown, watchdog
+from myagent.trace.storage.base import TraceStorage, listen_to_conversions
 from myagent.trace.storage.health import WriterHealth
+from myagent.trace.storage.health_report import HEALTH_INTERVAL, HealthReporter
+from myagent.trace.storage.shutdown import flush_all, set_shutdown_timeout
+from myagent.trace.storage.writer_stats import WriterStats
 
-logger = logging.getLogger("myagent.trace")
+__all__ = [
+    "HEALTH_INTERVAL",
+    "BackgroundWriter",
+    "WriterStats",
+    "flush_all",
+    "set_shutdown_timeout",
+]
 
 
-HEALTH_INTERVAL = 1.0
-"""Seconds between persisted health snapshots while counters change (flush and close
-persist at once)."""
-_HEALTH_BACKOFF_MAX = 30.0
+STUCK_TIMEOUT = 5.0
+"""Default seconds one trace may take to be converted and redacted on the writer thread
+before the watchdog gives it up as stuck (`TraceConfig.stuck_timeout`)."""
+_POISONED_MAX = 1000
+NOT_LOST = "buffer_full"
+"""The one drop reason that does not make a later `flush` return False: such a trace
+never entered the queue the flush covers."""
 
 
-@dataclass(slots=True)
-class WriterStats:
-    """Counters of one writer; read them through `TraceManager.stats`."""
-
-    submitted: int = 0
-    written: int = 0
-    partial_writes: int = 0
-    write_errors: int = 0
-    dropped: dict[str, int] = field(default_factory=dict)
-    last_error: str | None = None
+class _Abandoned(BaseException):
+    """Ends a writer thread that was replaced (stuck) or given up on (a deadline passed);
+    it must leave every counter and the queue to its successor."""
 
 
 class _FlushMarker:
@@ -60,7 +65,7 @@ class _FlushMarker:
     def __init__(self, failed: int = 0) -> None:
         self.done = threading.Event()
         self.ok = True
-        self.failed = failed  # write_failed drops when queued: more later means not ok
+        self.failed = failed  # drops but `NOT_LOST` when queued: more later means not ok
 
 
 class BackgroundWriter:
@@ -75,6 +80,7 @@ class BackgroundWriter:
         flush_interval: float = 0.5,
         write_retries: int = 3,
         write_timeout: float = 30.0,
+        stuck_timeout: float = STUCK_TIMEOUT,
     ) -> None:
         self.storage = storage
         self.buffer_size = buffer_size
@@ -82,17 +88,17 @@ class BackgroundWriter:
         self.flush_interval = flush_interval
         self.write_retries = write_retries
         self.write_timeout = write_timeout
+        self.stuck_timeout = stuck_timeout
+        """Seconds one trace may take to convert and redact before it is given up."""
         self._stats = WriterStats()
         self._live: dict[str, tuple[Trace, tuple[int, int, int]]] = {}
-        self._logged: set[str] = set()
         self._closed = False
         self._periodic: dict[str, list[Any]] = {}
         self.transform: Callable[[Trace], Trace] | None = None
         """Applied to each trace on this thread before storage sees it (redaction)."""
         self._busy = False
-        self._keeps_health = type(storage).store_writer_stats is not TraceStorage.store_writer_stats
         self._reset_runtime()
-        _WRITERS.add(self)
+        shutdown.register(self)
 
     def _reset_runtime(self) -> None:
         # Everything that must be fresh in a forked child.
@@ -100,20 +106,27 @@ class BackgroundWriter:
         self._wake = threading.Event()
         self._start_lock = threading.Lock()
         self._inline_lock = threading.Lock()
-        self._drop_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._retry: list[Trace] = []
         self._retry_count = 0
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._local = threading.local()  # per thread: its event loop and generation
+        # Watchdog state. Every outcome a writer thread records is checked against its
+        # generation under `_state_lock`: a thread replaced or given up on records nothing.
+        self._state_lock = threading.Lock()
+        self._gen = 0
+        self._unit: tuple[Trace, float] | None = None  # (trace being prepared, since)
+        self._held: list[Trace] = []  # taken from the queue, not yet written or dropped
+        self._held_markers: list[_FlushMarker] = []
+        self._holding_partials = False
+        self._poisoned: dict[str, None] = {}  # ids of running traces given up as stuck
+        self._gave_up = False
         self._pid = os.getpid()
         self._live.clear()
         self.writer_id = uuid.uuid4().hex
         """Identifies this writer (in this process) in the persisted `WriterHealth` rows."""
         self._started_us = now_us()
         self._host = socket.gethostname()
-        self._persisted: tuple[Any, ...] | None = None
-        self._health_due = 0.0
-        self._health_delay = HEALTH_INTERVAL
+        self._reporter = HealthReporter(self.storage)
 
     # -- caller's path -------------------------------------------------------------
 
@@ -122,13 +135,13 @@ class BackgroundWriter:
         queue = self._queue
         if len(queue) >= self.buffer_size:
             self._live.pop(trace.trace_id, None)  # or every dropped trace stays referenced
-            self._drop("buffer_full", 1)
+            self._stats.drop("buffer_full", 1)
             return
         queue.append(trace)
         if self._closed:
             # After close (e.g. ended in a late atexit handler): no thread will come, so
             # write it from here, within the shutdown budget.
-            self.flush(_SHUTDOWN_TIMEOUT["seconds"])
+            self.flush(shutdown.timeout())
         elif self._thread is None:
             self._start()
         elif len(queue) >= self.batch_size:
@@ -165,8 +178,13 @@ class BackgroundWriter:
         """Write everything queued so far; True when all of it reached storage in time."""
         if os.getpid() != self._pid:
             self._after_fork()
-        marker = _FlushMarker(self._stats.dropped.get("write_failed", 0))
+        marker = _FlushMarker(self._lost())
         self._queue.append(marker)
+        if self._gave_up:
+            # Closed with a thread still stuck in storage: writing from here could hang
+            # the caller too. What arrives now is counted instead.
+            self.settle()
+            return False
         thread = self._thread
         if thread is None or not thread.is_alive():
             if self._thread is None and not self._closed:
@@ -181,12 +199,50 @@ class BackgroundWriter:
 
     def close(self, timeout: float = 5.0) -> bool:
         """Flush, then stop the thread, all within `timeout`; True when everything was
-        written in time."""
+        written in time. Whatever the deadline abandons is counted (`settle`)."""
         deadline = time.monotonic() + timeout
         ok = self.flush(timeout)
         self.stop()
         self.join(max(0.0, deadline - time.monotonic()))
-        return ok
+        return self.settle() and ok
+
+    def settle(self) -> bool:
+        """After a closing deadline: count every trace not written as dropped ("shutdown")
+        and give up a thread still busy (it records nothing if it ever returns, except
+        that a write which lands after all moves its traces back to `written`).
+        True when nothing was left."""
+        with self._state_lock:
+            thread = self._thread
+            busy = (
+                thread is not None
+                and thread.is_alive()
+                and thread is not threading.current_thread()
+            )
+            left = len(self._retry)
+            if busy:
+                self._gen += 1
+                self._thread = None
+                self._gave_up = True
+                if not self._holding_partials:
+                    left += len(self._held)
+                self._held, self._held_markers, self._unit = [], [], None
+            markers = []
+            queue = self._queue
+            while queue:
+                item = queue.popleft()
+                if isinstance(item, _FlushMarker):
+                    markers.append(item)
+                else:
+                    self._live.pop(item.trace_id, None)
+                    self._stats.submitted += 1
+                    left += 1
+            self._retry = []
+            if left:
+                self._stats.drop("shutdown", left)
+        for marker in markers:
+            marker.ok = False
+            marker.done.set()
+        return left == 0
 
     def stop(self) -> None:
         """Ask the thread to write what is queued and end (returns at once)."""
@@ -227,63 +283,152 @@ class BackgroundWriter:
 
     # -- internals -----------------------------------------------------------------
 
-    def _start(self) -> None:
+    def _start(self, replacement: bool = False) -> None:
         with self._start_lock:
-            if self._thread is not None or self._closed:
+            if self._thread is not None or (self._closed and not replacement):
                 return
-            thread = threading.Thread(target=self._run, name="myagent-trace-writer", daemon=True)
+            thread = threading.Thread(
+                target=self._run, args=(self._gen,), name="myagent-trace-writer", daemon=True
+            )
             try:
                 thread.start()
             except RuntimeError as exc:  # e.g. "can't create new thread at interpreter shutdown"
-                self._note("thread_start", exc)
+                self._stats.note("thread_start", exc)
                 return
             self._thread = thread
-            _install_sigterm_handler()
+            watchdog.watch(self)
+            shutdown.install_sigterm_handler()
 
-    def _run(self) -> None:
-        self._loop = asyncio.new_event_loop()
+    def _run(self, gen: int) -> None:
+        local = self._local
+        local.loop, local.gen = asyncio.new_event_loop(), gen
+        listen_to_conversions(self._listener(gen), self._skip)
         try:
             while not self._closed:
                 self._wake.wait(self.flush_interval)
                 self._wake.clear()
                 self._drain()
             self._drain()
+            with self._state_lock:
+                self._check(gen)
+                if self._retry:  # its last attempt failed and no deadline is left
+                    self._stats.drop("shutdown", len(self._retry))
+                    self._retry = []
             self._persist_health(force=True, closing=True)
+        except _Abandoned:
+            pass  # replaced or given up on: the successor (or `settle`) counts everything
         finally:
-            self._loop.close()
+            local.loop.close()
 
     def _drain_inline(self) -> None:
         with self._inline_lock:
-            loop = asyncio.new_event_loop()
-            previous, self._loop = self._loop, loop
+            local = self._local
+            previous = getattr(local, "loop", None), getattr(local, "gen", None)
+            local.loop, local.gen = asyncio.new_event_loop(), self._gen
+            listen_to_conversions(self._listener(self._gen), self._skip)
             try:
                 self._drain()
+            except _Abandoned:
+                pass
             finally:
-                loop.close()
-                self._loop = previous
+                listen_to_conversions(None)
+                local.loop.close()
+                local.loop, local.gen = previous
+
+    def _listener(self, gen: int) -> Callable[[Trace | None], None]:
+        """What `converting` calls on a writer thread of generation `gen`: marks the trace
+        the storage converts now for the watchdog, and stops a replaced thread that came
+        back from its hang before it writes anything."""
+
+        def converting(trace: Trace | None) -> None:
+            if gen != self._gen:
+                raise _Abandoned
+            self._unit = None if trace is None else (trace, time.monotonic())
+
+        return converting
+
+    def _skip(self, trace: Trace, reason: str, error: BaseException | None) -> None:
+        """What `skipped` calls: tally what the current write will not store."""
+        tally: dict[str, int] | None = getattr(self._local, "skipped", None)
+        if tally is not None:
+            tally[reason] = tally.get(reason, 0) + 1
+        if error is not None:
+            self._stats.note(reason, error)
+
+    def _check(self, gen: int) -> None:
+        """Raise `_Abandoned` in a thread of an older generation (call with the lock held)."""
+        if gen != self._gen:
+            raise _Abandoned
+
+    def _lost(self) -> int:
+        dropped = self._stats.dropped
+        return sum(dropped.values()) - dropped.get(NOT_LOST, 0)
+
+    def unstick(self, now: float) -> None:
+        """Called by the watchdog: when the trace being redacted or converted (`converting`)
+        has taken longer than `stuck_timeout`, count it as dropped ("stuck"), hand the
+        rest of its batch back to the queue and start a replacement thread. A running
+        trace (a progress write) is only marked: it is counted when it ends."""
+        unit = self._unit
+        if unit is None or now - unit[1] < self.stuck_timeout:
+            return
+        with self._state_lock:
+            if self._unit is not unit:
+                return  # it finished meanwhile
+            stuck = unit[0]
+            self._gen += 1
+            self._unit = None
+            self._thread = None
+            held, markers = self._held, self._held_markers
+            self._held, self._held_markers = [], []
+            if self._holding_partials:
+                # A running trace: never touch its values again, and count it once it ends.
+                self._poisoned[stuck.trace_id] = None
+                if len(self._poisoned) > _POISONED_MAX:
+                    del self._poisoned[next(iter(self._poisoned))]
+            else:
+                self._stats.drop("stuck", 1)
+                rest = [t for t in held if t.trace_id != stuck.trace_id]
+                self._stats.submitted -= len(rest)  # counted again when taken again
+                self._queue.extendleft(reversed([*rest, *markers]))
+            self._live.pop(stuck.trace_id, None)
+            took = f"a trace took over {self.stuck_timeout:g}s to convert and redact"
+            self._stats.last_error = f"stuck: {took}"  # the drop's warning is the log line
+        self._start(replacement=True)
 
     def _drain(self) -> None:
         """Write queued traces in batches, then progress of running traces."""
+        gen = self._local.gen
         try:
             if self._retry:
-                self._write_batch([])
+                self._busy = True
+                self._write_pending([])
+                self._busy = False
             while self._queue:
                 batch: list[Trace] = []
                 markers: list[_FlushMarker] = []
                 queue = self._queue
-                self._busy = True
-                while queue and len(batch) < self.batch_size:
-                    item = queue.popleft()
-                    if isinstance(item, _FlushMarker):
-                        markers.append(item)
-                        break
-                    batch.append(item)
+                with self._state_lock:
+                    self._check(gen)
+                    self._busy = True
+                    while queue and len(batch) < self.batch_size:
+                        item = queue.popleft()
+                        if isinstance(item, _FlushMarker):
+                            markers.append(item)
+                            break
+                        batch.append(item)
+                    self._held, self._held_markers = batch, markers
+                    self._holding_partials = False
+                    self._stats.submitted += len(batch)
                 if batch:
-                    self._write_batch(batch)
-                self._busy = False
-                for marker in markers:
-                    failed = self._stats.dropped.get("write_failed", 0)
-                    marker.ok = not self._retry and failed == marker.failed
+                    self._write_pending(batch)
+                with self._state_lock:
+                    self._check(gen)
+                    self._busy = False
+                    self._held_markers = []
+                    lost = self._lost()
+                    for marker in markers:
+                        marker.ok = not self._retry and lost == marker.failed
                 if markers:
                     self._persist_health(force=True)  # a flush also flushes the counters
                 for marker in markers:
@@ -292,7 +437,10 @@ class BackgroundWriter:
             self._run_periodic()
             self._persist_health()
         except Exception as exc:  # the worker must survive anything
-            self._note("writer", exc)
+            with self._state_lock:
+                if gen == self._gen:
+                    self._busy = False
+                    self._stats.note("writer", exc)
 
     def _run_periodic(self) -> None:
         now = time.monotonic()
@@ -303,55 +451,86 @@ class BackgroundWriter:
                 try:
                     task()
                 except Exception as exc:
-                    self._note(name, exc)
+                    self._stats.note(name, exc)
 
     def _call(self, coro: Any) -> None:
-        assert self._loop is not None
-        self._loop.run_until_complete(asyncio.wait_for(coro, self.write_timeout))
+        self._local.loop.run_until_complete(asyncio.wait_for(coro, self.write_timeout))
 
-    def _write_batch(self, batch: list[Trace]) -> None:
-        self._busy = True
-        try:
-            self._write_pending(batch)
-        finally:
-            self._busy = False
-
-    def _prepare(self, traces: list[Trace]) -> list[Trace]:
+    def _prepare(self, traces: list[Trace], final: bool = True) -> list[Trace]:
+        """Each trace through `transform` (redaction), one at a time under the watchdog's
+        eye: the one that hangs is known, and given up alone (`unstick`)."""
         transform = self.transform
-        if transform is None:
+        poisoned = self._poisoned
+        if transform is None and not poisoned:
             return traces
+        gen = self._local.gen
         prepared = []
         for trace in traces:
+            if poisoned and trace.trace_id in poisoned:
+                if final:  # it hung while running: counted now, never converted again
+                    with self._state_lock:
+                        self._check(gen)
+                        del poisoned[trace.trace_id]
+                        self._stats.drop("stuck", 1)
+                continue
+            if transform is None:
+                prepared.append(trace)
+                continue
+            self._unit = (trace, time.monotonic())
             try:
                 prepared.append(transform(trace))
             except Exception as exc:  # fail closed: a trace that cannot be cleaned is dropped
-                self._note("transform", exc)
-                self._drop("transform_failed", 1)
+                with self._state_lock:
+                    self._check(gen)
+                    self._stats.note("transform", exc)
+                    self._stats.drop("transform_failed", 1)
+            if gen != self._gen:
+                raise _Abandoned
         return prepared
 
     def _write_pending(self, batch: list[Trace]) -> None:
-        pending = self._retry + self._prepare(batch)
-        self._retry = []
-        for trace in batch:
-            self._live.pop(trace.trace_id, None)
-        self._stats.submitted += len(batch)
+        gen = self._local.gen
+        prepared = self._prepare(batch)
+        with self._state_lock:
+            self._check(gen)
+            self._unit = None  # the watchdog judges conversion only, never storage
+            pending = self._retry + prepared
+            self._retry = []
+            self._held = pending
+            for trace in batch:
+                self._live.pop(trace.trace_id, None)
+        skipped: dict[str, int] = {}
+        self._local.skipped = skipped
         try:
             self._call(self.storage.store_traces(pending))
         except BaseException as exc:
-            if isinstance(exc, KeyboardInterrupt | SystemExit):
+            if isinstance(exc, KeyboardInterrupt | SystemExit | _Abandoned):
                 raise
-            self._stats.write_errors += 1
-            self._note("write", exc)
-            self._retry_count += 1
-            if self._retry_count > self.write_retries:
-                self._drop("write_failed", len(pending))
-                self._retry_count = 0
-            else:
+            with self._state_lock:
+                self._check(gen)  # given up meanwhile: `settle` counted these already
+                self._held, self._unit = [], None
+                self._stats.write_errors += 1
+                self._stats.note("write", exc)
+                self._retry_count += 1
+                if self._retry_count > self.write_retries:
+                    self._stats.drop("write_failed", len(pending))
+                    self._retry_count = 0
+                    return
                 self._retry = pending
-                time.sleep(min(0.05 * self._retry_count, 0.5))
+            time.sleep(min(0.05 * self._retry_count, 0.5))
             return
-        self._retry_count = 0
-        self._stats.written += len(pending)
+        with self._state_lock:
+            if gen != self._gen:
+                # It landed after all, after a deadline counted it as dropped: move the
+                # count back, so the books stay exact.
+                landed = len(pending) - sum(skipped.values())
+                self._stats.written += self._stats.undrop("shutdown", landed)
+                raise _Abandoned
+            self._held, self._unit = [], None
+            self._retry_count = 0
+            self._stats.written += len(pending) - sum(skipped.values())
+            for reason, count in skipped.items():
+                self._stats.drop(reason, count)
 
     def _write_partials(self) -> None:
         if not self._live:
@@ -365,75 +544,33 @@ class BackgroundWriter:
             if signature != seen:
                 self._live[trace_id] = (trace, signature)
                 changed.append(trace)
-        if changed:
-            try:
-                self._call(self.storage.store_partial(self._prepare(changed)))
-                self._stats.partial_writes += len(changed)
-            except Exception as exc:
-                self._note("partial_write", exc)
+        if not changed:
+            return
+        gen = self._local.gen
+        with self._state_lock:
+            self._check(gen)
+            self._held, self._holding_partials = changed, True
+        self._local.skipped = {}  # a running trace skipped now is counted when it ends
+        try:
+            prepared = self._prepare(changed, final=False)
+            if prepared:
+                self._call(self.storage.store_partial(prepared))
+                self._stats.partial_writes += len(prepared)
+        except Exception as exc:
+            self._stats.note("partial_write", exc)
+        with self._state_lock:
+            self._check(gen)
+            self._unit = None
+            self._held, self._holding_partials = [], False
 
     def _persist_health(self, *, force: bool = False, closing: bool = False) -> None:
         """Upsert this writer's counters into storage when they changed: at most every
-        `HEALTH_INTERVAL` unless forced, never while a batch awaits its retry. Best
-        effort: a failure backs off and the next successful write carries the counts."""
-        if not self._keeps_health or self._retry:
-            return
-        now = time.monotonic()
-        if not force and now < self._health_due:
+        `HEALTH_INTERVAL` unless forced, never while a batch awaits its retry."""
+        if self._retry or not self._reporter.due(force):
             return
         health = self.health()
         health.closed = closing or health.closed
-        signature = (
-            health.submitted,
-            health.written,
-            health.write_errors,
-            tuple(sorted(health.dropped.items())),
-            health.buffer_depth,
-            health.last_error,
-            health.closed,
-        )
-        if signature == self._persisted:
-            return
-        try:
-            self._call(self.storage.store_writer_stats(health))
-        except Exception as exc:
-            self._health_delay = min(self._health_delay * 2, _HEALTH_BACKOFF_MAX)
-            self._health_due = now + self._health_delay
-            if "health" not in self._logged:
-                self._logged.add("health")
-                logger.warning(
-                    "myagent tracing: persisting writer counters failed (%s: %s); "
-                    "retried later, logged once",
-                    type(exc).__name__,
-                    exc,
-                )
-            return
-        self._persisted = signature
-        self._health_delay = HEALTH_INTERVAL
-        self._health_due = now + HEALTH_INTERVAL
-
-    def _drop(self, reason: str, count: int) -> None:
-        with self._drop_lock:
-            dropped = self._stats.dropped
-            dropped[reason] = dropped.get(reason, 0) + count
-        if reason not in self._logged:
-            self._logged.add(reason)
-            logger.warning(
-                "myagent tracing dropped traces (%s); further drops are counted in "
-                "TraceManager.stats['writer']['dropped'] without more warnings",
-                reason,
-            )
-
-    def _note(self, where: str, exc: BaseException) -> None:
-        self._stats.last_error = f"{where}: {type(exc).__name__}: {exc}"
-        if where not in self._logged:
-            self._logged.add(where)
-            logger.warning(
-                "myagent tracing: %s failed (%s: %s); counted in TraceManager.stats, logged once",
-                where,
-                type(exc).__name__,
-                exc,
-            )
+        self._reporter.report(health, self._call)
 
     def _after_fork(self) -> None:
         # The parent still owns what it queued (and its counters); the child starts empty
@@ -441,56 +578,3 @@ class BackgroundWriter:
         self._stats = WriterStats()
         self._reset_runtime()
         self._closed = False
-
-
-_WRITERS: weakref.WeakSet[BackgroundWriter] = weakref.WeakSet()
-_SHUTDOWN_TIMEOUT = {"seconds": 5.0}
-
-
-def set_shutdown_timeout(seconds: float) -> None:
-    """How long exit and SIGTERM may spend writing pending traces, over all writers."""
-    _SHUTDOWN_TIMEOUT["seconds"] = seconds
-
-
-def flush_all(timeout: float | None = None) -> bool:
-    """Flush every live writer within one shared deadline."""
-    budget = _SHUTDOWN_TIMEOUT["seconds"] if timeout is None else timeout
-    deadline = time.monotonic() + budget
-    ok = True
-    for writer in list(_WRITERS):
-        remaining = max(0.0, deadline - time.monotonic())
-        ok = writer.close(remaining) and ok
-    return ok
-
-
-def _after_fork_in_child() -> None:
-    for writer in list(_WRITERS):
-        writer._after_fork()
-    _SIGTERM_STATE["installed"] = False
-
-
-os.register_at_fork(after_in_child=_after_fork_in_child)
-atexit.register(flush_all)
-
-_SIGTERM_STATE: dict[str, Any] = {"installed": False}
-
-
-def _install_sigterm_handler() -> None:
-    """Flush on SIGTERM, then die of it as before; only if nobody else handles SIGTERM."""
-    if _SIGTERM_STATE["installed"] or threading.current_thread() is not threading.main_thread():
-        return
-    try:
-        if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
-            return
-        signal.signal(signal.SIGTERM, _on_sigterm)
-        _SIGTERM_STATE["installed"] = True
-    except (ValueError, OSError):
-        return
-
-
-def _on_sigterm(signum: int, frame: FrameType | None) -> None:
-    try:
-        flush_all()
-    finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGTERM)

@@ -10,7 +10,15 @@ from fastapi import FastAPI
 from myagent.trace.manager import TraceManager
 from myagent.trace.storage.base import TraceStorage
 from myagent.trace.viewer.live import LiveHub
-from myagent.trace.viewer.routes import analytics, compare, live, meta, traces, transfer
+from myagent.trace.viewer.routes import (
+    analytics,
+    compare,
+    imports,
+    live,
+    meta,
+    traces,
+    transfer,
+)
 from myagent.trace.viewer.search_limits import SearchGate
 from myagent.trace.viewer.security import SecurityMiddleware
 from myagent.trace.viewer.settings import ViewerSettings
@@ -47,7 +55,7 @@ def create_app(
     app.state.source, app.state.hub, app.state.settings = source, hub, settings
     app.state.searches = SearchGate()
     _add_metrics_route(app, manager)  # before the UI's catch-all route
-    for module in (traces, live, compare, analytics, transfer, meta):
+    for module in (traces, live, compare, analytics, transfer, imports, meta):
         app.include_router(module.router)
     app.add_middleware(SecurityMiddleware, settings=settings)
     return app

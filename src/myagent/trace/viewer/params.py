@@ -11,9 +11,7 @@ import orjson
 from fastapi import HTTPException, Query
 
 from myagent.trace.filters import TRACE_ORDERS, TraceFilter
-
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$"
-"""Trace and record ids the API accepts (hex ids, and imported ids of the same alphabet)."""
+from myagent.trace.importing import ID_PATTERN as ID_PATTERN  # ids the API accepts
 
 MAX_COUNT = 2**62
 """Largest token count or offset accepted: beyond it SQLite integers overflow (a 500)."""

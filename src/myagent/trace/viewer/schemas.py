@@ -87,10 +87,16 @@ class TraceDetail(TraceSummaryOut):
 
 
 class ImportResult(BaseModel):
-    """What an import stored."""
+    """What an import stored: a trace whose id is already stored is never replaced; it
+    is skipped (`on_conflict=skip`, the default) or stored under a new id (`new_id`)."""
 
     imported: int
-    trace_ids: list[str]
+    trace_ids: list[str] = Field(description="ids stored, in file order")
+    skipped: list[str] = Field(default_factory=list, description="ids already stored")
+    renamed: dict[str, str] = Field(
+        default_factory=dict, description="already stored id -> the new id it was stored under"
+    )
+    redacted: bool = Field(True, description="whether the traces passed the redactor")
 
 
 class WriterHealthOut(BaseModel):
@@ -106,7 +112,10 @@ class WriterHealthOut(BaseModel):
     partial_writes: int
     write_errors: int = Field(description="failed write attempts, retried or not")
     dropped: dict[str, int] = Field(
-        description="traces dropped, by reason: buffer_full, write_failed, transform_failed"
+        description=(
+            "traces dropped, by reason: buffer_full, write_failed, transform_failed, "
+            "convert_failed, stuck, shutdown"
+        )
     )
     dropped_total: int
     buffer_depth: int = Field(description="traces queued when the counters were taken")

@@ -1,12 +1,14 @@
 """Where the viewer reads traces: a storage backend, plus the live manager when in-process.
 
 `start_trace_viewer` inside a user's process serves that process's TraceManager, so
-running traces (even in in-memory storage) are visible; `trace_server.py` serves a
-storage (a SQLite file another process writes) directly.
+running traces (even in in-memory storage) are visible, redacted like stored ones (on
+a worker thread, never the event loop's); `trace_server.py` serves a storage (a SQLite
+file another process writes) directly.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from myagent.trace.filters import TraceFilter
@@ -14,7 +16,7 @@ from myagent.trace.ids import now_us
 from myagent.trace.manager import TraceManager
 from myagent.trace.records import ON_TRACE, RunRecord, Trace
 from myagent.trace.storage.base import TraceStorage
-from myagent.trace.storage.health import WriterHealth
+from myagent.trace.storage.health import WriterHealth, safe_error
 from myagent.trace.summary import TraceSummary
 
 Change = tuple[int, TraceSummary]
@@ -46,19 +48,27 @@ class TraceSource:
         """How many traces match."""
         return await self.storage.count_traces(filter)
 
-    def _active(self, trace_id: str) -> Trace | None:
-        return None if self.manager is None else self.manager.get_active_trace(trace_id)
+    async def _active(self, trace_id: str) -> Trace | None:
+        """A running trace of this process as the viewer may show it: redacted as the
+        writer would store it (on a worker thread: values can be megabytes)."""
+        manager = self.manager
+        if manager is None:
+            return None
+        active = manager.get_active_trace(trace_id)
+        if active is None or not manager.config.redact:
+            return active
+        return await asyncio.to_thread(manager.redactor.redact_trace, active)
 
     async def trace(self, trace_id: str) -> Trace | None:
         """One whole trace: the live object while it runs in this process, else stored."""
-        active = self._active(trace_id)
+        active = await self._active(trace_id)
         if active is not None:
             return active
         return await self.storage.get_trace(trace_id)
 
     async def record(self, trace_id: str, run_id: str) -> RunRecord | None:
         """One record with its full payload."""
-        active = self._active(trace_id)
+        active = await self._active(trace_id)
         if active is not None:
             return next((r for r in list(active.runs) if r.run_id == run_id), None)
         record = await self.storage.get_record(trace_id, run_id)
@@ -79,6 +89,8 @@ class TraceSource:
             mine = WriterHealth.from_dict(self.manager.stats["writer"])
             found[mine.writer_id] = mine
             live.add(mine.writer_id)
+        for health in found.values():  # rows written by older versions were not redacted
+            health.last_error = safe_error(health.last_error)
         ordered = sorted(found.values(), key=lambda h: (h.updated_us, h.writer_id), reverse=True)
         return ordered, live
 
@@ -105,7 +117,7 @@ class TraceSource:
         if self.manager is not None:
             # The manager lists its running traces only privately; read it defensively.
             for trace_id in list(getattr(self.manager, "_active", {})):
-                live = self._active(trace_id)
+                live = await self._active(trace_id)
                 if live is not None:
                     candidates[trace_id] = TraceSummary.from_trace(live)
         stamp = now_us()

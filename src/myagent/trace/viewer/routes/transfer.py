@@ -1,29 +1,26 @@
-"""Export the current filter as JSON, JSONL or CSV; import a JSON or JSONL trace file.
+"""Export the current filter as JSON, JSONL or CSV (imports: routes/imports.py).
 
 Exports stream a page of traces at a time (constant memory on any size); JSON and
 JSONL carry whole traces in their lossless `Trace.to_dict` form, CSV one summary row
-per trace (the list's columns). Imports accept what JSON/JSONL exports produce.
+per trace (the list's columns).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
 from myagent.trace.export import csv_safe
 from myagent.trace.filters import TraceFilter
 from myagent.trace.records import Trace
 from myagent.trace.summary import TraceSummary
-from myagent.trace.viewer.params import ID_PATTERN
 from myagent.trace.viewer.routes.traces import Filter, Source
-from myagent.trace.viewer.schemas import ImportResult
 from myagent.trace.viewer.source import TraceSource
 
 router = APIRouter(prefix="/api", tags=["transfer"])
@@ -130,41 +127,3 @@ async def export(
         media_type=media,
         headers={"content-disposition": f'attachment; filename="traces.{format}"'},
     )
-
-
-def _parse(body: bytes) -> list[dict[str, Any]]:
-    text = body.strip()
-    if not text:
-        return []
-    if text[:1] in (b"[", b"{"):
-        try:
-            data = orjson.loads(text)
-        except orjson.JSONDecodeError:
-            data = None  # maybe JSONL whose first line is an object
-        if isinstance(data, list):
-            return data
-        if isinstance(data, dict):
-            return data["traces"] if isinstance(data.get("traces"), list) else [data]
-    return [orjson.loads(line) for line in text.splitlines() if line.strip()]
-
-
-@router.post("/import", response_model=ImportResult)
-async def import_traces(request: Request, src: Source) -> ImportResult:
-    """Store the traces of a JSON (a list, or `{"traces": [...]}`) or JSONL body; a
-    trace already stored with the same id is replaced."""
-    body = await request.body()
-    try:
-        items = _parse(body)
-        traces = [Trace.from_dict(item) for item in items]
-    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise HTTPException(422, f"not a trace file: {type(exc).__name__}: {exc}") from None
-    bad = [
-        t.trace_id
-        for t in traces
-        if not isinstance(t.trace_id, str) or not re.fullmatch(ID_PATTERN, t.trace_id)
-    ]
-    if bad:
-        raise HTTPException(422, f"invalid trace id(s): {bad[:5]}")
-    if traces:
-        await src.storage.store_traces(traces)
-    return ImportResult(imported=len(traces), trace_ids=[t.trace_id for t in traces])
