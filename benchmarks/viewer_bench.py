@@ -21,6 +21,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import uvicorn
@@ -244,7 +245,7 @@ def browser_open(url: str, trace_id: str, repeats: int) -> list[float]:
             page.evaluate(f"window.history.pushState({{}}, '', '/traces/{trace_id}')")
             page.evaluate("window.dispatchEvent(new PopStateEvent('popstate'))")
             page.wait_for_selector(".tree-row")
-            page.wait_for_selector("[data-testid=waterfall] text")
+            page.wait_for_selector("[data-testid=waterfall] .wf-row")
             page.wait_for_selector("[data-testid=transcript] .msg")
             times.append(time.perf_counter() - start)
         cold = []
@@ -252,11 +253,44 @@ def browser_open(url: str, trace_id: str, repeats: int) -> list[float]:
             start = time.perf_counter()
             page.goto(f"{url}/traces/{trace_id}")
             page.wait_for_selector(".tree-row")
-            page.wait_for_selector("[data-testid=waterfall] text")
+            page.wait_for_selector("[data-testid=waterfall] .wf-row")
             page.wait_for_selector("[data-testid=transcript] .msg")
             cold.append(time.perf_counter() - start)
         browser.close()
     return times + [-t for t in cold]
+
+
+def list_first_load(url: str, repeats: int) -> tuple[list[float], int, int]:
+    """A first visit to the list page with an empty cache: seconds from the navigation's
+    start to the first row on screen, and the bytes of the page's files (HTML, JS, CSS) as sent
+    (compressed) and as loaded (uncompressed)."""
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        raise RuntimeError("Chromium is missing: run scripts/install-browser.sh")
+    times: list[float] = []
+    sent = loaded = 0
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        for i in range(repeats + 1):
+            context = browser.new_context(viewport={"width": 1400, "height": 860})
+            page = context.new_page()
+            files: list[Any] = []
+            page.on("requestfinished", lambda request, files=files: files.append(request))
+            page.goto(url)
+            page.wait_for_selector("tr[data-trace-id]")
+            # From the navigation's start in the page (Navigation Timing), so a new
+            # context's process start-up is not counted as page load.
+            took = float(page.evaluate("performance.now()")) / 1000
+            if i:  # the first visit warms the server's file cache
+                times.append(took)
+            ui = [r for r in files if r.resource_type in ("document", "script", "stylesheet")]
+            sent = sum(r.sizes()["responseBodySize"] for r in ui)
+            loaded = sum(len(r.response().body()) for r in ui if r.response())
+            context.close()
+        browser.close()
+    return times, sent, loaded
 
 
 def run(smoke: bool = False, traces: int | None = None) -> list[Row]:
@@ -290,9 +324,38 @@ def run(smoke: bool = False, traces: int | None = None) -> list[Row]:
                     "/api/traces?limit=50&agent=agent_7&has_errors=false",
                 ],
                 "full-text search": [f"/api/traces?limit=50&q={w}" for w in ("tango", "kilo q1")],
+                "filter suggestions (facet values with counts)": [
+                    "/api/facets/agent?q=agent_1",
+                    "/api/facets/tool?q=se",
+                    "/api/facets/tag",
+                    "/api/facets/model?q=gpt",
+                ],
                 "trace detail": [f"/api/traces/{t}" for t in sample],
             },
             repeats=40 if smoke else 200,
+        )
+        loads, sent, loaded = list_first_load(server.url, 3 if smoke else 10)
+        rows.append(
+            row(
+                SECTION,
+                "browser: list page first load, empty cache (worst)",
+                round(max(loads) * 1000),
+                "ms",
+                target="< 500 ms",
+                met=max(loads) < 0.5,
+                detail=f"median {statistics.median(loads) * 1000:.0f} ms",
+            )
+        )
+        rows.append(
+            row(
+                SECTION,
+                "browser: list page files sent (HTML, JS, CSS; compressed)",
+                round(sent / 1024),
+                "KiB",
+                target="< 300 KB",
+                met=sent < 300_000,
+                detail=f"{loaded / 1024:.0f} KiB uncompressed",
+            )
         )
         records, chars = (200, 100_000) if smoke else (2_000, 5 * 1024 * 1024)
         big = big_trace(records, chars)

@@ -1,4 +1,5 @@
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { brotliCompressSync, constants, gzipSync } from "node:zlib";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -27,9 +28,38 @@ function apiDocsAssets(): Plugin {
   };
 }
 
+// Precompressed copies (.br and .gz) of every text asset next to it, so the viewer
+// serves them without compressing per request (routes/meta.py picks one by
+// Accept-Encoding). Node's own zlib: no extra dependency.
+function precompress(): Plugin {
+  const text = /\.(js|css|html|svg|json|map)$/;
+  let outDir = "";
+  return {
+    name: "precompress",
+    apply: "build",
+    configResolved(config) {
+      outDir = config.build.outDir;
+    },
+    closeBundle() {
+      const walk = (dir: string): string[] =>
+        readdirSync(dir).flatMap((name) => {
+          const path = join(dir, name);
+          return statSync(path).isDirectory() ? walk(path) : [path];
+        });
+      for (const path of walk(outDir)) {
+        if (!text.test(path)) continue;
+        const data = readFileSync(path);
+        if (data.length < 1024) continue;
+        writeFileSync(`${path}.br`, brotliCompressSync(data, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }));
+        writeFileSync(`${path}.gz`, gzipSync(data, { level: 9 }));
+      }
+    },
+  };
+}
+
 // Built into the Python package so `pip install` serves the UI without Node.
 export default defineConfig({
-  plugins: [react(), apiDocsAssets()],
+  plugins: [react(), apiDocsAssets(), precompress()],
   build: {
     outDir: "../src/myagent/trace/viewer/static",
     emptyOutDir: true,

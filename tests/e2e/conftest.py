@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
+
+from myagent.trace import SQLiteTraceStorage
+from tests.support.viewer import Seeded, ViewerTestServer, seed_traces
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 CHROMIUM_ARGS = [
@@ -59,3 +63,26 @@ def screenshot(page: Page, name: str) -> None:
     """Keep a screenshot of the current page in docs/screenshots (shown in the README)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+
+@dataclass
+class Site:
+    """A running viewer and the traces seeded into its storage."""
+
+    url: str
+    seeded: Seeded
+
+
+@pytest.fixture(scope="package")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """A viewer over a seeded SQLite file whose runs take realistic time (read only)."""
+    db = tmp_path_factory.mktemp("ui") / "traces.db"
+    seeded = seed_traces(db, big_output_chars=300_000, pace=0.03)
+    server = ViewerTestServer(SQLiteTraceStorage(db), inline_payload_bytes=100_000).start()
+    yield Site(server.url, seeded)
+    server.stop()
+
+
+def rows(page: Page) -> list[str]:
+    """Trace ids of the list's rows, top to bottom."""
+    return page.locator("tr[data-trace-id]").evaluate_all("els => els.map(e => e.dataset.traceId)")

@@ -2,38 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
-import pytest
 from playwright.sync_api import Page, expect
 
 from myagent.trace import SQLiteTraceStorage
-from tests.e2e.conftest import screenshot
-from tests.support.viewer import Seeded, ViewerTestServer, seed_traces
-
-
-@dataclass
-class Site:
-    url: str
-    seeded: Seeded
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    """A viewer over a seeded SQLite file whose runs take realistic time."""
-    db = tmp_path_factory.mktemp("ui") / "traces.db"
-    seeded = seed_traces(db, big_output_chars=300_000, pace=0.03)
-    server = ViewerTestServer(SQLiteTraceStorage(db), inline_payload_bytes=100_000).start()
-    yield Site(server.url, seeded)
-    server.stop()
-
-
-def rows(page: Page) -> list[str]:
-    return page.locator("tr[data-trace-id]").evaluate_all("els => els.map(e => e.dataset.traceId)")
+from tests.e2e.conftest import Site, rows, screenshot
+from tests.support.viewer import seed_traces
 
 
 def test_list_filter_and_search(page: Page, site: Site) -> None:
@@ -41,8 +18,11 @@ def test_list_filter_and_search(page: Page, site: Site) -> None:
     expect(page.get_by_test_id("trace-count")).to_have_text(f"{len(site.seeded.all)} traces")
     expect(page.locator("tr[data-trace-id]")).to_have_count(len(site.seeded.all))
     screenshot(page, "trace-list")
-    page.get_by_label("Agent").fill("weather_agent")
-    page.get_by_role("button", name="Apply").click()
+    page.get_by_role("button", name="+ Add filter").click()
+    page.get_by_role("menuitem", name="Agent").click()
+    page.get_by_label("Agent values").fill("weather")
+    page.get_by_role("listbox").get_by_role("option", name="weather_agent").click()
+    page.keyboard.press("Escape")
     expect(page.locator("tr[data-trace-id]")).to_have_count(3)
     assert "agent=weather_agent" in page.url  # the view state is in the address
     page.keyboard.press("/")
@@ -53,7 +33,7 @@ def test_list_filter_and_search(page: Page, site: Site) -> None:
     assert rows(page) == [site.seeded.weather[1]]
     page.goto(f"{site.url}/?status=error")
     expect(page.locator("tr[data-trace-id]")).to_have_count(1)
-    expect(page.get_by_test_id("trace-count")).to_have_text("1 traces")
+    expect(page.get_by_test_id("trace-count")).to_have_text("1 trace")
 
 
 def test_open_a_trace_and_see_waterfall_transcript_and_details(page: Page, site: Site) -> None:
@@ -62,8 +42,8 @@ def test_open_a_trace_and_see_waterfall_transcript_and_details(page: Page, site:
     page.locator(f"tr[data-trace-id='{paris}']").click()
     page.wait_for_url(f"**/traces/{paris}")
     waterfall = page.get_by_test_id("waterfall")
-    expect(waterfall.locator("text", has_text="get_weather")).to_have_count(1)
-    expect(waterfall.locator("text", has_text="think")).to_have_count(2)
+    expect(waterfall.locator(".wf-row", has_text="get_weather")).to_have_count(1)
+    expect(waterfall.locator(".wf-row", has_text="think")).to_have_count(2)
     transcript = page.get_by_test_id("transcript")
     expect(transcript).to_contain_text("What is the weather in Paris?")
     expect(transcript).to_contain_text("Tool call · get_weather")
@@ -95,9 +75,13 @@ def test_find_in_trace_reaches_into_whole_payloads(page: Page, site: Site) -> No
     page.goto(f"{site.url}/traces/{site.seeded.big}")
     page.get_by_label("find in trace").fill("big.txt")
     page.get_by_label("find in trace").press("Enter")
-    expect(page.get_by_test_id("find-count")).to_have_text("2 matches")
-    page.keyboard.press("n")
+    expect(page.get_by_test_id("find-count")).to_have_text("1 of 2")  # Enter jumps to the first
     expect(page.locator(".tree-row.selected.match")).to_have_count(1)
+    page.get_by_label("find in trace").press("Enter")  # and Enter again to the next
+    expect(page.get_by_test_id("find-count")).to_have_text("2 of 2")
+    page.keyboard.press("Escape")  # leave the field; n steps on from the page
+    page.keyboard.press("n")
+    expect(page.get_by_test_id("find-count")).to_have_text("1 of 2")
 
 
 def test_large_payload_is_previewed_then_loaded_on_demand(page: Page, site: Site) -> None:
@@ -170,7 +154,7 @@ def test_import_a_trace_file_from_the_list(page: Page, tmp_path: Path, viewer_fa
     file.write_bytes(orjson.dumps(exported.to_dict()) + b"\n")
     server = viewer_factory(SQLiteTraceStorage(tmp_path / "empty.db"))
     page.goto(server.url)
-    expect(page.get_by_text("No traces match.")).to_be_visible()
+    expect(page.get_by_test_id("empty-setup")).to_be_visible()
     page.get_by_label("import traces").set_input_files(str(file))
     expect(page.get_by_text("Imported 1 traces")).to_be_visible()
     expect(page.locator(f"tr[data-trace-id='{exported.trace_id}']")).to_contain_text("Paris")

@@ -10,7 +10,7 @@ import json
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -54,6 +54,8 @@ class OpenAITestServer:
         self._call_ids = 0
         self.requests: list[dict[str, Any]] = []
         self.request_headers: list[dict[str, str]] = []
+        self.responder: Callable[[dict[str, Any]], Reply] | None = None
+        """Answers requests when the queue is empty, from the request body."""
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -155,6 +157,8 @@ class OpenAITestServer:
             self.request_headers.append(headers)
             if self._queue:
                 return self._queue.popleft()
+        if self.responder is not None:  # replies that depend on the request (any order)
+            return self.responder(body)
         return Reply(
             status=500,
             error_message="openai test server: no scripted reply left in the queue",

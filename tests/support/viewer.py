@@ -16,6 +16,7 @@ from typing import Any
 import uvicorn
 
 from myagent.trace import SQLiteTraceStorage, ThinkRecord, ToolRecord, TraceManager
+from myagent.trace.records import StepRecord, Trace
 from myagent.trace.storage.base import TraceStorage
 from myagent.trace.viewer import ViewerSettings, create_app
 
@@ -239,6 +240,110 @@ def seed_traces(path: Path, *, big_output_chars: int = 0, pace: float = 0.0) -> 
     finally:
         manager.close()
     return seeded
+
+
+REPORT_TABLE = "| city | temp |\n| --- | --- |\n| Paris | 20 |\n| Lima | 22 |"
+"""A GFM table the long run's final answer holds (rendered as a table, not as pipes)."""
+
+
+def seed_long_run(path: Path, *, steps: int = 100) -> str:
+    """One trace named differently from its agent: `steps` iterations of a step holding an
+    LLM call and a tool call (3 records each), prompts that grow as a chat (system, user,
+    assistant with tool calls, tool results), and a final answer with a Markdown table."""
+    manager = TraceManager(SQLiteTraceStorage(path))
+    try:
+        with manager.trace(
+            "nightly-report", agent_name="report_agent", input="Write the **nightly** report"
+        ) as trace:
+            messages: list[dict[str, Any]] = [
+                {"role": "system", "content": "You write reports."},
+                {"role": "user", "content": "Write the **nightly** report"},
+            ]
+            for i in range(steps):
+                step = manager.start_run(StepRecord, f"iteration {i}")
+                think = manager.start_run(
+                    ThinkRecord,
+                    "think",
+                    parent=step,
+                    agent_name="report_agent",
+                    model="gpt-4o",
+                    messages=list(messages),
+                )
+                call = {"id": f"call_{i}", "name": "lookup", "arguments": {"row": i}}
+                manager.end_run(
+                    think,
+                    llm_response=f"Looking up row {i}.",
+                    tool_calls=[call],
+                    prompt_tokens=1000 + i,
+                    completion_tokens=20,
+                    tokens_used=1020 + i,
+                )
+                tool = manager.start_run(
+                    ToolRecord, "lookup", parent=step, tool_name="lookup",
+                    tool_call_id=f"call_{i}", input_params={"row": i},
+                )  # fmt: skip
+                manager.end_run(tool, output=f"row {i}: value-{i * 7}")
+                manager.end_run(step, output=f"done {i}")
+                messages += [
+                    {"role": "assistant", "content": None, "tool_calls": [call]},
+                    {"role": "tool", "tool_call_id": f"call_{i}", "content": f"value-{i * 7}"},
+                ]
+            final = manager.start_run(
+                ThinkRecord, "think", agent_name="report_agent", model="gpt-4o", messages=messages
+            )
+            manager.end_run(final, llm_response=f"Here is the report:\n\n{REPORT_TABLE}")
+            trace.output = f"Here is the report:\n\n{REPORT_TABLE}"
+        manager.flush()
+        return trace.trace_id
+    finally:
+        manager.close()
+
+
+def failing_trace(n: int, agent: str, city: str, *, propagate: bool) -> Trace:
+    """An LLM call failing on `city`; with `propagate` the exception also fails its step
+    and the trace (the same failure, passed up); a tool failing apart."""
+    tid = f"{n:032x}"
+    t = Trace(trace_id=tid, name=f"run {n}", agent_name=agent, status="success")
+    t.start_us, t.end_us = 1_000_000 * n, 1_000_000 * n + 500
+    message = f"ValueError: unknown city '{city}' (attempt {n})"
+    step = StepRecord(trace_id=tid, run_id=f"{n:08x}00000001", name="plan")
+    think = ThinkRecord(trace_id=tid, run_id=f"{n:08x}00000002", name="think", model="m")
+    think.parent_id = step.run_id
+    tool = ToolRecord(trace_id=tid, run_id=f"{n:08x}00000003", name="t", tool_name="lookup")
+    for run in (step, think, tool):
+        run.start_us, run.end_us = t.start_us + 1, t.start_us + 100
+    think.success, think.error, think.error_type = False, message, "ValueError"
+    tool.success, tool.error, tool.error_type = False, "TimeoutError: after 30 s", "TimeoutError"
+    if propagate:
+        step.success, step.error, step.error_type = False, message, "ValueError"
+        t.status, t.error = "error", message
+    t.runs += [step, think, tool]
+    return t
+
+
+def write_planned_run(manager: TraceManager, cities: list[str], id_prefix: str) -> str:
+    """A run that asks for the weather of each city in turn: per city an LLM call choosing
+    the tool (call id `{id_prefix}{n}`) and the tool call; then the answer. Two runs with
+    other id prefixes differ only in their generated call ids."""
+    with manager.trace("planner", agent_name="planner", input="Weather, please") as trace:
+        messages: list[dict[str, Any]] = [{"role": "user", "content": "Weather, please"}]
+        for n, city in enumerate(cities):
+            call = {"id": f"{id_prefix}{n}", "name": "get_weather", "arguments": {"city": city}}
+            think = manager.start_run(ThinkRecord, "think", model="m", messages=list(messages))
+            manager.end_run(think, llm_response=f"Checking {city}.", tool_calls=[call])
+            tool = manager.start_run(
+                ToolRecord, "get_weather", parent=think, tool_name="get_weather",
+                tool_call_id=call["id"], input_params={"city": city},
+            )  # fmt: skip
+            manager.end_run(tool, output={"city": city, "temp_c": 20})
+            messages += [
+                {"role": "assistant", "content": None, "tool_calls": [call]},
+                {"role": "tool", "tool_call_id": call["id"], "content": f"{city}: 20"},
+            ]
+        final = manager.start_run(ThinkRecord, "think", model="m", messages=messages)
+        manager.end_run(final, llm_response="It is 20 degrees everywhere.")
+        trace.output = "It is 20 degrees everywhere."
+    return trace.trace_id
 
 
 def planted_trace_file(agent: str = "planted_agent") -> bytes:

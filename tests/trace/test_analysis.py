@@ -265,9 +265,10 @@ def test_error_groups(storage: TraceStorage) -> None:
     )
     groups = TraceAnalyzer(storage).analyze_errors(agent_name="a", examples=1)
     assert [(g.error_type, g.message, g.count, g.trace_count) for g in groups] == [
-        ("TimeoutError", "TimeoutError: get_weather timed out", 3, 2),
-        ("ValueError", "ValueError: bad input", 1, 1),
+        ("TimeoutError", "get_weather timed out", 3, 2),
+        ("ValueError", "bad input", 1, 1),
     ]
+    assert groups[0].variants == [{"message": "get_weather timed out", "count": 3}]
     assert groups[0].example_trace_ids == [f"{2:032x}"]  # the most recent failure
     assert (groups[0].kinds, groups[0].names) == (["tool"], ["get_weather"])
     assert (groups[1].kinds, groups[1].names) == (["trace"], ["run"])

@@ -38,6 +38,7 @@ from myagent.trace import (
     TraceStorage,
 )
 from myagent.trace.filters import TRACE_ORDERS
+from myagent.trace.fingerprint import fingerprint
 from myagent.trace.sync_bridge import run_sync
 from tests.support.postgres import property_postgres
 
@@ -398,35 +399,46 @@ def oracle_tool_stats(runs: list[RunRecord]) -> dict[str, dict[str, Any]]:
 
 
 def oracle_error_groups(ts: list[Trace], examples: int) -> list[dict[str, Any]]:
-    events: list[tuple[str, str, str, str, str, int]] = []
+    # (etype, raw message, kind, name, trace id, at, agent): each failure once.
+    events: list[tuple[str, str, str, str, str, int, str]] = []
     for t in ts:
         if t.status == "running" or not oracle_has_errors(t):
             continue
-        for r in t.runs:
-            if not r.success:
-                name = r.tool_name if isinstance(r, ToolRecord) else r.name
-                events.append(
-                    (
-                        r.error_type or "Error",
-                        r.error or "",
-                        r.run_type,
-                        name,
-                        t.trace_id,
-                        r.start_us,
-                    )
-                )
-        if t.status == "error" or t.error:
+        failed = [r for r in t.runs if not r.success]
+        for r in failed:
+            etype, message = r.error_type or "Error", r.error or ""
+            if any(
+                c.parent_id == r.run_id
+                and (c.error_type or "Error", c.error or "") == (etype, message)
+                for c in failed
+            ):
+                continue  # the child's failure, passed up
+            name = r.tool_name if isinstance(r, ToolRecord) else r.name
+            events.append(
+                (etype, message, r.run_type, name, t.trace_id, r.start_us, t.agent_name or "")
+            )
+        if (t.status == "error" or t.error) and not any(
+            (r.error or "") == (t.error or "") for r in failed
+        ):
             message = t.error or ""
             match = re.match(r"([A-Za-z_][A-Za-z0-9_.]*): ", message)
             etype = match.group(1) if match else "Error"
-            events.append((etype, message, "trace", t.name, t.trace_id, t.start_us))
+            events.append(
+                (etype, message, "trace", t.name, t.trace_id, t.start_us, t.agent_name or "")
+            )
     groups = []
-    for key in {(e[0], e[1]) for e in events}:
-        mine = [e for e in events if (e[0], e[1]) == key]
+    keyed = [(e[0], fingerprint(e[0], e[1])) for e in events]
+    for key in set(keyed):
+        mine = [e for e, k in zip(events, keyed, strict=True) if k == key]
         latest: dict[str, int] = {}
         for e in mine:
             latest[e[4]] = max(latest.get(e[4], e[5]), e[5])
         ranked = sorted(latest, key=lambda tid: (latest[tid], tid), reverse=True)
+        raw: dict[str, int] = {}
+        for e in mine:
+            stripped = e[1][len(e[0]) + 2 :] if e[1].startswith(f"{e[0]}: ") else e[1]
+            raw[stripped] = raw.get(stripped, 0) + 1
+        variants = sorted(raw.items(), key=lambda item: (-item[1], item[0]))[:5]
         groups.append(
             {
                 "error_type": key[0],
@@ -435,6 +447,8 @@ def oracle_error_groups(ts: list[Trace], examples: int) -> list[dict[str, Any]]:
                 "trace_count": len(latest),
                 "kinds": sorted({e[2] for e in mine}),
                 "names": sorted({e[3] for e in mine}),
+                "agents": sorted({e[6] for e in mine} - {""}),
+                "variants": [{"message": m, "count": c} for m, c in variants],
                 "example_trace_ids": ranked[:examples],
                 "first_seen_us": min(e[5] for e in mine),
                 "last_seen_us": max(e[5] for e in mine),

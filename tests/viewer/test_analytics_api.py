@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import Any
 
 import orjson
+from fastapi.testclient import TestClient
 
-from tests.support.viewer import WRITE_HEADERS
+from myagent.trace import SQLiteTraceStorage, TraceManager
+from myagent.trace.viewer import create_app
+from tests.support.viewer import WRITE_HEADERS, write_planned_run
 from tests.viewer.conftest import Api
 
 
@@ -45,7 +49,8 @@ def test_time_series_buckets_every_finished_trace(api: Api) -> None:
 def test_error_groups_point_at_example_traces(api: Api) -> None:
     groups = api.client.get("/api/errors").json()["groups"]
     by_type = {g["error_type"]: g for g in groups}
-    assert by_type["RuntimeError"]["message"] == "RuntimeError: division by zero"
+    assert by_type["RuntimeError"]["message"] == "division by zero"
+    assert by_type["RuntimeError"]["agents"] == ["math_agent"]
     assert by_type["RuntimeError"]["example_trace_ids"] == [api.seeded.failing]
     assert "ValueError" in by_type
     assert api.client.get("/api/errors", params={"agent": "weather_agent"}).json()["groups"] == []
@@ -95,7 +100,8 @@ def test_sessions_and_facets(api: Api) -> None:
 def test_compare_aligns_records_and_reports_deltas(api: Api) -> None:
     paris, tokyo, _ = api.seeded.weather
     body = api.client.get("/api/compare", params={"a": paris, "b": tokyo}).json()
-    assert [p["key"] for p in body["pairs"]] == ["think:think", "tool:get_weather", "think:think"]
+    keys = ["think:think→get_weather", "tool:get_weather", "think:think→answer"]
+    assert [p["key"] for p in body["pairs"]] == keys
     tool_pair = body["pairs"][1]
     assert tool_pair["changed"] == ["input_params", "output"]
     assert body["deltas"]["tokens"] == 50
@@ -165,3 +171,40 @@ def test_import_rejects_what_is_not_a_trace_file(api: Api) -> None:
     assert (
         api.client.post("/api/import", content=b"", headers=WRITE_HEADERS).json()["imported"] == 0
     )
+
+
+def test_facets_offer_values_with_counts(api: Api) -> None:
+    body = api.client.get("/api/facets").json()
+    assert "weather_agent" in body["agents"]
+    assert {"value": "weather_agent", "count": 3} in body["facets"]["agent"]
+    assert {"value": "prod", "count": 2} in body["facets"]["tag"]
+    found = api.client.get("/api/facets/agent", params={"q": "weather"}).json()
+    assert found == {"field": "agent", "values": [{"value": "weather_agent", "count": 3}]}
+    tools = api.client.get("/api/facets/tool", params={"q": "CALC"}).json()["values"]
+    assert tools == [{"value": "calculator", "count": 1}]
+    assert api.client.get("/api/facets/colour").status_code == 422
+
+
+def test_compare_ignores_call_ids_and_aligns_an_extra_step(tmp_path: Any) -> None:
+    manager = TraceManager(SQLiteTraceStorage(tmp_path / "c.db"))
+    a = write_planned_run(manager, ["Paris"], "call_a")
+    same = write_planned_run(manager, ["Paris"], "call_zz")
+    extra = write_planned_run(manager, ["Paris", "Lyon"], "call_q")
+    manager.flush()
+    manager.close()
+    client = TestClient(
+        create_app(SQLiteTraceStorage(tmp_path / "c.db")), base_url="http://127.0.0.1"
+    )
+    body = client.get("/api/compare", params={"a": a, "b": same}).json()
+    # Only the generated call ids differ: every step is the same step, unchanged.
+    assert [p["changed"] for p in body["pairs"]] == [[], [], []]
+    body = client.get("/api/compare", params={"a": a, "b": extra}).json()
+    steps = [(p["key"], p["a"] is not None, p["b"] is not None) for p in body["pairs"]]
+    assert steps == [
+        ("think:think→get_weather", True, True),
+        ("tool:get_weather", True, True),
+        ("think:think→get_weather", False, True),  # Lyon's round: only in B, in its place
+        ("tool:get_weather", False, True),
+        ("think:think→answer", True, True),  # the answers side by side
+    ]
+    assert body["pairs"][4]["changed"] == ["messages"]

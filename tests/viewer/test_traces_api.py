@@ -205,7 +205,12 @@ def test_find_in_trace_searches_whole_payloads(api: Api) -> None:
     trace_id = api.seeded.xss
     hits = api.client.get(f"/api/traces/{trace_id}/search", params={"q": "ONERROR"}).json()
     tool = api.client.get(f"/api/traces/{trace_id}").json()["records"][1]
-    assert {"run_id": tool["run_id"], "fields": ["output"]} in hits["hits"]
+    found = {h["run_id"]: h for h in hits["hits"]}
+    assert found[tool["run_id"]]["fields"] == ["output"]
+    assert found[tool["run_id"]]["own"] is True
+    place = found[tool["run_id"]]["places"][0]
+    assert (place["field"], place["path"], place["match"]) == ("output", "output", "onerror")
+    assert place["before"].endswith("<img src=x ")
     none = api.client.get(f"/api/traces/{trace_id}/search", params={"q": "zebra"}).json()
     assert none["hits"] == []
 
@@ -218,3 +223,19 @@ def test_trace_content_is_served_as_json_or_plain_text_never_html(api: Api) -> N
     assert raw.headers["content-type"] == "text/plain; charset=utf-8"
     assert raw.headers["x-content-type-options"] == "nosniff"
     assert "script-src 'self'" in raw.headers["content-security-policy"]
+
+
+def test_find_in_trace_tells_own_content_from_repeated_prompt_history(api: Api) -> None:
+    trace_id = api.seeded.weather[0]
+    records = api.client.get(f"/api/traces/{trace_id}").json()["records"]
+    first, tool, second = records
+    body = api.client.get(f"/api/traces/{trace_id}/search", params={"q": "weather in paris"})
+    hits = {h["run_id"]: h for h in body.json()["hits"]}
+    assert set(hits) == {first["run_id"], second["run_id"]}
+    assert hits[first["run_id"]]["own"] is True  # the question, sent for the first time
+    later = hits[second["run_id"]]
+    assert later["own"] is False  # the same question, resent as history
+    assert [(p["path"], p["history"]) for p in later["places"]] == [("messages[0].content", True)]
+    answer = api.client.get(f"/api/traces/{trace_id}/search", params={"q": "20 degrees"}).json()
+    assert [(h["run_id"], h["own"]) for h in answer["hits"]] == [(second["run_id"], True)]
+    assert tool["run_type"] == "tool"

@@ -1,15 +1,22 @@
 import { lazy, Suspense, useEffect, useState } from "react";
-import { NavLink, Route, Routes } from "react-router";
+import { NavLink, Route, Routes, useLocation } from "react-router";
 import { ApiError, onUnauthorized, postJson } from "./api";
 import TraceList from "./pages/TraceList";
-import TraceDetailPage from "./pages/TraceDetail";
-import ErrorsPage from "./pages/Errors";
-import SessionsPage from "./pages/Sessions";
-import HealthPage from "./pages/Health";
 import { HealthBadge } from "./components/HealthBadge";
+import { SCORE_SHORTCUTS } from "./components/ScorePanel";
+import { NotFound } from "./components/NotFound";
 
+// Every page but the list is its own chunk, loaded when first opened: the list page
+// never downloads ECharts, CodeMirror or the Markdown renderer.
+const TraceDetailPage = lazy(() => import("./pages/TraceDetail"));
+const ErrorsPage = lazy(() => import("./pages/Errors"));
+const SessionsPage = lazy(() => import("./pages/Sessions"));
+const HealthPage = lazy(() => import("./pages/Health"));
 const ComparePage = lazy(() => import("./pages/Compare"));
 const Dashboard = lazy(() => import("./pages/Dashboard"));
+const AnnotationQueue = lazy(() => import("./pages/AnnotationQueue"));
+const ExperimentsPage = lazy(() => import("./pages/Experiments"));
+const DatasetsPage = lazy(() => import("./pages/Datasets"));
 
 const SHORTCUTS: [string, string][] = [
   ["j / k", "next / previous trace (list) or record (trace)"],
@@ -18,6 +25,11 @@ const SHORTCUTS: [string, string][] = [
   ["e", "next error in the trace"],
   ["n / N", "next / previous match of find-in-trace"],
   ["x", "mark the selected trace for comparison (list)"],
+  ...SCORE_SHORTCUTS,
+  ["] / [", "next / previous trace in the annotation queue; s skips"],
+  ["Enter (in find)", "first match, then the next; the count shows “k of n”"],
+  ["z", "zoom the waterfall to the selected record (again: whole trace)"],
+  ["← / →", "collapse / expand the selected record's subtree"],
   ["?", "this help"],
   ["Esc", "close help, leave a field"],
 ];
@@ -60,6 +72,9 @@ export default function App() {
   const [needToken, setNeedToken] = useState(false);
   const [help, setHelp] = useState(false);
   const [epoch, setEpoch] = useState(0);
+  const [menu, setMenu] = useState(false);
+  const location = useLocation();
+  useEffect(() => setMenu(false), [location.pathname]);
 
   useEffect(() => onUnauthorized(() => setNeedToken(true)), []);
   useEffect(() => {
@@ -78,8 +93,17 @@ export default function App() {
 
   return (
     <div className="app">
-      <header className="topbar">
+      <header className={`topbar ${menu ? "menu-open" : ""}`}>
         <span className="brand">myagent traces</span>
+        <button
+          type="button"
+          className="menu-button"
+          aria-label="menu"
+          aria-expanded={menu}
+          onClick={() => setMenu((m) => !m)}
+        >
+          ☰
+        </button>
         <nav>
           <NavLink to="/" end>
             Traces
@@ -88,6 +112,10 @@ export default function App() {
           <NavLink to="/errors">Errors</NavLink>
           <NavLink to="/sessions">Sessions</NavLink>
           <NavLink to="/compare">Compare</NavLink>
+          <NavLink to="/queue">Annotate</NavLink>
+          <NavLink to="/datasets">Datasets</NavLink>
+          <NavLink to="/experiments">Experiments</NavLink>
+          <NavLink to="/health">Health</NavLink>
         </nav>
         <HealthBadge />
         <button className="link" onClick={() => setHelp(true)} title="Keyboard shortcuts (?)">
@@ -113,7 +141,11 @@ export default function App() {
             <Route path="/sessions" element={<SessionsPage />} />
             <Route path="/sessions/:sessionId" element={<SessionsPage />} />
             <Route path="/health" element={<HealthPage />} />
-            <Route path="*" element={<p className="empty">No such page.</p>} />
+            <Route path="/queue" element={<AnnotationQueue />} />
+            <Route path="/datasets" element={<DatasetsPage />} />
+            <Route path="/experiments" element={<ExperimentsPage />} />
+            <Route path="/experiments/compare" element={<ExperimentsPage />} />
+            <Route path="*" element={<NotFound what="page" />} />
           </Routes>
           </Suspense>
         )}

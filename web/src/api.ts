@@ -22,10 +22,21 @@ export function onUnauthorized(listener: Listener): () => void {
 // without this header, which a page of another origin cannot send (no CORS is granted).
 const REQUEST_HEADER = { "x-myagent-request": "1" };
 
+const early = new Map<string, Promise<Response>>();
+
+/** Start a GET before the page that needs it has rendered (the first page's data while
+ * React boots); the page's own `getJson` of the same path takes the response, once. */
+export function prefetch(path: string): void {
+  const pending = fetch(path, { credentials: "same-origin", headers: REQUEST_HEADER });
+  pending.catch(() => undefined);
+  early.set(path, pending);
+}
+
 async function request(path: string, init?: RequestInit): Promise<Response> {
+  const pending = !init?.method ? early.get(path) : undefined;
+  if (pending) early.delete(path);
   const headers = { ...REQUEST_HEADER, ...(init?.headers as Record<string, string> | undefined) };
-  const response = await fetch(path, { credentials: "same-origin", ...init, headers });
-  if (response.status === 401) {
+  const response = await (pending ?? fetch(path, { credentials: "same-origin", ...init, headers }));  if (response.status === 401) {
     unauthorized.forEach((l) => l());
     throw new ApiError(401, "a viewer token is required");
   }
@@ -33,13 +44,24 @@ async function request(path: string, init?: RequestInit): Promise<Response> {
     let detail = response.statusText;
     try {
       const body = await response.json();
-      detail = typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail);
+      detail = typeof body.detail === "string" ? body.detail : validationMessage(body.detail);
     } catch {
       /* not JSON */
     }
     throw new ApiError(response.status, detail);
   }
   return response;
+}
+
+/** FastAPI's validation errors as one readable line: "min_tokens: not a whole number". */
+export function validationMessage(detail: unknown): string {
+  if (!Array.isArray(detail)) return JSON.stringify(detail);
+  return detail
+    .map((d: { loc?: unknown[]; msg?: string }) => {
+      const where = (d.loc ?? []).filter((p) => p !== "query" && p !== "body" && p !== "path").join(".");
+      return `${where ? `${where}: ` : ""}${(d.msg ?? "invalid value").replace(/^Input should be/, "should be")}`;
+    })
+    .join("; ");
 }
 
 export async function getJson<T>(path: string, signal?: AbortSignal): Promise<T> {
@@ -51,10 +73,15 @@ export async function getText(path: string, signal?: AbortSignal): Promise<strin
 }
 
 export async function postJson<T>(path: string, body: unknown): Promise<T | null> {
+  return sendJson<T>("POST", path, body);
+}
+
+/** A state-changing JSON request (`request` adds the header every write carries). */
+export async function sendJson<T>(method: "POST" | "PUT" | "DELETE", path: string, body?: unknown): Promise<T | null> {
   const response = await request(path, {
-    method: "POST",
+    method,
     headers: { "content-type": "application/json" },
-    body: JSON.stringify(body),
+    body: body === undefined ? undefined : JSON.stringify(body),
   });
   return response.status === 204 ? null : ((await response.json()) as T);
 }

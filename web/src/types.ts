@@ -118,3 +118,19 @@ export interface WritersReport {
     dropped_total: number;
   };
 }
+
+export interface FindPlace {
+  field: string;
+  path: string;
+  before: string;
+  match: string;
+  after: string;
+  history: boolean;
+}
+
+export interface FindHit {
+  run_id: string;
+  fields: string[];
+  own: boolean;
+  places: FindPlace[];
+}

@@ -17,6 +17,9 @@ Handler = Callable[[argparse.Namespace], int]
 COMMANDS: tuple[str, ...] = (
     "viewer",
     "serve",
+    "collect",
+    "eval",
+    "dataset",
 )
 """Modules of `myagent.cli` that each register one subcommand, in help order."""
 

@@ -146,3 +146,15 @@ def create_storage(config: TraceConfig) -> TraceStorage:
         _, sep, rest = url.partition("://")
         return PostgresTraceStorage("postgresql://" + rest if sep else url)
     raise ValueError(f"TRACE_STORAGE={kind!r} is not a known backend (memory, sqlite, postgres)")
+
+
+def storage_for(db: str | None = None) -> TraceStorage:
+    """The storage a command-line tool opens: `db` (a path or URL), else
+    TRACE_DATABASE_URL, else `traces.db`."""
+    url = db or os.environ.get("TRACE_DATABASE_URL") or "traces.db"
+    if "://" in url and not url.startswith("sqlite:"):
+        kind = url.split(":", 1)[0].split("+", 1)[0]
+        return create_storage(TraceConfig(storage=kind, database_url=url))
+    from myagent.trace.storage.sqlite import SQLiteTraceStorage
+
+    return SQLiteTraceStorage(sqlite_path(url))

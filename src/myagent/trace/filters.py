@@ -6,6 +6,8 @@ from dataclasses import InitVar, dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from myagent.trace.scores import ScoreCondition
+
 TRACE_ORDERS = (
     "start_time",
     "-start_time",
@@ -27,7 +29,9 @@ class TraceFilter:
     the default) or at least one of them (`tools_match="any"`). `tags` must all be
     present. `metadata` is key-by-key equality on top-level metadata values. `text`
     is a full-text search over inputs, outputs and errors. `start_time`/`end_time`
-    bound the trace's start time, inclusively. Full semantics: docs/query.md.
+    bound the trace's start time, inclusively. `scores` are conditions on the trace's
+    scores (`ScoreCondition`, e.g. `score.helpfulness >= 0.8`). Full semantics:
+    docs/query.md and docs/evaluate.md.
     """
 
     agent_names: list[str] | None = None
@@ -48,6 +52,7 @@ class TraceFilter:
     text: str | None = None
     tags: list[str] | None = None
     metadata: dict[str, Any] | None = None
+    scores: list[ScoreCondition] | None = None
     # The earlier API's field names, accepted as aliases (docs/migrating.md).
     status: InitVar[str | None] = None
     session_id: InitVar[str | None] = None

@@ -11,12 +11,13 @@ a smaller size limit. Files nested deeper than the JSON parser allows are refuse
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import IO, Annotated, Any, Literal
+from typing import IO, Annotated, Any, Literal, NamedTuple
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError
 
 from myagent.trace.records import Trace
+from myagent.trace.scores import MAX_LABEL, NAME_PATTERN, Score
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$"
 """Trace and record ids: what the viewer's routes accept."""
@@ -96,6 +97,50 @@ class _TraceIn(_Shape):
     logs: list[_LogIn] = []
 
 
+class ImportedTrace(NamedTuple):
+    """One trace of a file and the scores exported with it (`"scores"`, see eval)."""
+
+    trace: Trace
+    scores: list[Score]
+
+
+class _ScoreIn(_Shape):
+    trace_id: str
+    name: Annotated[str, Field(pattern=NAME_PATTERN.pattern)]
+    data_type: Literal["numeric", "boolean", "categorical", "error"] = "numeric"
+    value: Annotated[float, Field(allow_inf_nan=False)] | StrictInt | None = None
+    label: Annotated[str, Field(max_length=MAX_LABEL)] | None = None
+    run_id: _Id | None = None
+    comment: str | None = None
+    source: Literal["human", "api", "eval"] = "api"
+    author: str | None = None
+    error: str | None = None
+    metadata: dict[str, Any] | None = None
+    score_id: _Id | None = None
+    created_us: _Int64 | None = None
+
+
+def _scores(data: dict[str, Any], where: str) -> list[Score]:
+    raw = data.get("scores") or []
+    if not isinstance(raw, list):
+        raise ImportFault(f"{where}: scores: a list of scores")
+    for number, item in enumerate(raw):
+        try:
+            _ScoreIn.model_validate(item)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(part) for part in first["loc"])
+            raise ImportFault(f"{where}: scores.{number}.{field}: {first['msg']}") from None
+    scores = [Score.from_dict({k: v for k, v in item.items() if v is not None}) for item in raw]
+    trace_id = data.get("trace_id")
+    return [score for score in scores if score.trace_id == trace_id]
+
+
+def _imported(data: Any, where: str) -> ImportedTrace:
+    trace = validate(data, where)
+    return ImportedTrace(trace, _scores(data, where))
+
+
 def validate(data: Any, where: str) -> Trace:
     """A `Trace` from one exported trace's data, or `ImportFault` saying what is wrong."""
     if not isinstance(data, dict):
@@ -136,7 +181,7 @@ def _is_jsonl(file: IO[bytes]) -> bool:
     return isinstance(data, dict) and "trace_id" in data
 
 
-def read_batches(file: IO[bytes], size: int, batch: int = 200) -> Iterator[list[Trace]]:
+def read_batches(file: IO[bytes], size: int, batch: int = 200) -> Iterator[list[ImportedTrace]]:
     """Validated traces of a trace file, `batch` at a time (the file must be seekable:
     callers check every batch before storing the first)."""
     if size == 0:
@@ -161,11 +206,11 @@ def read_batches(file: IO[bytes], size: int, batch: int = 200) -> Iterator[list[
         raise ImportFault("a trace file is a JSON list, {'traces': [...]} or JSONL")
     for start in range(0, len(items), batch):
         chunk = items[start : start + batch]
-        yield [validate(item, f"trace {start + i + 1}") for i, item in enumerate(chunk)]
+        yield [_imported(item, f"trace {start + i + 1}") for i, item in enumerate(chunk)]
 
 
-def _jsonl_batches(file: IO[bytes], batch: int) -> Iterator[list[Trace]]:
-    out: list[Trace] = []
+def _jsonl_batches(file: IO[bytes], batch: int) -> Iterator[list[ImportedTrace]]:
+    out: list[ImportedTrace] = []
     number = 0
     while True:
         line = file.readline(MAX_TRACE_BYTES + 1)
@@ -178,7 +223,7 @@ def _jsonl_batches(file: IO[bytes], batch: int) -> Iterator[list[Trace]]:
             )
         if not line.strip():
             continue
-        out.append(validate(_loads(line, f"line {number}"), f"line {number}"))
+        out.append(_imported(_loads(line, f"line {number}"), f"line {number}"))
         if len(out) >= batch:
             yield out
             out = []

@@ -16,6 +16,7 @@ from contextvars import Token
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from myagent.trace.baggage import apply_baggage
 from myagent.trace.config import TraceConfig, create_storage
 from myagent.trace.context import current_run_var, current_trace_var, get_current_trace
 from myagent.trace.filters import RunFilter, TraceFilter
@@ -32,6 +33,7 @@ from myagent.trace.records import (
 )
 from myagent.trace.redaction import Redactor, redact_error
 from myagent.trace.scopes import RunScope, TraceScope
+from myagent.trace.scoring import ScoreRecorder, ScoringMixin
 from myagent.trace.serialize import set_max_value_size
 from myagent.trace.storage.base import TraceStorage
 from myagent.trace.storage.writer import BackgroundWriter, set_shutdown_timeout
@@ -56,7 +58,7 @@ def error_fields(error: BaseException | str) -> tuple[str, str, str | None]:
     return str(error), "Error", None
 
 
-class TraceManager:
+class TraceManager(ScoringMixin):
     """Central coordinator: trace lifecycle, records, logs, storage and queries."""
 
     def __init__(
@@ -91,6 +93,7 @@ class TraceManager:
         self._finished = itertools.count()
         self._records = itertools.count()
         self._faults: dict[str, int] = {}
+        self._scores = ScoreRecorder(self)
         self._apply_config()
 
     # -- configuration ---------------------------------------------------------------
@@ -196,6 +199,7 @@ class TraceManager:
             metadata=dict(metadata) if metadata else {},
             tags=list(tags) if tags else [],
         )
+        apply_baggage(trace)
         if self.enabled:
             next(self._started)
             self._active[trace.trace_id] = trace
@@ -442,6 +446,15 @@ class TraceManager:
         trace.logs.append(entry)
         return entry
 
+    def ingest(self, trace: Trace) -> None:
+        """Write a trace built elsewhere (OTLP ingest) through the storage writer, finished
+        (queued) or running (`end_us` None: shown live); not to sinks, which could loop."""
+        try:
+            if self.enabled:
+                (self._writer.watch if trace.end_us is None else self._writer.submit)(trace)
+        except Exception as exc:
+            self._fault("ingest", exc)
+
     # -- storage ---------------------------------------------------------------------
 
     def flush(self, timeout: float | None = 5.0) -> bool:
@@ -450,7 +463,7 @@ class TraceManager:
             ok = self._writer.flush(timeout)
             for sink in self._sinks.values():
                 ok = sink.flush(timeout) and ok
-            return ok
+            return self._scores.flush(timeout) and ok
         except Exception as exc:
             self._fault("flush", exc)
             return False
@@ -464,7 +477,7 @@ class TraceManager:
         """
         deadline = time.monotonic() + timeout
         writers = [("storage", self._writer), *self._sinks.items()]
-        ok = True
+        ok = self._scores.flush(timeout)
         for _, writer in writers:
             ok = writer.flush(max(0.0, deadline - time.monotonic())) and ok
         for name, writer in writers:
@@ -491,6 +504,7 @@ class TraceManager:
             "redaction": self._redactor.stats,
             "writer": self._writer.stats,
             "sinks": {name: sink.stats for name, sink in self._sinks.items()},
+            "scores": self._scores.stats,
         }
 
     def _cleanup_args(self) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
+from myagent.trace.fingerprint import normalise, strip_type
 from myagent.trace.ids import us_to_datetime
 from myagent.trace.records import ToolRecord, Trace, TraceStatus
 from myagent.trace.serialize import to_jsonable
@@ -146,9 +147,16 @@ class TimeBucket:
         return data
 
 
+MAX_VARIANTS = 5
+"""Raw messages an error group lists (the most frequent first)."""
+
+
 @dataclass(slots=True, kw_only=True)
 class ErrorGroup:
-    """Failures sharing one error type and message, over records and traces."""
+    """Failures sharing one error type and fingerprint (`myagent.trace.fingerprint`: the
+    message with numbers, quoted values, ids and paths masked), over records and traces.
+    Each failure counts once: a record or trace failing with the error one of its records
+    raised is that same failure. `variants` are the raw messages, most frequent first."""
 
     error_type: str
     message: str
@@ -156,6 +164,8 @@ class ErrorGroup:
     trace_count: int = 0
     kinds: list[str] = field(default_factory=list)
     names: list[str] = field(default_factory=list)
+    agents: list[str] = field(default_factory=list)
+    variants: list[dict[str, Any]] = field(default_factory=list)
     example_trace_ids: list[str] = field(default_factory=list)
     first_seen_us: int = 0
     last_seen_us: int = 0
@@ -295,47 +305,62 @@ def trace_failed(trace: Trace) -> bool:
 
 
 def failure_events(trace: Trace) -> list[tuple[str, str, str, str, int]]:
-    """(error_type, message, kind, name, start_us) for each failure in a trace.
+    """(error_type, message, kind, name, start_us) for each failure in a trace, once.
 
-    A failed record gives its error type and message, kind = its run_type and name =
-    its tool name (or record name); a failed trace gives kind 'trace'.
+    A failed record gives its error type and message (the type prefix it repeats
+    dropped), kind = its run_type and name = its tool name (or record name), unless one
+    of its child records failed with the same error (that failure, passed up). A failed
+    trace gives kind 'trace', unless one of its records failed with the same error.
     """
+    failed = [run for run in trace.runs if not run.success]
+    passed_up = {
+        (run.parent_id, run.error_type or "Error", to_jsonable(run.error) or "") for run in failed
+    }
     events = []
-    for run in trace.runs:
-        if not run.success:
-            message = to_jsonable(run.error)
-            name = run.tool_name if isinstance(run, ToolRecord) else to_jsonable(run.name)
-            events.append(
-                (run.error_type or "Error", message or "", run.run_type, name or "", run.start_us)
-            )
+    for run in failed:
+        error_type = run.error_type or "Error"
+        message = to_jsonable(run.error) or ""
+        if (run.run_id, error_type, message) in passed_up:
+            continue
+        name = run.tool_name if isinstance(run, ToolRecord) else to_jsonable(run.name)
+        events.append(
+            (error_type, strip_type(error_type, message), run.run_type, name or "", run.start_us)
+        )
     if trace_failed(trace):
         message = to_jsonable(trace.error) or ""
-        name = to_jsonable(trace.name) or ""
-        events.append((trace_error_type(message), message, "trace", name, trace.start_us))
+        if not any((to_jsonable(run.error) or "") == message for run in failed):
+            error_type = trace_error_type(message)
+            name = to_jsonable(trace.name) or ""
+            events.append(
+                (error_type, strip_type(error_type, message), "trace", name, trace.start_us)
+            )
     return events
 
 
 def error_groups_of(
     traces: Iterable[Trace], *, limit: int = 50, examples: int = 5
 ) -> list[ErrorGroup]:
-    """Failures of the finished traces with errors, grouped by (error type, message).
+    """Failures of the finished traces with errors, grouped by (error type, fingerprint).
 
-    Groups are ordered by failure count (desc), then latest failure (desc), type, message.
-    Examples are distinct trace ids, most recent failure first.
+    Groups are ordered by failure count (desc), then latest failure (desc), type,
+    fingerprint. Examples are distinct trace ids, most recent failure first; agents are
+    the traces' agent names; variants the raw messages by count (desc), then message.
     """
     groups: dict[tuple[str, str], ErrorGroup] = {}
     latest: dict[tuple[str, str], dict[str, int]] = {}
+    variants: dict[tuple[str, str], dict[str, int]] = {}
     for trace in traces:
         if not (is_finished(trace) and trace.has_errors):
             continue
+        agent = to_jsonable(trace.agent_name) or ""
         for error_type, message, kind, name, at in failure_events(trace):
-            key = (error_type, message)
+            key = (error_type, normalise(message))
             group = groups.get(key)
             if group is None:
                 group = groups[key] = ErrorGroup(
-                    error_type=error_type, message=message, first_seen_us=at, last_seen_us=at
+                    error_type=error_type, message=key[1], first_seen_us=at, last_seen_us=at
                 )
-                latest[key] = {}
+                latest[key], variants[key] = {}, {}
             group.count += 1
             group.first_seen_us = min(group.first_seen_us, at)
             group.last_seen_us = max(group.last_seen_us, at)
@@ -343,6 +368,9 @@ def error_groups_of(
                 group.kinds.append(kind)
             if name not in group.names:
                 group.names.append(name)
+            if agent and agent not in group.agents:
+                group.agents.append(agent)
+            variants[key][message] = variants[key].get(message, 0) + 1
             seen = latest[key]
             seen[trace.trace_id] = max(seen.get(trace.trace_id, at), at)
     ordered = sorted(
@@ -350,10 +378,19 @@ def error_groups_of(
         key=lambda g: (-g.count, -g.last_seen_us, g.error_type, g.message),
     )[:limit]
     for group in ordered:
-        seen = latest[(group.error_type, group.message)]
+        key = (group.error_type, group.message)
+        seen = latest[key]
         group.trace_count = len(seen)
         group.kinds.sort()
         group.names.sort()
+        group.agents.sort()
+        group.variants = top_variants(variants[key].items())
         ranked = sorted(seen, key=lambda tid: (seen[tid], tid), reverse=True)
         group.example_trace_ids = ranked[:examples]
     return ordered
+
+
+def top_variants(counts: Iterable[tuple[str, int]]) -> list[dict[str, Any]]:
+    """The `MAX_VARIANTS` most frequent raw messages of a group, then by message."""
+    ranked = sorted(counts, key=lambda item: (-item[1], item[0]))[:MAX_VARIANTS]
+    return [{"message": message, "count": count} for message, count in ranked]

@@ -1,11 +1,11 @@
 // Showing trace content safely: everything is text (React escapes it); JSON as a
 // collapsible tree; Markdown sanitized; big values as a preview plus "load full" into
 // CodeMirror; data-URI images as images.
-import { useMemo, useState } from "react";
+import { lazy, Suspense, useMemo, useState } from "react";
 import { JsonView, allExpanded, collapseAllNested, defaultStyles } from "react-json-view-lite";
-import Markdown from "react-markdown";
-import CodeMirror, { EditorView } from "@uiw/react-codemirror";
 import { getText } from "../api";
+import { CopyButton } from "./Copy";
+import { MarkdownText } from "./Markdown";
 import { fmtSize } from "../format";
 import type { LargeValue } from "../types";
 
@@ -36,18 +36,13 @@ export function Images({ value }: { value: unknown }) {
   );
 }
 
+const BigTextEditor = lazy(() => import("./BigText"));
+
 export function BigText({ text }: { text: string }) {
   return (
-    <div className="bigtext" data-testid="bigtext">
-      <CodeMirror
-        value={text}
-        readOnly
-        editable={false}
-        basicSetup={{ lineNumbers: true, foldGutter: false, highlightActiveLine: false }}
-        extensions={[EditorView.lineWrapping]}
-        maxHeight="420px"
-      />
-    </div>
+    <Suspense fallback={<pre className="text">{text.slice(0, 4000)}</pre>}>
+      <BigTextEditor text={text} />
+    </Suspense>
   );
 }
 
@@ -93,6 +88,7 @@ export function Value({ value, collapsed = false }: { value: unknown; collapsed?
   return (
     <>
       <div className="json">
+        <CopyButton value={value} what="JSON value" label="Copy JSON" />
         <JsonView
           data={value as object}
           shouldExpandNode={collapsed ? collapseAllNested : allExpanded}
@@ -101,18 +97,6 @@ export function Value({ value, collapsed = false }: { value: unknown; collapsed?
       </div>
       <Images value={value} />
     </>
-  );
-}
-
-// A Markdown image in trace content is shown as a link, never fetched: a remote image
-// would tell its server who reads the trace, and a same-origin one would call our own API.
-function ImageLink({ src, alt }: { src?: string; alt?: string }) {
-  const label = `[image: ${alt || "untitled"}]`;
-  if (!src || !/^https?:/i.test(src)) return <span className="md-image">{label}</span>;
-  return (
-    <a className="md-image" href={src} target="_blank" rel="noreferrer noopener">
-      {label}
-    </a>
   );
 }
 
@@ -132,11 +116,7 @@ export function MarkdownOrRaw({ value }: { value: unknown }) {
       {raw ? (
         <pre className="text">{value}</pre>
       ) : (
-        <div className="markdown" data-testid="markdown">
-          <Markdown skipHtml components={{ img: ImageLink }}>
-            {value}
-          </Markdown>
-        </div>
+        <MarkdownText text={value} testId="markdown" />
       )}
       <Images value={value} />
     </div>
@@ -147,14 +127,20 @@ export function Section({
   title,
   children,
   open = true,
+  copy,
 }: {
   title: string;
   children: React.ReactNode;
   open?: boolean;
+  /** A value the section's copy button puts on the clipboard. */
+  copy?: unknown;
 }) {
   return (
     <details className="section" open={open}>
-      <summary>{title}</summary>
+      <summary>
+        {title}
+        {copy !== undefined && copy !== null && <CopyButton value={isLarge(copy) ? copy.preview : copy} what={title.toLowerCase()} />}
+      </summary>
       <div className="section-body">{children}</div>
     </details>
   );

@@ -3,10 +3,43 @@
 import { useEffect, useState } from "react";
 import { getJson } from "../api";
 import { fmtCost, fmtDuration, fmtTime } from "../format";
-import type { FullRecord, RecordOutline } from "../types";
+import type { FindPlace, FullRecord, RecordOutline } from "../types";
 import { MarkdownOrRaw, Section, Value } from "./Payload";
+import { Chat } from "./Chat";
+import { CopyButton } from "./Copy";
 
-export function RecordDetail({ traceId, record }: { traceId: string; record: RecordOutline }) {
+/** Where find-in-trace matched inside this record: field, JSON path, the text around. */
+export function FoundPlaces({ places }: { places: FindPlace[] }) {
+  if (!places.length) return null;
+  return (
+    <div className="found" data-testid="found-places">
+      <b>Found in</b>
+      <ul>
+        {places.map((p, i) => (
+          <li key={i} className={p.history ? "history" : ""}>
+            <span className="mono path">{p.path}</span>
+            {p.history && <span className="muted"> (prompt history)</span>}:{" "}
+            <span className="snippet">
+              {p.before}
+              <mark>{p.match}</mark>
+              {p.after}
+            </span>
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
+export function RecordDetail({
+  traceId,
+  record,
+  places = [],
+}: {
+  traceId: string;
+  record: RecordOutline;
+  places?: FindPlace[];
+}) {
   const [full, setFull] = useState<FullRecord | null>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
@@ -27,6 +60,10 @@ export function RecordDetail({ traceId, record }: { traceId: string; record: Rec
       <h3>
         <span className={`kind ${record.run_type}`}>{record.run_type}</span> {record.tool_name || record.name}
       </h3>
+      <div className="ids">
+        <span className="mono muted">{record.run_id}</span> <CopyButton value={record.run_id} what="record id" label="Copy id" />
+      </div>
+      <FoundPlaces places={places} />
       <div className="facts">
         <span>{record.success ? "ok" : "failed"}</span>
         <span>{fmtTime(record.start_us)}</span>
@@ -34,7 +71,8 @@ export function RecordDetail({ traceId, record }: { traceId: string; record: Rec
         {record.model && <span>{record.model}</span>}
         {record.tokens_used !== undefined && (
           <span>
-            {record.tokens_used} tokens ({record.prompt_tokens ?? 0} in / {record.completion_tokens ?? 0} out)
+            {record.tokens_used.toLocaleString()} tokens ({(record.prompt_tokens ?? 0).toLocaleString()} in /{" "}
+            {(record.completion_tokens ?? 0).toLocaleString()} out)
           </span>
         )}
         {record.cost_usd !== undefined && <span>{fmtCost(record.cost_usd)}</span>}
@@ -45,9 +83,7 @@ export function RecordDetail({ traceId, record }: { traceId: string; record: Rec
         <>
           {!full.success && (
             <Section title="Error">
-              <pre className="text error-text">
-                {String(full.error_type ?? "Error")}: {String(full.error ?? "")}
-              </pre>
+              <pre className="text error-text">{errorLine(full.error_type, full.error)}</pre>
               {full.stacktrace ? (
                 <details open>
                   <summary>Stack trace</summary>
@@ -59,18 +95,18 @@ export function RecordDetail({ traceId, record }: { traceId: string; record: Rec
           {full.run_type === "think" && (
             <>
               {Array.isArray(full.system_prompts) && full.system_prompts.length > 0 && (
-                <Section title="System prompt">
+                <Section title="System prompt" copy={full.system_prompts.length === 1 ? full.system_prompts[0] : full.system_prompts}>
                   <Value value={full.system_prompts.length === 1 ? full.system_prompts[0] : full.system_prompts} />
                 </Section>
               )}
-              <Section title="Prompt (messages sent)" open={false}>
-                <Value value={full.messages} collapsed />
+              <Section title="Prompt (messages sent)" copy={full.messages}>
+                <Chat messages={full.messages} />
               </Section>
-              <Section title="Response">
+              <Section title="Response" copy={full.llm_response}>
                 <MarkdownOrRaw value={full.llm_response} />
               </Section>
               {Array.isArray(full.tool_calls) && full.tool_calls.length > 0 && (
-                <Section title="Tool calls">
+                <Section title="Tool calls" copy={full.tool_calls}>
                   <Value value={full.tool_calls} />
                 </Section>
               )}
@@ -78,20 +114,20 @@ export function RecordDetail({ traceId, record }: { traceId: string; record: Rec
           )}
           {full.run_type === "tool" && (
             <>
-              <Section title="Parameters">
+              <Section title="Parameters" copy={full.input_params}>
                 <Value value={full.input_params} />
               </Section>
-              <Section title="Output">
+              <Section title="Output" copy={full.output}>
                 <Value value={full.output} />
               </Section>
             </>
           )}
           {full.run_type === "step" && (
             <>
-              <Section title="Inputs">
+              <Section title="Inputs" copy={full.inputs}>
                 <Value value={full.inputs} />
               </Section>
-              <Section title="Output">
+              <Section title="Output" copy={full.output}>
                 <Value value={full.output} />
               </Section>
             </>
@@ -105,4 +141,11 @@ export function RecordDetail({ traceId, record }: { traceId: string; record: Rec
       )}
     </div>
   );
+}
+
+/** "Type: message", the type once even when the message already starts with it. */
+export function errorLine(type: unknown, message: unknown): string {
+  const t = String(type ?? "Error");
+  const m = String(message ?? "");
+  return m.startsWith(`${t}:`) || m === t ? m : `${t}: ${m}`;
 }

@@ -3,6 +3,7 @@
 import { useEffect, useMemo, useRef } from "react";
 import type { RecordOutline, TraceDetail } from "../types";
 import { fmtDuration } from "../format";
+import { MarkdownText } from "./Markdown";
 
 interface Item {
   key: string;
@@ -16,7 +17,7 @@ interface Item {
 
 export function transcriptItems(trace: TraceDetail): Item[] {
   const items: Item[] = [];
-  if (trace.input) items.push({ key: "input", role: "user", runId: null, title: "User", text: trace.input.text });
+  if (trace.input) items.push({ key: "input", role: "user", runId: null, title: "Input", text: trace.input.text });
   const tools = trace.records.filter((r) => r.run_type === "tool");
   const used = new Set<string>();
   const pair = (think: RecordOutline, callId: string | null, name: string | null) => {
@@ -36,7 +37,7 @@ export function transcriptItems(trace: TraceDetail): Item[] {
         title: `${r.agent_name ?? "Assistant"} · ${r.model ?? "LLM"} · ${fmtDuration(r.duration)}`,
         text,
         failed: !r.success,
-        extra: r.error?.text,
+        extra: r.error ? `${r.error_type && !r.error.text.startsWith(r.error_type) ? `${r.error_type}: ` : ""}${r.error.text}` : undefined,
       });
       for (const call of r.tool_calls ?? []) {
         const result = pair(r, call.id, call.name);
@@ -70,7 +71,7 @@ export function transcriptItems(trace: TraceDetail): Item[] {
       failed: !t.success,
     });
   }
-  if (trace.output) items.push({ key: "output", role: "final", runId: null, title: "Answer", text: trace.output.text });
+  if (trace.output) items.push({ key: "output", role: "final", runId: null, title: "Final output", text: trace.output.text });
   return items;
 }
 
@@ -104,7 +105,8 @@ export function Transcript({
           onClick={() => item.runId && onSelect(item.runId)}
         >
           <div className="msg-title">{item.title}</div>
-          {item.text && <div className="msg-text">{item.text}</div>}
+          {item.text &&
+            (item.role === "tool" ? <div className="msg-text mono">{item.text}</div> : <MarkdownText text={item.text} />)}
           {item.extra && <div className="msg-extra">{item.extra}</div>}
         </div>
       ))}

@@ -2,7 +2,7 @@
 // arguments, and the deltas of tokens, cost and latency.
 import { useEffect, useMemo, useState } from "react";
 import { Link, useSearchParams } from "react-router";
-import { diffLines, diffWordsWithSpace } from "diff";
+import { diffLines, diffWordsWithSpace, type Change } from "diff";
 import { getJson, query } from "../api";
 import { fmtCost, fmtDelta, fmtDuration } from "../format";
 import type { FullRecord, RecordOutline, TraceDetail } from "../types";
@@ -32,22 +32,59 @@ interface Comparison {
 
 const FIELDS = ["system_prompts", "messages", "llm_response", "tool_calls", "input_params", "output", "inputs", "error"];
 
+const IDS = new Set(["id", "tool_call_id", "call_id"]);
+
+/** A value without its generated call ids (they differ between any two runs). */
+export function withoutIds(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutIds);
+  if (value && typeof value === "object" && !isLarge(value)) {
+    return Object.fromEntries(Object.entries(value).filter(([k]) => !IDS.has(k)).map(([k, v]) => [k, withoutIds(v)]));
+  }
+  return value;
+}
+
 function asText(value: unknown): string {
   if (value === undefined || value === null) return "";
   if (isLarge(value)) return `${value.preview}\n…[${value.note}]`;
   return typeof value === "string" ? value : JSON.stringify(value, null, 2);
 }
 
-function Diff({ a, b }: { a: string; b: string }) {
-  const parts = useMemo(() => (a.length + b.length > 20000 ? diffLines(a, b) : diffWordsWithSpace(a, b)), [a, b]);
+/** JSON with object keys in order, so key order never shows as a difference. */
+function sortedKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortedKeys);
+  if (value && typeof value === "object" && !isLarge(value)) {
+    return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortedKeys((value as Record<string, unknown>)[k])]));
+  }
+  return value;
+}
+
+/** Changes from A's value to B's: words of text or of canonical JSON; lines when long. */
+function changes(a: unknown, b: unknown): Change[] {
+  const ta = asText(sortedKeys(a));
+  const tb = asText(sortedKeys(b));
+  return ta.length + tb.length > 20000 ? diffLines(ta, tb) : diffWordsWithSpace(ta, tb);
+}
+
+/** The two values side by side: A with what B lacks struck out, B with what it adds. */
+function SideBySide({ a, b }: { a: unknown; b: unknown }) {
+  const parts = useMemo(() => changes(a, b), [a, b]);
   return (
-    <pre className="text diff">
-      {parts.map((p, i) => (
-        <span key={i} className={p.added ? "added" : p.removed ? "removed" : ""}>
-          {p.value}
-        </span>
-      ))}
-    </pre>
+    <div className="side-by-side">
+      <pre className="text diff side-a" data-testid="side-a">
+        {parts.filter((p) => !p.added).map((p, i) => (
+          <span key={i} className={p.removed ? "removed" : ""}>
+            {p.value}
+          </span>
+        ))}
+      </pre>
+      <pre className="text diff side-b" data-testid="side-b">
+        {parts.filter((p) => !p.removed).map((p, i) => (
+          <span key={i} className={p.added ? "added" : ""}>
+            {p.value}
+          </span>
+        ))}
+      </pre>
+    </div>
   );
 }
 
@@ -61,21 +98,31 @@ function PairDiff({ comparison, pair }: { comparison: Comparison; pair: Pair }) 
   if (!records) return <p className="muted">Loading…</p>;
   const [ra, rb] = records;
   const fields = FIELDS.filter((f) => (ra && ra[f] !== undefined) || (rb && rb[f] !== undefined));
+  const same: string[] = [];
+  const shown = fields.filter((f) => {
+    const va = withoutIds(ra?.[f]);
+    const vb = withoutIds(rb?.[f]);
+    if (asText(va) === asText(vb)) {
+      if (asText(va)) same.push(f);
+      return false;
+    }
+    return true;
+  });
   return (
     <div className="pair-diff" data-testid="pair-diff">
-      {fields.map((f) => {
-        const ta = asText(ra?.[f]);
-        const tb = asText(rb?.[f]);
-        if (!ta && !tb) return null;
-        return (
-          <div key={f} className="field-diff">
-            <h4>
-              {f} {ta === tb ? <span className="muted">(same)</span> : <span className="changed">(differs)</span>}
-            </h4>
-            {ta === tb ? <pre className="text">{ta}</pre> : <Diff a={ta} b={tb} />}
-          </div>
-        );
-      })}
+      <div className="side-heads">
+        <b>A</b>
+        <b>B</b>
+      </div>
+      {shown.map((f) => (
+        <div key={f} className="field-diff" data-field={f}>
+          <h4>
+            {f} <span className="changed">(differs)</span>
+          </h4>
+          <SideBySide a={withoutIds(ra?.[f])} b={withoutIds(rb?.[f])} />
+        </div>
+      ))}
+      {same.length > 0 && <p className="muted">Same in both (call ids ignored): {same.join(", ")}</p>}
     </div>
   );
 }
@@ -89,7 +136,8 @@ export default function ComparePage() {
   const [params, setParams] = useSearchParams();
   const a = params.get("a") ?? "";
   const b = params.get("b") ?? "";
-  const open = Number(params.get("pair") ?? "-1");
+  const openParam = params.get("pair") ?? "";
+  const isOpen = (i: number) => openParam === "all" || openParam === String(i);
   const [comparison, setComparison] = useState<Comparison | null>(null);
   const [error, setError] = useState<string | null>(null);
 
@@ -129,10 +177,10 @@ export default function ComparePage() {
               <tr>
                 <th></th>
                 <th>
-                  <Link to={`/traces/${comparison.a.trace_id}`}>A: {comparison.a.agent_name ?? comparison.a.name}</Link>
+                  <Link to={`/traces/${comparison.a.trace_id}`}>A: {comparison.a.name || comparison.a.agent_name}</Link>
                 </th>
                 <th>
-                  <Link to={`/traces/${comparison.b.trace_id}`}>B: {comparison.b.agent_name ?? comparison.b.name}</Link>
+                  <Link to={`/traces/${comparison.b.trace_id}`}>B: {comparison.b.name || comparison.b.agent_name}</Link>
                 </th>
                 <th>B − A</th>
               </tr>
@@ -170,6 +218,22 @@ export default function ComparePage() {
               </tr>
             </tbody>
           </table>
+          <p>
+            <button
+              type="button"
+              onClick={() =>
+                setParams((p) => {
+                  const next = new URLSearchParams(p);
+                  if (openParam === "all") next.delete("pair");
+                  else next.set("pair", "all");
+                  return next;
+                }, { replace: true })
+              }
+            >
+              {openParam === "all" ? "Hide the differences" : "Show every difference"}
+            </button>{" "}
+            <span className="muted">Steps are aligned by kind, tool and arguments; generated call ids are ignored.</span>
+          </p>
           <table className="pairs" data-testid="compare-pairs">
             <thead>
               <tr>
@@ -181,19 +245,19 @@ export default function ComparePage() {
             </thead>
             <tbody>
               {comparison.pairs.map((pair, i) => (
-                <FragmentRow key={i} index={i} open={open === i} onToggle={() => setParams((p) => {
+                <FragmentRow key={i} index={i} open={isOpen(i)} onToggle={() => setParams((p) => {
                   const next = new URLSearchParams(p);
-                  if (open === i) next.delete("pair");
+                  if (isOpen(i)) next.delete("pair");
                   else next.set("pair", String(i));
                   return next;
                 }, { replace: true })}>
                   <td>{label(pair.a ? mapA.get(pair.a) : undefined)}</td>
                   <td>{label(pair.b ? mapB.get(pair.b) : undefined)}</td>
                   <td className={pair.changed?.length ? "changed" : "muted"}>
-                    {pair.changed === null ? "only on one side" : pair.changed.join(", ") || "same"}
+                    {pair.changed === null ? (pair.a ? "only in A" : "only in B") : pair.changed.join(", ") || "same"}
                   </td>
                   <td>{fmtDelta(pair.duration_delta, fmtDuration)}</td>
-                  {open === i && (
+                  {isOpen(i) && (
                     <td className="pair-diff-cell" colSpan={4}>
                       <PairDiff comparison={comparison} pair={pair} />
                     </td>

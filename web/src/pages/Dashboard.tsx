@@ -6,6 +6,7 @@ import { createColumnHelper } from "@tanstack/react-table";
 import { getJson, query } from "../api";
 import { fmtCost, fmtDuration } from "../format";
 import { Chart, type ChartOption } from "../components/Chart";
+import { ScoreChart } from "../components/ScoreChart";
 import { DataTable } from "../components/DataTable";
 
 interface Stats {
@@ -33,13 +34,30 @@ interface ToolStat {
   p95_duration: number;
 }
 
-const RANGES: [string, number, number][] = [
-  ["last hour", 3600, 60],
-  ["last 24 hours", 86400, 3600],
-  ["last 7 days", 7 * 86400, 6 * 3600],
-  ["last 30 days", 30 * 86400, 86400],
-  ["all time", 0, 86400],
+const RANGES: [string, number][] = [
+  ["last hour", 3600],
+  ["last 24 hours", 86400],
+  ["last 7 days", 7 * 86400],
+  ["last 30 days", 30 * 86400],
+  ["all time", 0],
 ];
+const STEPS = [1, 5, 10, 30, 60, 300, 600, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 7 * 86400];
+
+/** A bucket (seconds) giving about 40 points over `span` seconds of data. */
+export function bucketFor(span: number): number {
+  return STEPS.find((s) => span / s <= 40) ?? STEPS[STEPS.length - 1];
+}
+
+/** Axis labels for data spanning `span` seconds: seconds, minutes, hours or dates. */
+function timeLabel(span: number): (ms: number) => string {
+  const opts: Intl.DateTimeFormatOptions =
+    span <= 600
+      ? { hour: "2-digit", minute: "2-digit", second: "2-digit" }
+      : span <= 2 * 86400
+        ? { hour: "2-digit", minute: "2-digit" }
+        : { month: "short", day: "numeric" };
+  return (ms) => new Date(ms).toLocaleString(undefined, opts);
+}
 
 const tools = createColumnHelper<ToolStat>();
 const agents = createColumnHelper<Stats>();
@@ -48,7 +66,7 @@ export default function Dashboard() {
   const [params, setParams] = useSearchParams();
   const agent = params.get("agent") ?? "";
   const range = Number(params.get("range") ?? "4");
-  const [span, seconds, interval] = RANGES[range] ?? RANGES[4];
+  const [span, seconds] = RANGES[range] ?? RANGES[4];
   const [start] = useState(() => (seconds ? new Date(Date.now() - seconds * 1000).toISOString() : undefined));
   const filter = useMemo(
     () => ({ agent: agent || undefined, start: seconds ? new Date(Date.now() - seconds * 1000).toISOString() : start }),
@@ -60,11 +78,26 @@ export default function Dashboard() {
   const [agentStats, setAgentStats] = useState<Stats[]>([]);
   const [names, setNames] = useState<string[]>([]);
   const [error, setError] = useState<string | null>(null);
+  // The data's own time window inside the range: the first and the newest trace.
+  const [window_, setWindow] = useState<[number, number] | null>(null);
+  useEffect(() => {
+    setWindow(null);
+    const q = (order: string) => getJson<{ items: { start_us: number }[] }>(`/api/traces${query({ ...filter, order, limit: "1" })}`);
+    Promise.all([q("start_time"), q("-start_time")])
+      .then(([first, last]) => {
+        if (first.items.length && last.items.length) setWindow([first.items[0].start_us / 1000, last.items[0].start_us / 1000]);
+        else setWindow([Date.now() - (seconds || 3600) * 1000, Date.now()]);
+      })
+      .catch(() => setWindow([Date.now() - 3600_000, Date.now()]));
+  }, [filter]); // eslint-disable-line react-hooks/exhaustive-deps
+  const dataSpan = window_ ? Math.max((window_[1] - window_[0]) / 1000, 1) : null;
+  const interval = dataSpan === null ? null : bucketFor(dataSpan);
 
   useEffect(() => {
     getJson<{ agents: string[] }>("/api/facets").then((f) => setNames(f.agents)).catch(() => undefined);
   }, []);
   useEffect(() => {
+    if (interval === null) return;
     const q = query(filter);
     setError(null);
     Promise.all([
@@ -83,12 +116,22 @@ export default function Dashboard() {
   }, [filter, interval]);
 
   const times = series.map((b) => b.start_us / 1000);
+  // The axis spans the data (padded by a bucket), so a short run is not a dot on a
+  // two-day axis; labels never overlap and say seconds, minutes or dates as fits.
+  const step = (interval ?? 3600) * 1000;
+  const xAxis = {
+    type: "time",
+    min: window_ ? Math.floor(window_[0] / step) * step - step : undefined,
+    max: window_ ? Math.floor(window_[1] / step) * step + 2 * step : undefined,
+    splitNumber: 5,
+    axisLabel: { hideOverlap: true, formatter: timeLabel(dataSpan ?? 86400) },
+  };
   const latency: ChartOption = {
     animation: false,
     tooltip: { trigger: "axis" },
     legend: { top: 0 },
     grid: { left: 50, right: 50, top: 30, bottom: 30 },
-    xAxis: { type: "time" },
+    xAxis,
     yAxis: [
       { type: "value", name: "seconds" },
       { type: "value", name: "success %", min: 0, max: 100 },
@@ -104,14 +147,14 @@ export default function Dashboard() {
     tooltip: { trigger: "axis" },
     legend: { top: 0 },
     grid: { left: 60, right: 60, top: 30, bottom: 30 },
-    xAxis: { type: "time" },
+    xAxis,
     yAxis: [
-      { type: "value", name: "tokens" },
+      { type: "value", name: "tokens", minInterval: 1 },
       { type: "value", name: "USD" },
     ],
     series: [
-      { name: "tokens", type: "bar", data: series.map((b, i) => [times[i], b.total_tokens]) },
-      { name: "cost", type: "line", yAxisIndex: 1, showSymbol: series.length < 40, data: series.map((b, i) => [times[i], b.total_cost]) },
+      { name: "tokens", type: "bar", barMaxWidth: 24, data: series.map((b, i) => [times[i], b.total_tokens]) },
+      { name: "cost", type: "line", yAxisIndex: 1, showSymbol: series.length < 40, data: series.map((b, i) => [times[i], b.total_cost || null]) },
     ],
   };
   const toolChart: ChartOption = {
@@ -119,7 +162,7 @@ export default function Dashboard() {
     tooltip: { trigger: "axis" },
     legend: { top: 0 },
     grid: { left: 110, right: 20, top: 30, bottom: 20 },
-    xAxis: { type: "value" },
+    xAxis: { type: "value", minInterval: 1 },
     yAxis: { type: "category", data: toolStats.map((t) => t.tool_name) },
     series: [
       { name: "calls", type: "bar", stack: "c", data: toolStats.map((t) => t.call_count - t.error_count) },
@@ -159,20 +202,29 @@ export default function Dashboard() {
         <span className="muted">{span}</span>
         {error && <span className="error-text">{error}</span>}
       </div>
-      {overall && (
+      {overall && overall.trace_count === 0 && (
+        <div className="empty setup" data-testid="empty-setup">
+          <p>
+            <b>No finished traces {seconds ? `in the ${span}` : "yet"}.</b> The dashboard fills in as runs finish.
+          </p>
+          <p>Run an agent with traces kept in this viewer's database (for example TRACE_STORAGE=sqlite), or widen the range.</p>
+        </div>
+      )}
+      {overall && overall.trace_count > 0 && (
         <div className="cards" data-testid="stat-cards">
           <div className="card"><b>{overall.trace_count}</b><span>traces</span></div>
           <div className="card"><b>{overall.success_rate.toFixed(1)}%</b><span>success</span></div>
           <div className="card"><b>{fmtDuration(overall.p50_response_time)}</b><span>p50</span></div>
           <div className="card"><b>{fmtDuration(overall.p95_response_time)}</b><span>p95</span></div>
           <div className="card"><b>{overall.total_tokens.toLocaleString()}</b><span>tokens</span></div>
-          <div className="card"><b>{fmtCost(overall.total_cost)}</b><span>cost</span></div>
+          <div className="card" data-testid="card-cost"><b>{fmtCost(overall.total_cost || null)}</b><span>cost</span></div>
         </div>
       )}
       <div className="charts">
         <section><h3>Response time and success rate</h3><Chart option={latency} testId="chart-latency" /></section>
         <section><h3>Tokens and cost</h3><Chart option={usage} testId="chart-usage" /></section>
         <section><h3>Tool usage</h3><Chart option={toolChart} testId="chart-tools" /></section>
+        <ScoreChart filter={filter} interval={interval ?? 3600} />
       </div>
       <h3>Tools</h3>
       <DataTable
@@ -198,8 +250,8 @@ export default function Dashboard() {
           agents.accessor("success_rate", { header: "Success", cell: (c) => `${c.getValue().toFixed(1)}%` }),
           agents.accessor("p50_response_time", { header: "p50", cell: (c) => fmtDuration(c.getValue()) }),
           agents.accessor("p95_response_time", { header: "p95", cell: (c) => fmtDuration(c.getValue()) }),
-          agents.accessor("total_tokens", { header: "Tokens" }),
-          agents.accessor("total_cost", { header: "Cost", cell: (c) => fmtCost(c.getValue()) }),
+          agents.accessor("total_tokens", { header: "Tokens", cell: (c) => c.getValue().toLocaleString() }),
+          agents.accessor("total_cost", { header: "Cost", cell: (c) => fmtCost(c.getValue() || null) }),
         ]}
       />
     </div>

@@ -3,10 +3,12 @@ import { useEffect, useState } from "react";
 import { Link, useNavigate, useParams } from "react-router";
 import { createColumnHelper } from "@tanstack/react-table";
 import { getJson } from "../api";
+import { NotFound } from "../components/NotFound";
 import { fmtCost, fmtDuration, fmtTime } from "../format";
 import type { TraceSummary } from "../types";
 import { DataTable } from "../components/DataTable";
 import { StatusBadge } from "../components/Status";
+import { TraceName } from "../components/TraceName";
 
 interface Session {
   session_id: string;
@@ -26,10 +28,15 @@ export default function SessionsPage() {
   const [sessions, setSessions] = useState<Session[]>([]);
   const [traces, setTraces] = useState<TraceSummary[]>([]);
   const [error, setError] = useState<string | null>(null);
+  const [loaded, setLoaded] = useState(false);
   useEffect(() => {
+    setLoaded(false);
     if (sessionId) {
       getJson<{ items: TraceSummary[] }>(`/api/sessions/${encodeURIComponent(sessionId)}`)
-        .then((r) => setTraces(r.items))
+        .then((r) => {
+          setTraces(r.items);
+          setLoaded(true);
+        })
         .catch((e) => setError(String(e.message ?? e)));
     } else {
       getJson<{ sessions: Session[] }>("/api/sessions")
@@ -38,6 +45,7 @@ export default function SessionsPage() {
     }
   }, [sessionId]);
   if (error) return <p className="page error-text">{error}</p>;
+  if (sessionId && loaded && traces.length === 0) return <NotFound what="session" id={sessionId} />;
   if (!sessionId) {
     return (
       <div className="page">
@@ -52,8 +60,8 @@ export default function SessionsPage() {
             col.accessor("first_us", { header: "First", cell: (c) => fmtTime(c.getValue()) }),
             col.accessor("last_us", { header: "Latest", cell: (c) => fmtTime(c.getValue()) }),
             col.accessor("error_traces", { header: "With errors" }),
-            col.accessor("tokens_used", { header: "Tokens" }),
-            col.accessor("cost_usd", { header: "Cost", cell: (c) => fmtCost(c.getValue()) }),
+            col.accessor("tokens_used", { header: "Tokens", cell: (c) => c.getValue().toLocaleString() }),
+            col.accessor("cost_usd", { header: "Cost", cell: (c) => fmtCost(c.getValue() || null) }),
           ]}
         />
       </div>
@@ -69,7 +77,7 @@ export default function SessionsPage() {
         {traces.map((t) => (
           <li key={t.trace_id}>
             <Link to={`/traces/${t.trace_id}`}>
-              <StatusBadge status={t.status} errors={t.error_count} /> <b>{t.agent_name ?? t.name}</b>{" "}
+              <StatusBadge status={t.status} errors={t.error_count} /> <TraceName trace={t} />{" "}
               <span className="muted">{fmtTime(t.start_us)} · {fmtDuration(t.duration)}</span>
               <div className="preview">{t.input_preview}</div>
               <div className="preview muted">{t.output_preview ?? t.error}</div>

@@ -1,6 +1,6 @@
 // The trace list: filter bar, full-text search, live updates, virtualized keyset pages.
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
-import { useNavigate, useSearchParams } from "react-router";
+import { Link, useLocation, useNavigate, useSearchParams } from "react-router";
 import {
   createColumnHelper,
   flexRender,
@@ -8,11 +8,15 @@ import {
   useReactTable,
 } from "@tanstack/react-table";
 import { useVirtualizer } from "@tanstack/react-virtual";
-import { getJson, postFile, query } from "../api";
+import { ApiError, getJson, postFile, query } from "../api";
 import { fmtCost, fmtDuration, fmtTime } from "../format";
 import { useLiveTraces } from "../live";
 import type { Page, TraceSummary } from "../types";
 import { StatusBadge } from "../components/Status";
+import { AddToDataset } from "../components/AddToDataset";
+import { useScoreColumns } from "../components/ScoreColumns";
+import { TraceName } from "../components/TraceName";
+import { FilterBar, LIST_FIELDS, rangeStart, splitList } from "../components/FilterBar";
 
 const FILTER_KEYS = [
   "agent",
@@ -31,38 +35,55 @@ const FILTER_KEYS = [
   "q",
   "has_errors",
   "session",
+  "score",
 ] as const;
 
-const FIELD_LABELS: [string, string, string][] = [
-  ["agent", "Agent", "weather_agent"],
-  ["model", "Model", "gpt-4o"],
-  ["tool", "Tool", "get_weather"],
-  ["tag", "Tag", "prod"],
-  ["meta", "Metadata", "key=value"],
-  ["min_duration", "Min s", "0.5"],
-  ["max_duration", "Max s", ""],
-  ["min_tokens", "Min tokens", ""],
-  ["max_tokens", "Max tokens", ""],
-  ["min_cost", "Min $", ""],
-];
-
-/** The API query for the filters in the address bar (lists split on commas). */
+/** The API query for the filters in the address bar (lists split on commas; a quick
+ * range such as `range=1h` becomes a start time). */
 export function filterQuery(params: URLSearchParams): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const key of FILTER_KEYS) {
     const value = params.get(key);
     if (!value) continue;
-    if (["agent", "status", "model", "tool", "tag", "session"].includes(key)) {
-      out[key] = value.split(",").map((v) => v.trim()).filter(Boolean);
+    if ((LIST_FIELDS as readonly string[]).includes(key)) {
+      out[key] = splitList(value);
+    } else if (key === "score") {
+      out[key] = value.split(";").map((v) => v.trim()).filter(Boolean);
     } else if (key === "meta") {
       out[key] = value.split(/\s+/).filter(Boolean);
     } else if (key === "start" || key === "end") {
-      out[key] = new Date(value).toISOString();
+      const time = new Date(value);
+      out[key] = Number.isNaN(time.getTime()) ? value : time.toISOString();
     } else {
       out[key] = value;
     }
   }
+  const start = rangeStart(params.get("range"));
+  if (start) out.start = start;
   return out;
+}
+
+/** The list's first page and count for the address's filters (what the page asks first). */
+export function firstRequests(params: URLSearchParams, limit = "100"): [string, string] {
+  const filters = filterQuery(params);
+  const order = params.get("order") ?? "-start_time";
+  return [`/api/traces${query({ ...filters, order, limit })}`, `/api/traces/count${query(filters)}`];
+}
+
+/** What Back restores: the rows loaded, scroll position, selected row (per history entry). */
+interface Place {
+  rows: number;
+  scroll: number;
+  selected: number;
+}
+const MARKED_KEY = "myagent.compare";
+
+function savedPlace(key: string): Place | null {
+  try {
+    return JSON.parse(sessionStorage.getItem(`myagent.list.${key}`) ?? "null") as Place | null;
+  } catch {
+    return null;
+  }
 }
 
 const column = createColumnHelper<TraceSummary>();
@@ -70,6 +91,8 @@ const column = createColumnHelper<TraceSummary>();
 export default function TraceList() {
   const [params, setParams] = useSearchParams();
   const navigate = useNavigate();
+  const location = useLocation();
+  // A quick range's start is taken when the filter changes, not on every render.
   const filters = useMemo(() => filterQuery(params), [params]);
   const order = params.get("order") ?? "-start_time";
   const filterSearch = query(filters);
@@ -80,7 +103,14 @@ export default function TraceList() {
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [selected, setSelected] = useState(0);
-  const [marked, setMarked] = useState<string[]>([]);
+  const [marked, setMarked] = useState<string[]>(() => {
+    try {
+      return JSON.parse(sessionStorage.getItem(MARKED_KEY) ?? "[]") as string[];
+    } catch {
+      return [];
+    }
+  });
+  const restore = useRef<Place | null>(savedPlace(location.key));
   const [reload, setReload] = useState(0);
   const searchBox = useRef<HTMLInputElement>(null);
   const scroller = useRef<HTMLDivElement>(null);
@@ -90,16 +120,29 @@ export default function TraceList() {
     const abort = new AbortController();
     setLoading(true);
     setError(null);
-    getJson<Page<TraceSummary>>(`/api/traces${query({ ...filters, order, limit: "100" })}`, abort.signal)
+    const place = restore.current;
+    const limit = String(Math.min(500, Math.max(100, place?.rows ?? 0)));
+    const [first, counted] = firstRequests(params, limit);
+    getJson<Page<TraceSummary>>(first, abort.signal)
       .then((page) => {
         setRows(page.items);
         setCursor(page.next_cursor);
-        setSelected(0);
+        setSelected(place ? Math.min(place.selected, Math.max(0, page.items.length - 1)) : 0);
+        if (place) {
+          restore.current = null;
+          requestAnimationFrame(() => {
+            if (scroller.current) scroller.current.scrollTop = place.scroll;
+          });
+        }
       })
-      .catch((e) => abort.signal.aborted || setError(String(e.message ?? e)))
+      .catch((e) => {
+        if (abort.signal.aborted) return;
+        setRows([]);
+        setError(e instanceof ApiError && e.status === 422 ? `Filter not applied: ${e.message}` : String(e.message ?? e));
+      })
       .finally(() => setLoading(false));
     setCount(null);
-    getJson<{ count: number }>(`/api/traces/count${filterSearch}`, abort.signal)
+    getJson<{ count: number }>(counted, abort.signal)
       .then((c) => setCount(c.count))
       .catch(() => undefined);
     return () => abort.abort();
@@ -155,7 +198,23 @@ export default function TraceList() {
   const toggleMark = useCallback((id: string) => {
     setMarked((m) => (m.includes(id) ? m.filter((x) => x !== id) : [...m.slice(-1), id]));
   }, []);
+  useEffect(() => sessionStorage.setItem(MARKED_KEY, JSON.stringify(marked)), [marked]);
 
+  // Remember where we are in this history entry, so Back comes back to it.
+  const placeKey = location.key;
+  const remember = useCallback(() => {
+    const place: Place = { rows: rows.length, scroll: scroller.current?.scrollTop ?? 0, selected };
+    sessionStorage.setItem(`myagent.list.${placeKey}`, JSON.stringify(place));
+  }, [rows.length, selected, placeKey]);
+  const open = useCallback(
+    (traceId: string) => {
+      remember();
+      navigate(`/traces/${traceId}`);
+    },
+    [remember, navigate],
+  );
+
+  const scoreColumns = useScoreColumns(rows);
   const columns = useMemo(
     () => [
       column.display({
@@ -174,12 +233,7 @@ export default function TraceList() {
       column.accessor("status", { header: "Status", cell: (c) => <StatusBadge status={c.getValue()} errors={c.row.original.error_count} /> }),
       column.accessor("name", {
         header: "Trace",
-        cell: (c) => (
-          <span>
-            <b>{c.row.original.agent_name ?? c.getValue()}</b>
-            <span className="muted"> {c.row.original.tools.join(", ")}</span>
-          </span>
-        ),
+        cell: (c) => <TraceName trace={c.row.original} />,
       }),
       column.accessor("input_preview", { header: "Input", cell: (c) => <span className="preview">{c.getValue()}</span> }),
       column.accessor("output_preview", { header: "Output", cell: (c) => <span className="preview">{c.row.original.error ?? c.getValue()}</span> }),
@@ -189,10 +243,11 @@ export default function TraceList() {
         header: "Records",
         cell: (c) => `${c.row.original.think_count} LLM · ${c.row.original.tool_count} tool`,
       }),
-      column.accessor("tokens_used", { header: "Tokens" }),
+      column.accessor("tokens_used", { header: "Tokens", cell: (c) => c.getValue().toLocaleString() }),
       column.accessor("cost_usd", { header: "Cost", cell: (c) => fmtCost(c.getValue()) }),
+      ...scoreColumns.columns,
     ],
-    [marked, toggleMark],
+    [marked, toggleMark, scoreColumns.columns],
   );
 
   const table = useReactTable({ data: rows, columns, getCoreRowModel: getCoreRowModel(), getRowId: (r) => r.trace_id });
@@ -216,7 +271,7 @@ export default function TraceList() {
       if ((e.target as HTMLElement).closest("input, textarea, select")) return;
       if (e.key === "j") setSelected((s) => Math.min(s + 1, rows.length - 1));
       else if (e.key === "k") setSelected((s) => Math.max(s - 1, 0));
-      else if (e.key === "Enter" && rows[selected]) navigate(`/traces/${rows[selected].trace_id}`);
+      else if (e.key === "Enter" && rows[selected]) open(rows[selected].trace_id);
       else if (e.key === "x" && rows[selected]) toggleMark(rows[selected].trace_id);
       else if (e.key === "/") {
         e.preventDefault();
@@ -225,75 +280,29 @@ export default function TraceList() {
     };
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
-  }, [rows, selected, navigate, toggleMark]);
+  }, [rows, selected, open, toggleMark]);
 
   useEffect(() => {
     if (rows.length) virtualizer.scrollToIndex(selected, { align: "auto" });
   }, [selected]); // eslint-disable-line react-hooks/exhaustive-deps
 
-  const setParam = (key: string, value: string) => {
+  const setParam = (key: string, value: string) => update({ [key]: value || null }, true);
+  /** Apply changed filters at once; each change is a history entry (Back undoes it). */
+  function update(changes: Record<string, string | null>, replace = false) {
     const next = new URLSearchParams(params);
-    if (value) next.set(key, value);
-    else next.delete(key);
-    setParams(next, { replace: true });
-  };
+    for (const [key, value] of Object.entries(changes)) {
+      if (value) next.set(key, value);
+      else next.delete(key);
+    }
+    setParams(next, { replace });
+  }
 
   return (
     <div className="page list-page">
-      <form
-        className="filters"
-        onSubmit={(e) => {
-          e.preventDefault();
-          const data = new FormData(e.currentTarget);
-          const next = new URLSearchParams();
-          for (const [k, v] of data.entries()) if (typeof v === "string" && v.trim()) next.set(k, v.trim());
-          if (params.get("order")) next.set("order", params.get("order")!);
-          setParams(next);
-        }}
-        key={params.toString()}
-      >
-        <input
-          ref={searchBox}
-          name="q"
-          className="search"
-          placeholder="Search inputs, outputs, errors  ( / )"
-          defaultValue={params.get("q") ?? ""}
-          aria-label="search"
-        />
-        <select name="status" defaultValue={params.get("status") ?? ""} aria-label="status">
-          <option value="">any status</option>
-          <option value="running">running</option>
-          <option value="success">success</option>
-          <option value="error">error</option>
-          <option value="cancelled">cancelled</option>
-        </select>
-        <select name="has_errors" defaultValue={params.get("has_errors") ?? ""} aria-label="errors">
-          <option value="">errors or not</option>
-          <option value="true">with errors</option>
-          <option value="false">without errors</option>
-        </select>
-        {FIELD_LABELS.map(([key, label, placeholder]) => (
-          <label key={key} className="field">
-            <span>{label}</span>
-            <input name={key} aria-label={label} placeholder={placeholder} defaultValue={params.get(key) ?? ""} />
-          </label>
-        ))}
-        <label className="field">
-          <span>From</span>
-          <input type="datetime-local" name="start" aria-label="from" defaultValue={params.get("start") ?? ""} />
-        </label>
-        <label className="field">
-          <span>To</span>
-          <input type="datetime-local" name="end" aria-label="to" defaultValue={params.get("end") ?? ""} />
-        </label>
-        <button type="submit">Apply</button>
-        <button type="button" className="link" onClick={() => setParams(new URLSearchParams())}>
-          Clear
-        </button>
-      </form>
+      <FilterBar params={params} update={update} searchBox={searchBox} />
       <div className="list-bar">
         <span className="count" data-testid="trace-count">
-          {count === null ? "…" : `${count.toLocaleString()} traces`}
+          {count === null ? "…" : `${count.toLocaleString()} trace${count === 1 ? "" : "s"}`}
         </span>
         <label>
           Sort{" "}
@@ -307,8 +316,18 @@ export default function TraceList() {
         </label>
         <span className="live-dot" title="Live: new and running traces appear as they happen">● live</span>
         {marked.length === 2 && (
-          <button onClick={() => navigate(`/compare?a=${marked[0]}&b=${marked[1]}`)}>Compare 2 runs</button>
+          <button
+            onClick={() => {
+              remember();
+              navigate(`/compare?a=${marked[0]}&b=${marked[1]}`);
+            }}
+          >
+            Compare 2 runs
+          </button>
         )}
+        <AddToDataset traceIds={marked} label="Add marked to dataset" />
+        <Link to={`/queue${query({ filter: params.toString() })}`}>Annotate these</Link>
+        {scoreColumns.picker}
         <a className="export" href={`/api/export${query({ ...filters, format: "jsonl" })}`}>
           Export JSONL
         </a>
@@ -344,7 +363,7 @@ export default function TraceList() {
           />
         </label>
         {notice && <span className="muted">{notice}</span>}
-        {error && <span className="error-text">{error}</span>}
+        {error && <span className="error-text" role="alert">{error}</span>}
       </div>
       <div className="table-scroll" ref={scroller}>
         <table className="traces">
@@ -368,7 +387,7 @@ export default function TraceList() {
                   data-trace-id={row.id}
                   className={`${item.index === selected ? "selected" : ""} ${row.original.status}`}
                   style={{ position: "absolute", transform: `translateY(${item.start}px)`, height: item.size }}
-                  onClick={() => navigate(`/traces/${row.id}`)}
+                  onClick={() => open(row.id)}
                   onMouseEnter={() => setSelected(item.index)}
                 >
                   {row.getVisibleCells().map((cell) => (
@@ -381,8 +400,25 @@ export default function TraceList() {
             })}
           </tbody>
         </table>
-        {!loading && rows.length === 0 && <p className="empty">No traces match.</p>}
+        {!loading && rows.length === 0 && !error && <EmptyList filtered={Object.keys(filters).length > 0} />}
       </div>
+    </div>
+  );
+}
+
+function EmptyList({ filtered }: { filtered: boolean }) {
+  if (filtered) return <p className="empty">No traces match.</p>;
+  return (
+    <div className="empty setup" data-testid="empty-setup">
+      <p>
+        <b>No traces yet.</b> Traces appear here live as your agents run.
+      </p>
+      <p>Run an agent with traces kept in this viewer's database, for example:</p>
+      <pre className="text">{`TRACE_STORAGE=sqlite python my_agent.py   # writes traces.db
+python trace_server.py --db traces.db     # this viewer`}</pre>
+      <p>
+        or import a JSON/JSONL export with <b>Import</b> above. See docs/viewer.md.
+      </p>
     </div>
   );
 }

@@ -14,6 +14,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from myagent.trace.facets import FacetField, FacetValue, facet_counts_of, rank_facets
 from myagent.trace.filters import TRACE_ORDERS, RunFilter, TraceFilter
 from myagent.trace.records import RunRecord, Trace
 from myagent.trace.stats import (
@@ -26,6 +27,7 @@ from myagent.trace.stats import (
     tool_stats_of,
     trace_stats_of,
 )
+from myagent.trace.storage.eval_base import EvalStorage
 from myagent.trace.storage.health import WriterHealth
 from myagent.trace.summary import TraceSummary
 
@@ -71,8 +73,9 @@ def listen_to_conversions(
     _PROGRESS.skip = skip
 
 
-class TraceStorage(ABC):
-    """Where finished traces go. Subclass and implement `store_trace`."""
+class TraceStorage(EvalStorage, ABC):
+    """Where finished traces go. Subclass and implement `store_trace`; the evaluation
+    methods (scores, datasets, experiments: `EvalStorage`) are optional."""
 
     supports_partial: bool = False
     """True when `store_partial` persists running traces (for live views across processes)."""
@@ -221,6 +224,14 @@ class TraceStorage(ABC):
         """Distinct agent names, sorted (for the viewer's filters and dashboard)."""
         names = {t.agent_name for t in await self.query_traces(None) if t.agent_name}
         return sorted(names)[:limit]
+
+    async def facet_values(
+        self, field: FacetField, *, search: str | None = None, limit: int = 50
+    ) -> list[FacetValue]:
+        """Values of filter field `field` in stored traces with their trace counts, ranked
+        by `facets.rank_facets` (those containing `search`, prefix matches first)."""
+        summaries = [TraceSummary.from_trace(t) for t in await self.query_traces(None)]
+        return rank_facets(facet_counts_of(summaries, field).items(), search, limit)
 
     async def query_sessions(self, *, limit: int = 100) -> list[dict[str, Any]]:
         """Sessions by latest activity: session_id, trace_count, first_us, last_us,

@@ -20,12 +20,14 @@ from typing import Any, TypeVar
 
 import orjson
 
+from myagent.trace.facets import FacetField, FacetValue, facet_counts_of, rank_facets
 from myagent.trace.filters import TRACE_ORDERS, RunFilter, TraceFilter
 from myagent.trace.ids import datetime_to_us
 from myagent.trace.records import RunRecord, ThinkRecord, ToolRecord, Trace
 from myagent.trace.serialize import to_jsonable
 from myagent.trace.storage.base import TraceStorage, converting, skipped
 from myagent.trace.storage.health import WriterHealth
+from myagent.trace.storage.memory_eval import InMemoryEvalStore
 from myagent.trace.summary import TraceSummary
 
 _WINDOW = 32 * 1024
@@ -129,7 +131,7 @@ def _unpack(index: _Index) -> Trace:
     return Trace.from_dict(data)
 
 
-class InMemoryTraceStorage(TraceStorage):
+class InMemoryTraceStorage(InMemoryEvalStore, TraceStorage):
     """Keeps finished traces packed in a dict, running ones live (see the module doc)."""
 
     supports_partial = True
@@ -141,6 +143,7 @@ class InMemoryTraceStorage(TraceStorage):
         self._shared = _Shared()
         self._zdict = b""
         self._packed_count = 0
+        self._eval_init()
 
     def _packed(self, trace: Trace) -> _Index:
         index = _Index(trace, self._shared)
@@ -202,6 +205,9 @@ class InMemoryTraceStorage(TraceStorage):
         if order_by not in TRACE_ORDERS:
             raise ValueError(f"order_by must be one of {TRACE_ORDERS}, not {order_by!r}")
         found = [e for e in self._snapshot() if filter is None or index_matches(e[0], filter)]
+        if filter is not None and filter.scores:
+            conditions = filter.scores
+            found = [e for e in found if self.scores_pass(e[0].trace_id, conditions)]
         if filter is not None and filter.text:
             found = [e for e in found if _text_matches(e, filter.text)]
         key = order_by.lstrip("-")
@@ -241,9 +247,18 @@ class InMemoryTraceStorage(TraceStorage):
                 found = [e for e in found if (_order_value(e[0], key), e[0].trace_id) > after]
         return [TraceSummary.from_trace(_trace_of(e)) for e in found[:limit]]
 
+    async def query_traces_for_eval(self, filter: TraceFilter | None) -> list[TraceSummary]:
+        return [TraceSummary.from_trace(_trace_of(e)) for e in self._matching(filter, "start_time")]
+
     async def agent_names(self, limit: int = 200) -> list[str]:
         names = {index.agent_name for index, _ in self._snapshot() if index.agent_name}
         return sorted(names)[:limit]
+
+    async def facet_values(
+        self, field: FacetField, *, search: str | None = None, limit: int = 50
+    ) -> list[FacetValue]:
+        counts = facet_counts_of((index for index, _ in self._snapshot()), field)
+        return rank_facets(counts.items(), search, limit)
 
     async def query_runs(
         self, filter: RunFilter | None = None, *, limit: int | None = None, offset: int = 0
@@ -265,6 +280,7 @@ class InMemoryTraceStorage(TraceStorage):
 
     async def delete_traces(self, trace_ids: Sequence[str]) -> int:
         with self._lock:
+            self._drop_scores_of(trace_ids)
             return sum(1 for tid in trace_ids if self._traces.pop(tid, None) is not None)
 
     async def cleanup(
@@ -282,6 +298,7 @@ class InMemoryTraceStorage(TraceStorage):
                 doomed.update(i.trace_id for i in kept[max_count:])
             for trace_id in doomed:
                 del self._traces[trace_id]
+            self._drop_scores_of(list(doomed))
             return len(doomed)
 
     def __len__(self) -> int:

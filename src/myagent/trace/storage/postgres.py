@@ -309,6 +309,12 @@ class PostgresTraceStorage(SQLTraceStorage):
             cur.execute(query, params)
             return cur.fetchall()
 
+    def _write_rows(self, statements: Sequence[tuple[str, Sequence[tuple[Any, ...]]]]) -> None:
+        with self.pool().connection() as conn, conn.transaction(), conn.cursor() as cur:
+            for statement, rows in statements:
+                if rows:
+                    cur.executemany(statement, rows)
+
     def _execute_all(self, statements: Sequence[str]) -> None:
         with self.pool().connection() as conn:
             for statement in statements:
@@ -354,6 +360,7 @@ class PostgresTraceStorage(SQLTraceStorage):
             return 0
         with self.pool().connection() as conn, conn.transaction(), conn.cursor() as cur:
             cur.execute("DELETE FROM runs WHERE trace_id = ANY(%s::text[])", (ids,))
+            cur.execute("DELETE FROM scores WHERE trace_id = ANY(%s::text[])", (ids,))
             cur.execute("DELETE FROM traces WHERE trace_id = ANY(%s::text[])", (ids,))
             return cur.rowcount
 

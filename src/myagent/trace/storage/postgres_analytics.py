@@ -129,25 +129,32 @@ _TRACE_ERROR_TYPE = "COALESCE(substring(e FROM '^([A-Za-z_][A-Za-z0-9_.]*): '), 
 def error_groups(
     cur: Any, where: str, params: Sequence[Any], *, limit: int = 50, examples: int = 5
 ) -> list[ErrorGroup]:
-    """Failures of the finished traces with errors matching `where`, grouped by (error
-    type, message); ordered and sampled as `stats.error_groups_of` defines."""
-    events = (
-        "WITH t AS MATERIALIZED (SELECT trace_id, name, status, COALESCE(error, '') AS e, "
-        f"start_us FROM traces WHERE ({where}) AND {FINISHED} AND has_errors), "
-        "ev AS ("
-        "SELECT COALESCE(NULLIF(r.error_type, ''), 'Error') AS etype, "
-        "COALESCE(r.error, '') AS msg, r.run_type AS kind, "
-        "COALESCE(r.tool_name, r.name, '') AS name, r.trace_id AS trace_id, r.start_us AS at "
-        "FROM t JOIN runs r ON r.trace_id = t.trace_id WHERE NOT r.success "
-        "UNION ALL "
-        f"SELECT {_TRACE_ERROR_TYPE}, e, 'trace', COALESCE(name, ''), trace_id, start_us "
-        "FROM t WHERE status = 'error' OR e <> '') "
-    )
+    """Failures of the finished traces with errors matching `where`, each counted once,
+    grouped by (error type, fingerprint); ordered and sampled as `stats.error_groups_of`
+    defines. The failures are read once into temporary tables dropped at commit."""
+    scope = f"{FINISHED} AND has_errors"
+    failures = sql_analytics.failure_sql(where, scope, _TRACE_ERROR_TYPE, json_error=False)
 
-    def read(sql: str, extra: list[Any]) -> list[Any]:
-        cur.execute(events + sql, [*params, *extra])
-        return list(cur.fetchall())
+    def execute(sql: str, args: Sequence[Any]) -> list[Any]:
+        cur.execute(sql, list(args))
+        return list(cur.fetchall()) if cur.description is not None else []
 
-    return sql_analytics.error_groups(
-        read, limit=limit, examples=examples, mark="%s", collate=' COLLATE "C"'
-    )
+    def insert_keys(rows: list[tuple[str, str, str, str]]) -> None:
+        cur.executemany(f"INSERT INTO {sql_analytics.KEYS_TABLE} VALUES (%s, %s, %s, %s)", rows)
+
+    cur.execute(f"DROP TABLE IF EXISTS pg_temp.{sql_analytics.EVENTS_TABLE}")
+    cur.execute(f"DROP TABLE IF EXISTS pg_temp.{sql_analytics.KEYS_TABLE}")
+    try:
+        return sql_analytics.error_groups_in(
+            execute,
+            insert_keys,
+            failures,
+            params,
+            limit=limit,
+            examples=examples,
+            mark="%s",
+            collate=' COLLATE "C"',
+        )
+    finally:
+        cur.execute(f"DROP TABLE IF EXISTS pg_temp.{sql_analytics.EVENTS_TABLE}")
+        cur.execute(f"DROP TABLE IF EXISTS pg_temp.{sql_analytics.KEYS_TABLE}")

@@ -12,6 +12,8 @@ from typing import Any
 
 from psycopg import sql
 
+from myagent.trace.storage.sql_eval import eval_schema
+
 MIGRATIONS: list[str] = [
     # 1: traces with roll-ups, records, full-text search, change stamps. Costs are
     # NUMERIC holding each float's exact binary value, so sums are exact and agree with
@@ -110,6 +112,56 @@ MIGRATIONS: list[str] = [
         closed BOOLEAN NOT NULL DEFAULT FALSE
     );
     CREATE INDEX ix_writer_health_updated ON writer_health (updated_us);
+    """,
+    # 3 (evaluation): scores beside traces, score configs, dataset item versions,
+    # experiments and which trace ran each of their items (see sql_eval).
+    eval_schema(real="DOUBLE PRECISION", big="BIGINT", id_type='TEXT COLLATE "C"'),
+    # 4 (viewer filters): facet counts, the traces carrying each agent, model, tool and
+    # tag, kept by a trigger on every trace write, so the filter comboboxes read a few
+    # rows however many traces there are (`myagent.trace.facets` defines the counts).
+    # Trace rows are written after the change clock is taken, so writers update these
+    # rows one transaction at a time.
+    """
+    CREATE TABLE trace_facets (
+        field TEXT NOT NULL,
+        value TEXT COLLATE "C" NOT NULL,
+        n BIGINT NOT NULL,
+        PRIMARY KEY (field, value)
+    );
+    CREATE FUNCTION trace_facet_pairs(agent TEXT, models JSONB, tools JSONB, tags JSONB)
+    RETURNS TABLE (field TEXT, value TEXT) LANGUAGE sql IMMUTABLE AS $$
+        SELECT 'agent', agent WHERE agent IS NOT NULL
+        UNION SELECT 'model', v FROM jsonb_array_elements_text(models) v WHERE v IS NOT NULL
+        UNION SELECT 'tool', v FROM jsonb_array_elements_text(tools) v WHERE v IS NOT NULL
+        UNION SELECT 'tag', v FROM jsonb_array_elements_text(tags) v WHERE v IS NOT NULL
+    $$;
+    CREATE FUNCTION trace_facets_count() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP <> 'INSERT' THEN
+            UPDATE trace_facets f SET n = f.n - 1
+            FROM trace_facet_pairs(OLD.agent_name, OLD.models, OLD.tools, OLD.tags) o
+            WHERE f.field = o.field AND f.value = o.value;
+        END IF;
+        IF TG_OP <> 'DELETE' THEN
+            INSERT INTO trace_facets (field, value, n)
+            SELECT p.field, p.value, 1
+            FROM trace_facet_pairs(NEW.agent_name, NEW.models, NEW.tools, NEW.tags) p
+            ORDER BY 1, 2
+            ON CONFLICT (field, value) DO UPDATE SET n = trace_facets.n + 1;
+        END IF;
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER tr_trace_facets AFTER INSERT OR DELETE ON traces
+    FOR EACH ROW EXECUTE FUNCTION trace_facets_count();
+    CREATE TRIGGER tr_trace_facets_update AFTER UPDATE OF agent_name, models, tools, tags
+    ON traces FOR EACH ROW WHEN (
+        OLD.agent_name IS DISTINCT FROM NEW.agent_name OR OLD.models IS DISTINCT FROM
+        NEW.models OR OLD.tools IS DISTINCT FROM NEW.tools OR OLD.tags IS DISTINCT FROM NEW.tags
+    ) EXECUTE FUNCTION trace_facets_count();
+    INSERT INTO trace_facets (field, value, n)
+    SELECT p.field, p.value, COUNT(*) FROM traces t,
+        LATERAL trace_facet_pairs(t.agent_name, t.models, t.tools, t.tags) p
+    GROUP BY p.field, p.value;
     """,
 ]
 

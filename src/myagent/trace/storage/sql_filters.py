@@ -15,6 +15,7 @@ from typing import Any
 
 from myagent.trace.filters import TRACE_ORDERS, RunFilter, TraceFilter
 from myagent.trace.ids import datetime_to_us
+from myagent.trace.scores import ScoreCondition
 
 ORDER_SQL = {
     "start_time": "start_us",
@@ -150,7 +151,29 @@ def trace_where(f: TraceFilter | None, dialect: Dialect) -> tuple[str, list[Any]
         w.add(dialect.metadata(key, value, w.params))
     if f.text:
         w.add(dialect.text(f.text, w.params))
+    for condition in f.scores or ():
+        w.add(score_clause(condition, dialect, w.params))
     return w.sql()
+
+
+def score_clause(c: ScoreCondition, dialect: Dialect, params: list[Any]) -> str:
+    """A trace's scores pass condition `c` (as `ScoreCondition.matches` defines), on the
+    `scores` table's (trace_id, name, value) index."""
+    mark = dialect.mark
+    tests = ["s.trace_id = traces.trace_id"]
+    if c.name is not None:
+        tests.append(f"s.name = {mark}")
+        params.append(c.name)
+    if c.source is not None:
+        tests.append(f"s.source = {mark}")
+        params.append(c.source)
+    if c.op not in ("has", "missing"):
+        column = "s.label" if isinstance(c.value, str) else "s.value"
+        op = "<>" if c.op == "!=" else "=" if c.op == "==" else c.op
+        tests.append(f"{column} {op} {mark}")
+        params.append(c.value)
+    exists = f"EXISTS (SELECT 1 FROM scores s WHERE {' AND '.join(tests)})"
+    return f"NOT {exists}" if c.op == "missing" else exists
 
 
 def run_where(f: RunFilter | None, dialect: Dialect) -> tuple[str, list[Any]]:

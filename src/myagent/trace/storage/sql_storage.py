@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, ClassVar, Protocol, TypeVar
 
+from myagent.trace.facets import FacetField, FacetValue, rank_facets
 from myagent.trace.filters import RunFilter, TraceFilter
 from myagent.trace.ids import datetime_to_us
 from myagent.trace.records import RunRecord, Trace
@@ -21,6 +22,7 @@ from myagent.trace.stats import ErrorGroup, TimeBucket, ToolStats, TraceStats
 from myagent.trace.storage.base import TraceStorage
 from myagent.trace.storage.health import COLUMNS as HEALTH_COLUMNS
 from myagent.trace.storage.health import WriterHealth, health_from_row
+from myagent.trace.storage.sql_eval import SQLEvalStore
 from myagent.trace.storage.sql_filters import Dialect, order_clause, run_where, trace_where
 from myagent.trace.summary import TraceSummary
 
@@ -48,6 +50,10 @@ INDEXABLE: dict[str, str | None] = {
     "run_type": "CREATE INDEX IF NOT EXISTS ix_runs_type ON runs (run_type, start_us)",
 }
 """Names `create_indexes` accepts, and the index each one means (the same SQL on both)."""
+
+
+MAX_FACET_VALUES = 10_000
+"""Most values of one facet read to match a typed text against (the most used first)."""
 
 
 class Analytics(Protocol):
@@ -93,7 +99,7 @@ def summary_from_row(row: Sequence[Any], json: Callable[[Any], Any]) -> TraceSum
     )
 
 
-class SQLTraceStorage(TraceStorage):
+class SQLTraceStorage(SQLEvalStore, TraceStorage):
     """A storage whose traces live in the SQL layout SQLite and PostgreSQL share."""
 
     supports_partial = True
@@ -331,6 +337,19 @@ class SQLTraceStorage(TraceStorage):
     def agent_names_sync(self, limit: int = 200) -> list[str]:
         """Distinct agent names in code-point order (sync)."""
 
+    def facet_values_sync(
+        self, field: FacetField, *, search: str | None = None, limit: int = 50
+    ) -> list[FacetValue]:
+        """A facet's values and trace counts from `trace_facets` (the table triggers keep),
+        the most used 10,000 of them ranked by `facets.rank_facets` (sync)."""
+        mark = self.dialect.mark
+        rows = self._read(
+            f"SELECT value, n FROM trace_facets WHERE field = {mark} AND n > 0 "
+            f"ORDER BY n DESC LIMIT {MAX_FACET_VALUES}",
+            [field],
+        )
+        return rank_facets(((value, int(n)) for value, n in rows), search, limit)
+
     @abstractmethod
     def query_sessions_sync(self, *, limit: int = 100) -> list[dict[str, Any]]:
         """Sessions by latest activity, summed from trace roll-ups (sync)."""
@@ -428,6 +447,11 @@ class SQLTraceStorage(TraceStorage):
 
     async def agent_names(self, limit: int = 200) -> list[str]:
         return await asyncio.to_thread(self.agent_names_sync, limit)
+
+    async def facet_values(
+        self, field: FacetField, *, search: str | None = None, limit: int = 50
+    ) -> list[FacetValue]:
+        return await asyncio.to_thread(self.facet_values_sync, field, search=search, limit=limit)
 
     async def query_sessions(self, *, limit: int = 100) -> list[dict[str, Any]]:
         return await asyncio.to_thread(self.query_sessions_sync, limit=limit)

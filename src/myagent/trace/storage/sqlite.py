@@ -299,6 +299,10 @@ class SQLiteTraceStorage(SQLTraceStorage):
     def _read(self, query: str, params: Sequence[Any] = ()) -> list[Any]:
         return self._conn().execute(query, params).fetchall()
 
+    def _write_rows(self, statements: Sequence[tuple[str, Sequence[tuple[Any, ...]]]]) -> None:
+        with self._write_lock:
+            self._write([(sql, list(rows)) for sql, rows in statements])
+
     def _aggregate(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return fn(self._conn(), *args, **kwargs)
 
@@ -479,9 +483,9 @@ class SQLiteTraceStorage(SQLTraceStorage):
                 ids,
             )
             conn.executemany("DELETE FROM runs WHERE trace_id = ?", ids)
-            before = conn.total_changes
-            conn.executemany("DELETE FROM traces WHERE trace_id = ?", ids)
-            deleted = conn.total_changes - before
+            conn.executemany("DELETE FROM scores WHERE trace_id = ?", ids)
+            # rowcount, not total_changes: the facet triggers' changes are not deletions.
+            deleted = conn.executemany("DELETE FROM traces WHERE trace_id = ?", ids).rowcount
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")

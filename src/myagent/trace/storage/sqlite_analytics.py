@@ -243,23 +243,28 @@ def error_groups(
     limit: int = 50,
     examples: int = 5,
 ) -> list[ErrorGroup]:
-    """Failures of the finished traces with errors matching `where`, grouped by (error
-    type, message); ordered and sampled as `stats.error_groups_of` defines."""
-    events = (
-        "WITH t AS MATERIALIZED (SELECT trace_id, name, status, COALESCE(error, '') AS e, "
-        f"start_us FROM traces WHERE ({where}) AND {FINISHED} AND has_errors = 1), "
-        "ev AS ("
-        "SELECT COALESCE(NULLIF(r.error_type, ''), 'Error') AS etype, "
-        "COALESCE(json_extract(CAST(r.data AS TEXT), '$.error'), '') AS msg, "
-        "r.run_type AS kind, COALESCE(r.tool_name, r.name, '') AS name, "
-        "r.trace_id AS trace_id, r.start_us AS at "
-        "FROM t JOIN runs r ON r.trace_id = t.trace_id WHERE r.success = 0 "
-        "UNION ALL "
-        f"SELECT {_TRACE_ERROR_TYPE}, e, 'trace', COALESCE(name, ''), trace_id, start_us "
-        "FROM t WHERE status = 'error' OR e != '') "
-    )
+    """Failures of the finished traces with errors matching `where`, each counted once,
+    grouped by (error type, fingerprint); ordered and sampled as `stats.error_groups_of`
+    defines. The failures are read once into temporary tables of this connection."""
+    scope = f"{FINISHED} AND has_errors = 1"
+    failures = sql_analytics.failure_sql(where, scope, _TRACE_ERROR_TYPE, json_error=True)
 
-    def read(sql: str, extra: list[Any]) -> list[Any]:
-        return conn.execute(events + sql, [*params, *extra]).fetchall()
+    def execute(sql: str, args: Sequence[Any]) -> list[Any]:
+        return conn.execute(sql, list(args)).fetchall()
 
-    return sql_analytics.error_groups(read, limit=limit, examples=examples, mark="?")
+    def insert_keys(rows: list[tuple[str, str, str, str]]) -> None:
+        conn.executemany(f"INSERT INTO {sql_analytics.KEYS_TABLE} VALUES (?, ?, ?, ?)", rows)
+
+    drop_error_tables(conn.execute)
+    try:
+        return sql_analytics.error_groups_in(
+            execute, insert_keys, failures, params, limit=limit, examples=examples, mark="?"
+        )
+    finally:
+        drop_error_tables(conn.execute)
+
+
+def drop_error_tables(execute: Any) -> None:
+    """Drop the temporary tables of `sql_analytics.error_groups_in`, if there."""
+    for table in (sql_analytics.EVENTS_TABLE, sql_analytics.KEYS_TABLE):
+        execute(f"DROP TABLE IF EXISTS temp.{table}")

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import sqlite3
 
+from myagent.trace.storage.sql_eval import eval_schema
+
 MIGRATIONS: list[str] = [
     # 1: traces with roll-ups, records, full-text index.
     """
@@ -148,13 +150,84 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX ix_writer_health_updated ON writer_health (updated_us);
     """,
+    # 9 (evaluation): scores beside traces, score configs, dataset item versions,
+    # experiments and which trace ran each of their items (see sql_eval).
+    eval_schema(real="REAL", big="INTEGER", id_type="TEXT"),
+    # 10 (viewer filters): facet counts, the traces carrying each agent, model, tool and
+    # tag, kept by triggers on every trace write, so the filter comboboxes read a few
+    # rows however many traces there are (`myagent.trace.facets` defines the counts).
+    """
+    CREATE TABLE trace_facets (
+        field TEXT NOT NULL, value TEXT NOT NULL, n INTEGER NOT NULL,
+        PRIMARY KEY (field, value)
+    ) WITHOUT ROWID;
+    CREATE TRIGGER tr_trace_facets_insert AFTER INSERT ON traces BEGIN
+        INSERT INTO trace_facets (field, value, n)
+        SELECT field, value, 1 FROM (FACETS_OF_NEW) WHERE value IS NOT NULL
+        ON CONFLICT (field, value) DO UPDATE SET n = n + 1;
+    END;
+    CREATE TRIGGER tr_trace_facets_delete AFTER DELETE ON traces BEGIN
+        UPDATE trace_facets SET n = n - 1
+        WHERE (field, value) IN (SELECT field, value FROM (FACETS_OF_OLD));
+    END;
+    CREATE TRIGGER tr_trace_facets_update AFTER UPDATE OF agent_name, models, tools, tags
+    ON traces WHEN OLD.agent_name IS NOT NEW.agent_name OR OLD.models IS NOT NEW.models
+        OR OLD.tools IS NOT NEW.tools OR OLD.tags IS NOT NEW.tags BEGIN
+        UPDATE trace_facets SET n = n - 1
+        WHERE (field, value) IN (SELECT field, value FROM (FACETS_OF_OLD));
+        INSERT INTO trace_facets (field, value, n)
+        SELECT field, value, 1 FROM (FACETS_OF_NEW) WHERE value IS NOT NULL
+        ON CONFLICT (field, value) DO UPDATE SET n = n + 1;
+    END;
+    INSERT INTO trace_facets (field, value, n)
+    SELECT 'agent', agent_name, COUNT(*) FROM traces WHERE agent_name IS NOT NULL
+    GROUP BY agent_name;
+    INSERT INTO trace_facets (field, value, n)
+    SELECT 'model', j.value, COUNT(DISTINCT t.rowid) FROM traces t, json_each(t.models) j
+    WHERE j.value IS NOT NULL GROUP BY j.value;
+    INSERT INTO trace_facets (field, value, n)
+    SELECT 'tool', j.value, COUNT(DISTINCT t.rowid) FROM traces t, json_each(t.tools) j
+    WHERE j.value IS NOT NULL GROUP BY j.value;
+    INSERT INTO trace_facets (field, value, n)
+    SELECT 'tag', j.value, COUNT(DISTINCT t.rowid) FROM traces t, json_each(t.tags) j
+    WHERE j.value IS NOT NULL GROUP BY j.value;
+    """,
 ]
+
+
+def _facets_of(row: str) -> str:
+    """The distinct (field, value) pairs of trace row `row` (NEW or OLD in a trigger)."""
+    return (
+        f"SELECT 'agent' AS field, {row}.agent_name AS value "
+        f"UNION SELECT 'model', value FROM json_each({row}.models) "
+        f"UNION SELECT 'tool', value FROM json_each({row}.tools) "
+        f"UNION SELECT 'tag', value FROM json_each({row}.tags)"
+    )
+
+
+MIGRATIONS[8] = (
+    MIGRATIONS[8]
+    .replace("FACETS_OF_NEW", _facets_of("NEW"))
+    .replace("FACETS_OF_OLD", _facets_of("OLD"))
+)
 
 BLOCK_BITS = 10
 """`trace_blocks` keys: rowid >> BLOCK_BITS (blocks of 1024 rowids)."""
 
 PREFIX_LENGTHS = (2, 3, 4)
 """Search words of these lengths have their own prefix index in `traces_fts`."""
+
+
+def statements(script: str) -> list[str]:
+    """The statements of an SQL script, triggers' bodies kept whole."""
+    found, pending = [], ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                found.append(pending)
+            pending = ""
+    return found
 
 
 def migrate(conn: sqlite3.Connection) -> int:
@@ -166,9 +239,8 @@ def migrate(conn: sqlite3.Connection) -> int:
     try:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         for number in range(version, len(MIGRATIONS)):
-            for statement in MIGRATIONS[number].split(";"):
-                if statement.strip():
-                    conn.execute(statement)
+            for statement in statements(MIGRATIONS[number]):
+                conn.execute(statement)
         conn.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
         conn.execute("COMMIT")
     except BaseException:

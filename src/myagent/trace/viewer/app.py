@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -13,9 +14,13 @@ from myagent.trace.viewer.live import LiveHub
 from myagent.trace.viewer.routes import (
     analytics,
     compare,
+    datasets,
+    experiments,
+    facets,
     imports,
     live,
     meta,
+    scores,
     traces,
     transfer,
 )
@@ -39,10 +44,14 @@ def create_app(
     source = TraceSource(storage if storage is not None else manager.storage, manager)  # type: ignore[union-attr]
     hub = LiveHub(source, settings.live_interval)
 
+    otlp = _otlp_routes()
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         await hub.close()
+        if otlp is not None:
+            await otlp.close(app)
 
     app = FastAPI(
         title="myagent trace viewer",
@@ -55,10 +64,20 @@ def create_app(
     app.state.source, app.state.hub, app.state.settings = source, hub, settings
     app.state.searches = SearchGate()
     _add_metrics_route(app, manager)  # before the UI's catch-all route
-    for module in (traces, live, compare, analytics, transfer, imports, meta):
+    routes = (traces, live, compare, analytics, facets, transfer, imports, scores, datasets)
+    for module in (*routes, experiments, *([otlp] if otlp else []), meta):
         app.include_router(module.router)
     app.add_middleware(SecurityMiddleware, settings=settings)
     return app
+
+
+def _otlp_routes() -> Any:
+    """The OTLP receiver's routes (`POST /v1/traces`) when the 'otel' extra is installed."""
+    try:
+        from myagent.trace.viewer.routes import otlp
+    except ImportError:
+        return None
+    return otlp
 
 
 def _add_metrics_route(app: FastAPI, manager: TraceManager | None) -> None:

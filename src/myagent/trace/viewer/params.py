@@ -12,6 +12,7 @@ from fastapi import HTTPException, Query
 
 from myagent.trace.filters import TRACE_ORDERS, TraceFilter
 from myagent.trace.importing import ID_PATTERN as ID_PATTERN  # ids the API accepts
+from myagent.trace.scores import ScoreCondition, ScoreError, parse_score_condition
 
 MAX_COUNT = 2**62
 """Largest token count or offset accepted: beyond it SQLite integers overflow (a 500)."""
@@ -79,6 +80,14 @@ def _metadata(items: list[str]) -> dict[str, Any] | None:
     return found
 
 
+def _scores(items: list[str]) -> list[ScoreCondition] | None:
+    """`score.NAME >= 0.8`, `has score NAME`, `no human score` (see docs/evaluate.md)."""
+    try:
+        return [parse_score_condition(item) for item in items] or None
+    except ScoreError as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
 def trace_filter(
     agent: Annotated[list[str] | None, Query(description="agent name (repeatable)")] = None,
     session: Annotated[list[str] | None, Query(description="session id (repeatable)")] = None,
@@ -108,6 +117,14 @@ def trace_filter(
     meta: Annotated[
         list[str] | None, Query(description="metadata key=value (string) or key:=json")
     ] = None,
+    score: Annotated[
+        list[str] | None,
+        Query(
+            max_length=20,
+            description="score condition: 'score.NAME >= 0.8', 'has score NAME', "
+            "'no human score' (repeatable)",
+        ),
+    ] = None,
 ) -> TraceFilter:
     """Every TraceFilter field as a query parameter."""
     _check_repeats(
@@ -133,6 +150,7 @@ def trace_filter(
         text=q or None,
         tags=tag or None,
         metadata=_metadata(meta or []),
+        scores=_scores(score or []),
     )
 
 

@@ -50,6 +50,8 @@ OTLP_PREFIX = "/v1/"
 """The OTLP/HTTP receiver (`/v1/traces`): SDK exporters cannot send the custom header, so
 it is exempt from it, but takes only OTLP's media types and no cross-site request."""
 OTLP_TYPES = ("application/x-protobuf", "application/json")
+_LIMITS = {"/api/import": "max_import_bytes", "/v1/traces": "max_otlp_bytes"}
+"""Request body limits (ViewerSettings fields) by path; others get max_request_bytes."""
 
 
 def _headers(scope: Scope) -> dict[str, str]:
@@ -151,9 +153,9 @@ class SecurityMiddleware:
             # Without a token only this machine's own names are served (DNS rebinding).
             await _reply(send, 421, "unknown host; set TRACE_VIEWER_TOKEN to serve it", extra)
             return
-        protected = (path.startswith("/api") or path == "/metrics") and not path.startswith(
-            _OPEN_PATHS
-        )
+        protected = (
+            path.startswith(("/api", OTLP_PREFIX)) or path == "/metrics"
+        ) and not path.startswith(_OPEN_PATHS)
         client = str((scope.get("client") or ("unknown",))[0])
         if self.settings.token:
             presented = request_token(scope)
@@ -178,11 +180,7 @@ class SecurityMiddleware:
         if refusal is not None:
             await _reply(send, refusal[0], refusal[1], extra)
             return
-        limit = (
-            self.settings.max_import_bytes
-            if path == "/api/import"
-            else self.settings.max_request_bytes
-        )
+        limit: int = getattr(self.settings, _LIMITS.get(path, "max_request_bytes"))
         length = headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > limit):
             await _reply(send, 413, f"request body over {limit} bytes", extra)

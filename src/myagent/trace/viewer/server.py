@@ -10,7 +10,7 @@ from typing import Any
 
 import uvicorn
 
-from myagent.trace.config import sqlite_path
+from myagent.trace.config import storage_for as config_storage_for
 from myagent.trace.manager import TraceManager
 from myagent.trace.storage.base import TraceStorage
 from myagent.trace.viewer.app import create_app
@@ -22,15 +22,7 @@ DEFAULT_DATABASE_URL = "sqlite:///traces.db"
 def storage_for(db: str | None = None) -> TraceStorage:
     """The storage a standalone viewer reads: `db` (a path or URL), else
     TRACE_DATABASE_URL, else `traces.db`."""
-    url = db or os.environ.get("TRACE_DATABASE_URL") or DEFAULT_DATABASE_URL
-    if "://" in url and not url.startswith("sqlite:"):
-        from myagent.trace.config import TraceConfig, create_storage
-
-        config = TraceConfig(storage=url.split(":", 1)[0].split("+", 1)[0], database_url=url)
-        return create_storage(config)
-    from myagent.trace.storage.sqlite import SQLiteTraceStorage
-
-    return SQLiteTraceStorage(sqlite_path(url))
+    return config_storage_for(db or os.environ.get("TRACE_DATABASE_URL") or DEFAULT_DATABASE_URL)
 
 
 _QUERY_TOKEN = re.compile(r"([?&]token=)[^&\s\"]*")

@@ -26,6 +26,12 @@ class ViewerSettings:
     """Largest request body, except imports."""
     max_import_bytes: int = 256 * 1024 * 1024
     """Largest trace file `POST /api/import` accepts."""
+    max_otlp_bytes: int = 32 * 1024 * 1024
+    """Largest OTLP export body `POST /v1/traces` accepts (compressed and decompressed)."""
+    otlp_max_spans: int = 20_000
+    """Most spans one OTLP export request may carry."""
+    otlp_idle_timeout: float = 60.0
+    """Seconds after its last span an OTLP trace whose root span never came is finished."""
     live_interval: float = 0.5
     """Seconds between two polls of storage for the live feed."""
     max_search_terms: int = 16

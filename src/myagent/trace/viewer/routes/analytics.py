@@ -140,12 +140,6 @@ async def list_runs(
     return json_response({"items": items, "offset": offset, "limit": limit})
 
 
-@router.get("/facets")
-async def facets(src: Source) -> dict[str, Any]:
-    """Values to offer in the filter bar: agent names."""
-    return {"agents": await src.storage.agent_names()}
-
-
 @router.get("/sessions")
 async def sessions(
     src: Source, limit: Annotated[int, Query(ge=1, le=1000)] = 100

@@ -14,15 +14,18 @@ from __future__ import annotations
 import asyncio
 import tempfile
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import IO, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
 
 from myagent.trace.filters import TraceFilter
-from myagent.trace.ids import new_trace_id
-from myagent.trace.importing import ImportFault, read_batches
+from myagent.trace.ids import new_run_id, new_trace_id
+from myagent.trace.importing import ImportedTrace, ImportFault, read_batches
 from myagent.trace.records import Trace
 from myagent.trace.redaction import Redactor
+from myagent.trace.scores import Score
+from myagent.trace.scoring import redact_score
 from myagent.trace.sync_bridge import run_sync
 from myagent.trace.viewer.routes.traces import Source
 from myagent.trace.viewer.schemas import ImportResult
@@ -67,11 +70,18 @@ def _check_all(spool: IO[bytes], size: int) -> int:
     return sum(len(batch) for batch in read_batches(spool, size, _BATCH))
 
 
-def _prepared(batches: Iterator[list[Trace]], redactor: Redactor | None) -> list[Trace] | None:
+def _prepared(
+    batches: Iterator[list[ImportedTrace]], redactor: Redactor | None
+) -> list[ImportedTrace] | None:
     batch = next(batches, None)
     if batch is None or redactor is None:
         return batch
-    return [redactor.redact_trace(trace) for trace in batch]
+    return [
+        ImportedTrace(
+            redactor.redact_trace(item.trace), [redact_score(s, redactor) for s in item.scores]
+        )
+        for item in batch
+    ]
 
 
 async def _existing(src: TraceSource, ids: list[str]) -> set[str]:
@@ -102,9 +112,10 @@ async def import_traces(
         result = ImportResult(imported=0, trace_ids=[], redacted=redactor is not None)
         seen: set[str] = set()
         while (batch := await asyncio.to_thread(_prepared, batches, redactor)) is not None:
-            taken = await _existing(src, [t.trace_id for t in batch])
+            taken = await _existing(src, [item.trace.trace_id for item in batch])
             keep: list[Trace] = []
-            for trace in batch:
+            scores: list[Score] = []
+            for trace, trace_scores in batch:
                 old = trace.trace_id
                 if old in taken or old in seen:
                     if on_conflict == "skip":
@@ -116,10 +127,18 @@ async def import_traces(
                     result.renamed[old] = trace.trace_id
                 seen.add(trace.trace_id)
                 keep.append(trace)
+                if trace.trace_id != old:  # stored anew: so are its scores
+                    trace_scores = [
+                        replace(s, trace_id=trace.trace_id, score_id=new_run_id())
+                        for s in trace_scores
+                    ]
+                scores += trace_scores
             if keep:
                 # some backends write synchronously inside `store_traces` (SQLite):
                 # run it on the storage bridge's loop, from a worker thread
                 await asyncio.to_thread(run_sync, src.storage.store_traces(keep))
+                if scores and src.storage.supports_eval:
+                    await asyncio.to_thread(run_sync, src.storage.store_scores(scores))
                 result.trace_ids += [t.trace_id for t in keep]
                 result.imported += len(keep)
         return result

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mimetypes
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -128,8 +129,24 @@ async def spa(path: str, request: Request, cfg: Settings) -> Response:
     if path:
         candidate = (static / path).resolve()
         if candidate.is_file() and candidate.is_relative_to(static):
-            cache = (
-                "public, max-age=31536000, immutable" if path.startswith("assets/") else "no-cache"
-            )
-            return FileResponse(candidate, headers={"cache-control": cache})
+            return static_file(candidate, path, request.headers.get("accept-encoding", ""))
     return _index(static)
+
+
+_ENCODINGS = (("br", ".br"), ("gzip", ".gz"))
+"""Precompressed copies the UI build writes next to each text asset, best first."""
+
+
+def static_file(file: Path, path: str, accept_encoding: str) -> Response:
+    """A built UI file: its precompressed copy when the browser takes that encoding;
+    hashed assets (`assets/`) cached for a year as immutable, the rest revalidated."""
+    cache = "public, max-age=31536000, immutable" if path.startswith("assets/") else "no-cache"
+    headers = {"cache-control": cache, "vary": "accept-encoding"}
+    accepted = {part.split(";")[0].strip().lower() for part in accept_encoding.split(",")}
+    for encoding, suffix in _ENCODINGS:
+        packed = file.with_name(file.name + suffix)
+        if encoding in accepted and packed.is_file():
+            media = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+            headers["content-encoding"] = encoding
+            return FileResponse(packed, media_type=media, headers=headers)
+    return FileResponse(file, headers=headers)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 
 from myagent.trace.storage.base import sort_value
+from myagent.trace.viewer.find import find_in_trace
 from myagent.trace.viewer.params import (
     ID_PATTERN,
     OrderBy,
@@ -146,19 +148,11 @@ async def search_in_trace(
     src: Source,
     q: Annotated[str, Query(min_length=1, max_length=500)],
 ) -> dict[str, Any]:
-    """Records of one trace whose full content (any field) contains `q`, ignoring case."""
+    """Records of one trace whose full content (any field) contains `q`, ignoring case:
+    `own` tells a record's own content from the prompt history it repeats, `places` where
+    inside the payload the text is (field, JSON path, the text around it)."""
     trace = await src.trace(trace_id)
     if trace is None:
         raise HTTPException(404, "no such trace")
-    needle = q.lower()
-    hits = []
-    for run in list(trace.runs):
-        data = run.to_dict()
-        fields = [
-            name
-            for name in ("name", "tool_name", "model", *RECORD_FIELDS)
-            if data.get(name) is not None and needle in as_text(data[name]).lower()
-        ]
-        if fields:
-            hits.append({"run_id": run.run_id, "fields": fields})
-    return {"query": q, "hits": hits}
+    hits = find_in_trace(trace, q)
+    return {"query": q, "hits": [dataclasses.asdict(h) for h in hits]}

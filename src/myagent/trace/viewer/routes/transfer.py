@@ -71,16 +71,26 @@ async def _traces(src: TraceSource, filter: TraceFilter, limit: int) -> AsyncIte
                 yield trace
 
 
+async def _exported(src: TraceSource, trace: Trace) -> dict[str, Any]:
+    """A trace's export data: `to_dict()`, plus its `scores` when it has any."""
+    data = trace.to_dict()
+    if src.storage.supports_eval:
+        scores = await src.storage.query_scores(trace_ids=[trace.trace_id], limit=None)
+        if scores:
+            data["scores"] = [s.to_dict() for s in scores]
+    return data
+
+
 async def _jsonl(src: TraceSource, filter: TraceFilter, limit: int) -> AsyncIterator[bytes]:
     async for trace in _traces(src, filter, limit):
-        yield orjson.dumps(trace.to_dict()) + b"\n"
+        yield orjson.dumps(await _exported(src, trace)) + b"\n"
 
 
 async def _json(src: TraceSource, filter: TraceFilter, limit: int) -> AsyncIterator[bytes]:
     yield b'{"format":"myagent-traces","version":1,"traces":['
     first = True
     async for trace in _traces(src, filter, limit):
-        yield (b"" if first else b",") + orjson.dumps(trace.to_dict())
+        yield (b"" if first else b",") + orjson.dumps(await _exported(src, trace))
         first = False
     yield b"]}"
 
