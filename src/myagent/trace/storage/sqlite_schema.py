@@ -205,11 +205,11 @@ def _facets_of(row: str) -> str:
     )
 
 
-MIGRATIONS[8] = (
-    MIGRATIONS[8]
-    .replace("FACETS_OF_NEW", _facets_of("NEW"))
-    .replace("FACETS_OF_OLD", _facets_of("OLD"))
-)
+# the facet triggers' placeholders (in whichever migration holds them)
+MIGRATIONS[:] = [
+    m.replace("FACETS_OF_NEW", _facets_of("NEW")).replace("FACETS_OF_OLD", _facets_of("OLD"))
+    for m in MIGRATIONS
+]
 
 BLOCK_BITS = 10
 """`trace_blocks` keys: rowid >> BLOCK_BITS (blocks of 1024 rowids)."""
