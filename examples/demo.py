@@ -15,6 +15,7 @@ import operator
 import random
 
 from myagent import create_toolcall_agent
+from myagent.agent import ToolCallAgent
 from myagent.tool import BaseTool, ToolResult
 from myagent.trace import SQLiteTraceStorage, TraceManager, set_trace_manager
 
@@ -96,11 +97,20 @@ TOOLS = {
 }
 
 
+def create_agent(name: str = "weather-agent") -> ToolCallAgent:
+    """One of the example agents; its traces name this factory, so `myagent replay` can
+    rebuild it (run from the repository root)."""
+    return create_toolcall_agent(
+        name=name,
+        tools=TOOLS[name],
+        system_prompt=f"You are the {name}. Use your tools.",
+        agent_factory="examples.demo:create_agent",
+    )
+
+
 async def run_agents() -> None:
     for name, questions in QUESTIONS.items():
-        agent = create_toolcall_agent(
-            name=name, tools=TOOLS[name], system_prompt=f"You are the {name}. Use your tools."
-        )
+        agent = create_agent(name)
         for question in questions:
             answer = await agent.run(question)
             print(f"[{name}] {question}\n    -> {answer}")

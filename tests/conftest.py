@@ -12,6 +12,8 @@ from myagent.trace import InMemoryTraceStorage, SQLiteTraceStorage, TraceManager
 from myagent.trace.setup import reset_trace_manager
 from tests.support.openai_server import OpenAITestServer
 
+pytest_plugins = ("pytester",)  # tests of the pytest plugin run pytest in a subprocess
+
 
 @pytest.fixture
 def manager() -> Iterator[TraceManager]:

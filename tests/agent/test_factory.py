@@ -23,12 +23,18 @@ class Echo(BaseTool):
         return text
 
 
-def test_default_llm_is_the_offline_model_and_says_so(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="myagent.agent"):
+def test_default_llm_is_the_offline_model_and_says_so_once(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("myagent.llm.default._warned_offline", False)
+    with caplog.at_level(logging.WARNING, logger="myagent.llm"):
         agent = create_toolcall_agent(name="offline")
+        again = create_toolcall_agent(name="offline-again")
 
-    assert isinstance(agent.llm, ScriptedLLM)
-    assert "offline ScriptedLLM" in caplog.text
+    assert isinstance(agent.llm, ScriptedLLM) and isinstance(again.llm, ScriptedLLM)
+    warnings = [r for r in caplog.records if "offline ScriptedLLM" in r.getMessage()]
+    assert len(warnings) == 1 and warnings[0].levelno == logging.WARNING
+    assert "no OPENAI_API_KEY or OPENAI_BASE_URL is set" in warnings[0].getMessage()
 
 
 @pytest.mark.parametrize("variable", ["OPENAI_BASE_URL", "OPENAI_API_BASE"])
@@ -67,7 +73,6 @@ def test_keywords_of_earlier_versions_are_accepted() -> None:
         max_steps=4,
         max_observe=500,
         description="An agent kept for old code",
-        team="blue",
     )
 
     assert isinstance(agent, ToolCallAgent)
@@ -77,8 +82,13 @@ def test_keywords_of_earlier_versions_are_accepted() -> None:
     assert (agent.tool_choice, agent.tool_choices) == ("required", "required")
     assert (agent.max_steps, agent.max_observe) == (4, 500)
     assert agent.description == "An agent kept for old code"
-    assert agent.team == "blue"  # type: ignore[attr-defined]
-    assert agent.extra == {"team": "blue"}
+
+
+def test_an_unknown_keyword_is_a_clear_type_error() -> None:
+    with pytest.raises(TypeError, match=r"unexpected keyword argument\(s\) team; accepted: "):
+        create_toolcall_agent(name="typo", llm=ScriptedLLM(), team="blue")
+    with pytest.raises(TypeError, match="team"):
+        create_react_agent(name="typo", llm=ScriptedLLM(), team="blue")
 
 
 def test_positional_name_and_tools_and_a_model_name_string() -> None:

@@ -107,7 +107,10 @@ async def test_think_record_holds_the_prompt_response_choices_and_tokens(
     assert first.llm_response is None and second.llm_response == "It is sunny in NYC."
     assert first.model == "scripted-offline"
     assert first.tokens_used == first.prompt_tokens + first.completion_tokens > 0
-    assert first.metadata == {"step": 1, "finish_reason": "tool_calls"}
+    digest = first.metadata["tool_schemas"]
+    assert first.metadata == {"step": 1, "finish_reason": "tool_calls", "tool_schemas": digest}
+    assert second.metadata["tool_schemas"] == digest  # the same schemas, kept once per trace
+    assert trace.metadata["tool_schemas"] == {digest: llm.calls[0]["tools"]}
     (tool,) = trace.tool_records
     assert (tool.tool_call_id, tool.input_params) == ("call_scripted_1", {"city": "NYC"})
     assert second.messages[-1] == {
@@ -115,7 +118,11 @@ async def test_think_record_holds_the_prompt_response_choices_and_tokens(
         "tool_call_id": "call_scripted_1",
         "content": "Sunny, 72°F in NYC",
     }
-    assert trace.metadata == {"stop_reason": "final_answer", "steps": 2}
+    assert trace.metadata == {
+        "stop_reason": "final_answer",
+        "steps": 2,
+        "tool_schemas": {digest: llm.calls[0]["tools"]},
+    }
 
 
 async def test_parallel_tool_calls_run_concurrently(manager: TraceManager) -> None:

@@ -53,6 +53,7 @@ class OpenAITestServer:
         self._lock = threading.Lock()
         self._call_ids = 0
         self.requests: list[dict[str, Any]] = []
+        self.models: list[str] = ["loopback-model"]
         self.request_headers: list[dict[str, str]] = []
         self.responder: Callable[[dict[str, Any]], Reply] | None = None
         """Answers requests when the queue is empty, from the request body."""
@@ -184,6 +185,16 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         """Keep test output quiet."""
+
+    def do_GET(self) -> None:
+        """``GET /v1/models``: the models this server claims to serve."""
+        if self.path.rstrip("/") != "/v1/models":
+            self._send_json(404, {"error": {"message": f"no route {self.path}", "type": "nf"}})
+            return
+        models = [
+            {"id": m, "object": "model", "owned_by": "test"} for m in self.server.owner.models
+        ]
+        self._send_json(200, {"object": "list", "data": models})
 
     def do_POST(self) -> None:
         """Answer one request, tolerating clients that hang up early."""

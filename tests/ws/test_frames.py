@@ -38,7 +38,8 @@ def test_concurrent_tool_calls_get_distinct_step_ids_that_their_results_reuse() 
         "step_1_get_weather",
         "step_0_get_weather",
     ]
-    assert frames[3]["metadata"]["status"] == "error" and frames[3]["metadata"]["error"] == "boom"
+    assert frames[3]["metadata"]["status"] == "failed" and frames[3]["metadata"]["error"] == "boom"
+    assert frames[3]["metadata"]["success"] is False and frames[2]["metadata"]["success"] is True
     assert all(f["trace_id"] == "t1" and f["session_id"] == "s" for f in frames)
     # numbering continues in the next run of the session
     (later,) = mapper.frames(ev("tool_call", tool_call_id="c", name="x", arguments={}))

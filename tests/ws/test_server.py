@@ -51,17 +51,22 @@ async def test_whole_flow_with_a_tool_call_is_traced_per_session(
         "tool_call_id": call["metadata"]["tool_call_id"],
         "step": 1,
     }
-    assert result["content"] == "Sunny, 72F in NYC\ncanned weather"
+    assert result["content"] == "Sunny, 72F in NYC"  # the output alone, as before
+    assert result["metadata"]["system"] == "canned weather"
     assert result["metadata"]["status"] == "success"
     chunks = [f for f in frames if f["event"] == "agent.partial_answer"]
     assert "".join(f["content"] for f in chunks) == "It is sunny in NYC."
-    assert chunks[-1]["metadata"] == {"is_streaming": False, "is_final": True, "step": 2}
+    assert chunks[-1]["metadata"] == {"is_streaming": True, "is_final": True, "step": 2}
     assert frames[-1]["content"] == "It is sunny in NYC."
     trace_ids = {f["trace_id"] for f in frames}
     assert len(trace_ids) == 1
     for frame in frames:
         assert frame["session_id"] == session_id
         assert TIMESTAMP.match(frame["timestamp"])
+
+    llm_message = await client.recv()  # the conversation after the run, as before
+    assert llm_message["event"] == "agent.llm_message"
+    assert llm_message["content"]["total_messages"] == 4  # user, assistant+call, tool, answer
 
     second = await client.ask(session_id, "And in Paris?")
     assert second[-1]["content"] == "It is sunny in Paris."
@@ -103,7 +108,7 @@ session_traces = get_trace_manager().get_traces_by_session(session_id)
     server: AgentWebSocketServer = namespace["server"]
     assert server.message_handlers == [namespace["handle_message"]]
     assert namespace["session_traces"] == []
-    assert server.port == 8765 and server.host == "127.0.0.1"
+    assert server.port == 8080 and server.host == "127.0.0.1"
 
 
 async def test_on_message_handlers_run_inside_the_runs_trace(
@@ -174,7 +179,7 @@ async def test_user_confirm_tool_waits_for_the_users_answer(
         assert result["content"] == "deleted /tmp/x"
         assert record.success
     else:
-        assert result["metadata"]["status"] == "error"
+        assert result["metadata"]["status"] == "failed"
         assert "declined" in result["content"]
         assert not record.success and "declined" in (record.error or "")
         assert any("no!" in entry.message for entry in trace.logs)
@@ -195,7 +200,7 @@ async def test_unanswered_confirmation_times_out_as_a_denial(ws_server_factory: 
     session_id = await client.create_session()
     frames = await client.ask(session_id, "delete /tmp/y")
     result = next(f for f in frames if f["event"] == "agent.tool_result")
-    assert result["metadata"]["status"] == "error"
+    assert result["metadata"]["status"] == "failed"
     assert frames[-1]["content"] == "Gave up."
     await client.close()
 
@@ -221,6 +226,7 @@ async def test_cancel_interrupts_the_run_and_closes_its_trace_as_cancelled(
     # the session stays usable; a cancel with nothing running is answered too
     again = await client.ask(session_id, "hello again")
     assert again[-1]["content"] == "never"  # the script continues where it stopped
+    assert (await client.recv())["event"] == "agent.llm_message"
     await client.send({"event": "user.cancel", "session_id": session_id})
     idle = await client.recv()
     assert idle["event"] == "agent.interrupted" and idle["metadata"] == {"cancelled": False}
@@ -493,7 +499,8 @@ async def test_existing_systems_server_example_keeps_working(manager: TraceManag
     )
     frames = await client.recv_until("agent.final_answer")
     result = next(f for f in frames if f["event"] == "agent.tool_result")
-    assert result["content"] == "Weather in Tokyo: Sunny\nmock data"
+    assert result["content"] == "Weather in Tokyo: Sunny"
+    assert result["metadata"]["system"] == "mock data"
     assert frames[-1]["content"] == "Sunny in Tokyo."
     await server.shutdown()
     await asyncio.wait_for(serving, 5)

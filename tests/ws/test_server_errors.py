@@ -84,16 +84,6 @@ BAD_FRAMES: list[tuple[str, Any, str]] = [
         {"event": "user.message", "session_id": "nope", "content": "hi"},
         "unknown_session",
     ),
-    (
-        "unknown step",
-        {
-            "event": "user.response",
-            "session_id": "S",
-            "step_id": "confirm_0_x",
-            "content": {"confirmed": True},
-        },
-        "unknown_step",
-    ),
 ]
 
 

@@ -17,6 +17,7 @@ const Dashboard = lazy(() => import("./pages/Dashboard"));
 const AnnotationQueue = lazy(() => import("./pages/AnnotationQueue"));
 const ExperimentsPage = lazy(() => import("./pages/Experiments"));
 const DatasetsPage = lazy(() => import("./pages/Datasets"));
+const PlaygroundPage = lazy(() => import("./pages/Playground"));
 
 const SHORTCUTS: [string, string][] = [
   ["j / k", "next / previous trace (list) or record (trace)"],
@@ -115,6 +116,7 @@ export default function App() {
           <NavLink to="/queue">Annotate</NavLink>
           <NavLink to="/datasets">Datasets</NavLink>
           <NavLink to="/experiments">Experiments</NavLink>
+          <NavLink to="/playground">Playground</NavLink>
           <NavLink to="/health">Health</NavLink>
         </nav>
         <HealthBadge />
@@ -136,6 +138,7 @@ export default function App() {
             <Route path="/" element={<TraceList />} />
             <Route path="/traces/:traceId" element={<TraceDetailPage />} />
             <Route path="/compare" element={<ComparePage />} />
+            <Route path="/playground" element={<PlaygroundPage />} />
             <Route path="/dashboard" element={<Dashboard />} />
             <Route path="/errors" element={<ErrorsPage />} />
             <Route path="/sessions" element={<SessionsPage />} />

@@ -104,3 +104,36 @@ export function query(params: Record<string, string | string[] | undefined | nul
   const text = search.toString();
   return text ? `?${text}` : "";
 }
+
+// A POST whose answer is a server-sent event stream (the playground's run): each
+// `event:`/`data:` block is handed to `onEvent` as it arrives.
+export async function postEventStream(
+  path: string,
+  body: unknown,
+  onEvent: (kind: string, data: unknown) => void,
+): Promise<void> {
+  const response = await request(path, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += value;
+    let end: number;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      let kind = "message";
+      const data: string[] = [];
+      for (const line of block.split("\n")) {
+        if (line.startsWith("event: ")) kind = line.slice(7);
+        else if (line.startsWith("data: ")) data.push(line.slice(6));
+      }
+      if (data.length) onEvent(kind, JSON.parse(data.join("\n")));
+    }
+  }
+}

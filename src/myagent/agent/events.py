@@ -7,7 +7,8 @@ seconds), plus fields of its own:
 - `partial_answer`: `content`, a streamed chunk of the model's text (only when streaming).
 - `tool_call`: `tool_call_id`, `name`, `arguments` (a dict, or the raw text when not JSON).
 - `tool_result`: `tool_call_id`, `name`, `output` (the text given to the model), `success`,
-  `error`.
+  `error`; `content` (the tool's output alone), `system` (a ToolResult's note, or None)
+  and `extras` (fields a ToolResult subclass adds, e.g. `data`).
 - `final_answer`: `content`, the run's answer; `stop_reason` is final_answer, terminate
   or max_steps.
 - `error`: `error` (message) and `error_type`; the run failed and `run()` raises.

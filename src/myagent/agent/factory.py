@@ -1,34 +1,18 @@
-"""`create_toolcall_agent` (and its alias `create_react_agent`), and the default LLM choice."""
+"""`create_toolcall_agent` and its alias `create_react_agent`."""
 
 from __future__ import annotations
 
-import logging
-import os
+import inspect
 from collections.abc import Iterable
 from typing import Any
 
-from myagent.agent.toolcall import ToolCallAgent
-from myagent.llm import LLM, OpenAICompatibleLLM, ScriptedLLM
+from myagent.agent.toolcall import DEFAULT_MAX_STEPS, ToolCallAgent
+from myagent.llm import LLM
 from myagent.tool.builtin import Terminate
 from myagent.tool.collection import ToolCollection, ToolLike
 
-logger = logging.getLogger("myagent.agent")
-
-_ENDPOINT_VARIABLES = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_API_BASE")
-
-
-def default_llm() -> LLM:
-    """OpenAICompatibleLLM when OPENAI_API_KEY or OPENAI_BASE_URL is set, else ScriptedLLM.
-
-    The offline ScriptedLLM calls no real model; a warning says so.
-    """
-    if any(os.environ.get(name) for name in _ENDPOINT_VARIABLES):
-        return OpenAICompatibleLLM()
-    logger.warning(
-        "myagent: no OPENAI_API_KEY or OPENAI_BASE_URL is set, so the agent uses the offline "
-        "ScriptedLLM (no real model is called). Set them, or pass llm=..., to use a real model."
-    )
-    return ScriptedLLM()
+_AGENT_KEYWORDS = frozenset(inspect.signature(ToolCallAgent).parameters) - {"self", "tools"}
+_FACTORY_KEYWORDS = frozenset({"tools", "add_terminate", "available_tools", "tool_choices"})
 
 
 def create_toolcall_agent(
@@ -36,7 +20,7 @@ def create_toolcall_agent(
     tools: ToolCollection | Iterable[ToolLike] | None = None,
     llm: LLM | str | None = None,
     system_prompt: str | None = None,
-    max_steps: int | None = 10,
+    max_steps: int | None = DEFAULT_MAX_STEPS,
     enable_tracing: bool = True,
     *,
     next_step_prompt: str | None = None,
@@ -49,9 +33,16 @@ def create_toolcall_agent(
 
     `tools` is a list of BaseTool instances (or plain functions) or a ToolCollection; a
     `terminate` tool is added unless `add_terminate=False`. `llm=None` picks the default
-    (see `default_llm`). Extra keywords (`description`, `session_id`, `on_event`,
-    `confirm`, `stream`, `memory`, ...) go to ToolCallAgent.
+    (see `myagent.llm.default.default_llm`). Other keywords are ToolCallAgent's
+    (`description`, `session_id`, `trace_metadata`, `on_event`, `confirm`, `stream`,
+    `memory`, ...); an unknown one raises TypeError.
     """
+    unknown = sorted(set(extra_fields) - _AGENT_KEYWORDS - _FACTORY_KEYWORDS)
+    if unknown:
+        raise TypeError(
+            f"create_toolcall_agent() got unexpected keyword argument(s) {', '.join(unknown)}; "
+            f"accepted: {', '.join(sorted(_AGENT_KEYWORDS | _FACTORY_KEYWORDS))}"
+        )
     collection = ToolCollection.of(extra_fields.pop("available_tools", tools))
     if add_terminate and collection.get_tool(Terminate.name) is None:
         collection.add_tool(Terminate())
@@ -74,7 +65,7 @@ def create_react_agent(
     tools: ToolCollection | Iterable[ToolLike] | None = None,
     llm: LLM | str | None = None,
     system_prompt: str | None = None,
-    max_steps: int | None = 10,
+    max_steps: int | None = DEFAULT_MAX_STEPS,
     enable_tracing: bool = True,
     **kwargs: Any,
 ) -> ToolCallAgent:

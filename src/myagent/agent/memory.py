@@ -36,6 +36,14 @@ class Memory:
         """Append one message."""
         self.messages.append(message)
 
+    def add_message(self, message: Message) -> None:
+        """Alias of `add` (the name earlier versions used)."""
+        self.add(message)
+
+    def to_dict_list(self) -> list[Message]:
+        """The messages as plain dicts."""
+        return [dict(m) for m in self.messages]
+
     def add_messages(self, messages: Iterable[Message]) -> None:
         """Append several messages."""
         self.messages.extend(messages)

@@ -30,11 +30,20 @@ from myagent.agent.events import (
 )
 from myagent.agent.memory import Memory, Message
 from myagent.llm import LLM, LLMResponse, TokenCallback, ToolCall
+from myagent.llm.default import resolve_llm
 from myagent.tool.base import BaseTool, ConfirmHandler
 from myagent.tool.collection import ToolCollection, ToolLike
-from myagent.tool.result import ToolError, result_error, result_text
+from myagent.tool.result import (
+    ToolError,
+    result_content,
+    result_error,
+    result_extras,
+    result_text,
+)
 from myagent.tool.tracing import NO_TRACE, run_tool, running_tool
+from myagent.trace import tool_schemas
 from myagent.trace.ids import new_run_id, new_trace_id
+from myagent.trace.legacy import TraceMetadata, TraceMetadataLike, trace_fields
 from myagent.trace.manager import TraceManager
 from myagent.trace.records import RunRecord, ThinkRecord, ToolRecord, Trace
 from myagent.trace.setup import get_trace_manager
@@ -42,6 +51,8 @@ from myagent.trace.setup import get_trace_manager
 logger = logging.getLogger("myagent.agent")
 
 SPECIAL_TOOL_NAMES: tuple[str, ...] = ("terminate",)
+DEFAULT_MAX_STEPS = 30
+"""LLM calls per run when `max_steps` is not given (or None), as in earlier versions."""
 
 
 class AgentState(StrEnum):
@@ -75,6 +86,7 @@ class _Outcome:
     error: str | None = None
     finishes: bool = False
     final_text: str | None = None
+    result: Any = None
 
 
 def parse_arguments(raw: str | None) -> dict[str, Any]:
@@ -97,6 +109,8 @@ class ToolCallAgent:
     Optional hooks: `on_event` (async callable receiving event dicts, see
     `myagent.agent.events`), `confirm` (async `confirm(tool, arguments) -> bool`, asked
     before each `user_confirm` tool runs; without it such tools run unasked).
+    `agent_factory` ("module:function" building this agent) goes into each trace's
+    metadata so `myagent replay` can rebuild the agent.
     """
 
     def __init__(
@@ -108,24 +122,29 @@ class ToolCallAgent:
         system_prompt: str | None = None,
         next_step_prompt: str | None = None,
         tool_choice: Any = "auto",
-        max_steps: int | None = 10,
+        max_steps: int | None = DEFAULT_MAX_STEPS,
         max_observe: int | None = None,
         enable_tracing: bool = True,
         description: str | None = None,
         session_id: str | None = None,
+        trace_metadata: TraceMetadataLike | None = None,
+        agent_factory: str | None = None,
         on_event: EventCallback | None = None,
         confirm: ConfirmHandler | None = None,
         stream: bool = True,
         memory: Memory | None = None,
         special_tool_names: Sequence[str] = SPECIAL_TOOL_NAMES,
-        **extra: Any,
+        available_tools: ToolCollection | Iterable[ToolLike] | None = None,
+        tool_choices: Any = None,
     ) -> None:
-        if "available_tools" in extra:  # the field name of earlier versions
-            tools = extra.pop("available_tools")
-        if "tool_choices" in extra:
-            tool_choice = extra.pop("tool_choices")
-        if max_steps is not None and max_steps < 1:
-            raise ValueError("max_steps must be at least 1 (or None for no limit)")
+        if available_tools is not None:  # the field names of earlier versions
+            tools = available_tools
+        if tool_choices is not None:
+            tool_choice = tool_choices
+        if max_steps is None:
+            max_steps = DEFAULT_MAX_STEPS
+        if max_steps < 1:
+            raise ValueError("max_steps must be at least 1")
         self.name = name
         self.description = description
         self.llm: LLM = resolve_llm(llm)
@@ -133,10 +152,12 @@ class ToolCallAgent:
         self.system_prompt = system_prompt
         self.next_step_prompt = next_step_prompt
         self.tool_choice = tool_choice
-        self.max_steps = max_steps
+        self.max_steps: int = max_steps
         self.max_observe = max_observe
         self.enable_tracing = enable_tracing
         self.session_id = session_id
+        self.trace_metadata = TraceMetadata.coerce(trace_metadata)
+        self.agent_factory = agent_factory
         self.on_event = on_event
         self.confirm = confirm
         self.stream = stream
@@ -144,10 +165,12 @@ class ToolCallAgent:
         self.special_tool_names = tuple(special_tool_names)
         self.state = AgentState.IDLE
         self.last_trace_id: str | None = None
-        self.extra: dict[str, Any] = dict(extra)
-        for key, value in extra.items():
-            if not hasattr(self, key):
-                setattr(self, key, value)
+        self.final_response: str | None = None
+        """The last run's answer."""
+        self.current_step = 0
+        """LLM calls made so far in the current (or last) run."""
+        self.tool_calls: list[ToolCall] = []
+        """The tool calls the model chose in the latest step."""
 
     def __repr__(self) -> str:
         return (
@@ -214,7 +237,8 @@ class ToolCallAgent:
         if self.state is AgentState.RUNNING:
             raise RuntimeError(f"agent {self.name!r} is already running")
         self.state = AgentState.RUNNING
-        session = session_id if session_id is not None else self.session_id
+        fixed_session, tags, metadata = trace_fields(self.trace_metadata)
+        session = session_id if session_id is not None else self.session_id or fixed_session
         manager = self._trace_manager()
         try:
             if manager is None:
@@ -223,7 +247,12 @@ class ToolCallAgent:
                 answer = await self._run_turn(run)
             else:
                 async with manager.trace(
-                    self.name, agent_name=self.name, input=input_text, session_id=session
+                    self.name,
+                    agent_name=self.name,
+                    input=input_text,
+                    session_id=session,
+                    metadata=metadata,
+                    tags=tags,
                 ) as trace:
                     run = _Run(input_text, trace.trace_id, session, manager, trace)
                     self.last_trace_id = run.trace_id
@@ -236,7 +265,12 @@ class ToolCallAgent:
             self.state = AgentState.ERROR
             raise
         self.state = AgentState.FINISHED
+        self.final_response = answer
         return answer
+
+    async def arun(self, input_text: str, session_id: str | None = None) -> str:
+        """Alias of `run` (the name earlier versions used)."""
+        return await self.run(input_text, session_id)
 
     def run_sync(self, input_text: str, session_id: str | None = None) -> str:
         """`run` for code without an event loop (scripts, notebooks' plain cells)."""
@@ -273,16 +307,20 @@ class ToolCallAgent:
             running_tool.reset(token)
         if run.trace is not None:
             run.trace.metadata.update(stop_reason=reason, steps=run.step)
+            if self.agent_factory:  # lets `myagent replay` rebuild this agent
+                run.trace.metadata["agent_factory"] = self.agent_factory
         await self._emit(run, FINAL_ANSWER, content=answer, stop_reason=reason)
         return answer
 
     async def _loop(self, run: _Run) -> tuple[str, str]:
         """Think and act until an answer; returns (answer, stop reason)."""
         last_content = ""
-        while self.max_steps is None or run.step < self.max_steps:
+        self.tool_calls, self.current_step = [], 0
+        while run.step < self.max_steps:
             run.step += 1
+            self.current_step = run.step
             response, think = await self._think(run)
-            calls = response.tool_calls
+            calls = self.tool_calls = response.tool_calls
             content = response.content
             self.memory.add(_assistant_message(response))
             if content:
@@ -318,6 +356,7 @@ class ToolCallAgent:
         await self._emit(run, THINKING)
         record: RunRecord | None = None
         if run.manager is not None:
+            metadata = _prompt_metadata(run, params, choice, getattr(self.llm, "temperature", None))
             record = run.manager.start_run(
                 ThinkRecord,
                 "think",
@@ -327,7 +366,7 @@ class ToolCallAgent:
                 system_prompts=[self.system_prompt] if self.system_prompt else [],
                 messages=[dict(m) for m in messages],
                 model=getattr(self.llm, "model", None),
-                metadata={"step": run.step},
+                metadata=metadata,
             )
         on_token = self._token_callback(run)
         try:
@@ -406,7 +445,9 @@ class ToolCallAgent:
             outcome = _Outcome(call, f"Error: {detail}", success=False, error=detail)
         else:
             error = result_error(result)
-            outcome = _Outcome(call, result_text(result), success=error is None, error=error)
+            outcome = _Outcome(
+                call, result_text(result), success=error is None, error=error, result=result
+            )
             if outcome.success and call.name in self.special_tool_names:
                 outcome.finishes = True
                 message = arguments.get("message")
@@ -492,7 +533,26 @@ class ToolCallAgent:
             output=outcome.text,
             success=outcome.success,
             error=outcome.error,
+            content=outcome.text if outcome.result is None else result_content(outcome.result),
+            system=getattr(outcome.result, "system", None),
+            extras=result_extras(outcome.result),
         )
+
+
+def _prompt_metadata(
+    run: _Run, params: list[dict[str, Any]], choice: Any, temperature: Any
+) -> dict[str, Any]:
+    """A think record's metadata: its step, the model's temperature when set, and the tool
+    schemas offered (kept once per trace under their hash, so replay and the playground
+    can compare and edit them)."""
+    metadata: dict[str, Any] = {"step": run.step}
+    if isinstance(temperature, int | float):
+        metadata["temperature"] = temperature
+    if params and run.trace is not None:
+        metadata[tool_schemas.KEY] = tool_schemas.remember(run.trace.metadata, params)
+        if choice not in (None, "auto"):
+            metadata["tool_choice"] = choice
+    return metadata
 
 
 def _assistant_message(response: LLMResponse) -> Message:
@@ -501,16 +561,3 @@ def _assistant_message(response: LLMResponse) -> Message:
     if not response.tool_calls and message.get("content") is None:
         message["content"] = ""
     return message
-
-
-def resolve_llm(llm: LLM | str | None) -> LLM:
-    """The given LLM; a string is a model name for OpenAICompatibleLLM; None the default."""
-    if llm is None:
-        from myagent.agent.factory import default_llm
-
-        return default_llm()
-    if isinstance(llm, str):
-        from myagent.llm import OpenAICompatibleLLM
-
-        return OpenAICompatibleLLM(model=llm)
-    return llm

@@ -20,6 +20,8 @@ COMMANDS: tuple[str, ...] = (
     "collect",
     "eval",
     "dataset",
+    "replay",
+    "export",
 )
 """Modules of `myagent.cli` that each register one subcommand, in help order."""
 
@@ -32,6 +34,15 @@ def build_parser() -> argparse.ArgumentParser:
         module = importlib.import_module(f"{__name__}.{name}")
         module.register(commands)
     return parser
+
+
+def add_db_argument(parser: argparse.ArgumentParser) -> None:
+    """The `--db` option of commands that read a trace database."""
+    parser.add_argument(
+        "--db",
+        default=None,
+        help="trace database path or URL (default: TRACE_DATABASE_URL, else traces.db)",
+    )
 
 
 def missing_extra(extra: str) -> Handler:

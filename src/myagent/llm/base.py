@@ -36,6 +36,11 @@ class ToolCall:
     name: str
     arguments: str
 
+    @property
+    def function(self) -> ToolCall:
+        """The call itself (`call.function.name`, `.arguments`), as earlier versions nested it."""
+        return self
+
     def to_dict(self) -> dict[str, Any]:
         """Return the call in OpenAI wire format, for the assistant message sent back later."""
         return {
@@ -79,6 +84,14 @@ class LLM(Protocol):
     """Anything that answers OpenAI-format chat messages, optionally choosing tools."""
 
     model: str
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> LLM:
+        # `LLM()` as old code spells it builds the default OpenAI-compatible client.
+        if cls is not LLM:
+            return super().__new__(cls)
+        from myagent.llm.default import legacy_llm
+
+        return legacy_llm(*args, **kwargs)
 
     async def chat(
         self,

@@ -84,6 +84,29 @@ def result_text(value: Any) -> str:
     return str(value)
 
 
+_BASE_FIELDS = frozenset({"output", "error", "base64_image", "system"})
+
+
+def result_extras(value: Any) -> dict[str, Any]:
+    """Fields a ToolResult subclass adds (e.g. `data` for a chart), those that are set."""
+    if not isinstance(value, ToolResult):
+        return {}
+    extras = {
+        name: getattr(value, name)
+        for name in type(value).model_fields
+        if name not in _BASE_FIELDS and getattr(value, name) is not None
+    }
+    extras.update(value.model_extra or {})
+    return extras
+
+
+def result_content(value: Any) -> str:
+    """The tool's output alone as text (a ToolResult's `system` note left out)."""
+    if isinstance(value, ToolResult):
+        return str(value)
+    return result_text(value)
+
+
 def result_error(value: Any) -> str | None:
     """The error a return value reports (a ToolResult with `error` set), else None."""
     if isinstance(value, ToolResult) and value.error:

@@ -13,15 +13,23 @@ import functools
 import inspect
 from collections.abc import Callable
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final, Protocol
 
-from myagent.tool.result import ToolResult, result_error
+from myagent.tool.result import ToolResult, result_error, result_extras
 from myagent.trace.manager import TraceManager
 from myagent.trace.records import RunRecord, ToolRecord
 from myagent.trace.setup import get_trace_manager
 
-if TYPE_CHECKING:
-    from myagent.tool.base import BaseTool
+
+class RunnableTool(Protocol):
+    """What running a tool needs of it (BaseTool has it; this module imports no tool class)."""
+
+    name: str
+
+    def validate_arguments(self, arguments: dict[str, Any]) -> dict[str, Any]: ...
+
+    def execute(self, **kwargs: Any) -> Any: ...
+
 
 NO_TRACE: Final = object()
 """Marks code that runs under an agent whose tracing is off: no tool records at all."""
@@ -50,6 +58,7 @@ def close_record(manager: TraceManager, record: RunRecord | None, result: Any) -
         if isinstance(result, ToolResult):
             if result.system:
                 record.metadata["system"] = result.system
+            record.metadata.update(result_extras(result))
             manager.end_run(record, output=result.output, error=result_error(result))
         else:
             manager.end_run(record, output=result)
@@ -120,7 +129,7 @@ def traced_execute(fn: Callable[..., Any]) -> Callable[..., Any]:
     return sync_execute
 
 
-async def call_execute(tool: BaseTool, arguments: dict[str, Any]) -> Any:
+async def call_execute(tool: RunnableTool, arguments: dict[str, Any]) -> Any:
     """Await `tool.execute(**arguments)`; a sync `execute` runs in a worker thread."""
     if inspect.iscoroutinefunction(type(tool).execute):
         return await tool.execute(**arguments)
@@ -131,7 +140,7 @@ async def call_execute(tool: BaseTool, arguments: dict[str, Any]) -> Any:
 
 
 async def run_tool(
-    tool: BaseTool,
+    tool: RunnableTool,
     arguments: dict[str, Any],
     *,
     parent: RunRecord | None = None,

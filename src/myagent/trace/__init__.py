@@ -10,6 +10,9 @@ from myagent.trace.config import TraceConfig
 from myagent.trace.decorators import trace_run
 from myagent.trace.export import TraceExporter
 from myagent.trace.filters import RunFilter, TraceFilter
+from myagent.trace.legacy import QueryOptions, TraceMetadata
+from myagent.trace.legacy_api import run, trace, trace_agent, trace_agent_step, trace_tool_call
+from myagent.trace.legacy_names import RunStatus
 from myagent.trace.log_handler import TraceLogHandler
 from myagent.trace.manager import TraceManager
 from myagent.trace.query import TraceQueryEngine
@@ -29,6 +32,9 @@ from myagent.trace.stats import AgentStats, ErrorGroup, TimeBucket, ToolStats, T
 from myagent.trace.storage import InMemoryTraceStorage, SQLiteTraceStorage, TraceStorage
 from myagent.trace.summary import TraceSummary
 
+Run = RunRecord
+"""The earlier API's name for a record."""
+
 # The spec's APM example decorates with `opentelemetry.trace.instrument` (see apm.py).
 _apm.alias_into_opentelemetry()
 
@@ -37,9 +43,12 @@ __all__ = [
     "ErrorGroup",
     "InMemoryTraceStorage",
     "LogEntry",
+    "QueryOptions",
+    "Run",
     "RunFilter",
     "RunRecord",
     "RunScope",
+    "RunStatus",
     "RunType",
     "SQLiteTraceStorage",
     "StepRecord",
@@ -54,6 +63,7 @@ __all__ = [
     "TraceFilter",
     "TraceLogHandler",
     "TraceManager",
+    "TraceMetadata",
     "TraceQueryEngine",
     "TraceScope",
     "TraceStats",
@@ -61,6 +71,11 @@ __all__ = [
     "TraceStorage",
     "TraceSummary",
     "get_trace_manager",
+    "run",
     "set_trace_manager",
+    "trace",
+    "trace_agent",
+    "trace_agent_step",
     "trace_run",
+    "trace_tool_call",
 ]

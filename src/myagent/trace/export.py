@@ -15,12 +15,16 @@ import os
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import orjson
 
+from myagent.trace.legacy_export import LegacyExportMethods
 from myagent.trace.records import RunRecord, StepRecord, ThinkRecord, ToolRecord, Trace
 from myagent.trace.serialize import to_jsonable
+
+if TYPE_CHECKING:
+    from myagent.trace.query import TraceQueryEngine
 
 Destination = str | os.PathLike[str] | IO[str] | IO[bytes]
 """A file path, or an open file (text or binary)."""
@@ -65,6 +69,9 @@ RECORD_COLUMNS = (
 )
 """Columns of `to_csv` and `to_dataframe`: the trace's, then the record's."""
 
+RUN_COLUMNS = ("trace_id", *RECORD_COLUMNS[RECORD_COLUMNS.index("run_id") :])
+"""Columns of `runs_to_csv`: a record's, with its trace id."""
+
 
 def _trace_columns(trace: Trace) -> dict[str, Any]:
     return {
@@ -87,7 +94,7 @@ def _trace_columns(trace: Trace) -> dict[str, Any]:
     }
 
 
-def _record_columns(run: RunRecord) -> dict[str, Any]:
+def record_columns(run: RunRecord) -> dict[str, Any]:
     row: dict[str, Any] = {
         "run_id": run.run_id,
         "parent_id": run.parent_id,
@@ -142,7 +149,7 @@ def record_rows(traces: Iterable[Trace]) -> Iterator[dict[str, Any]]:
         if not runs:
             yield {**head, **empty}
         for run in runs:
-            yield {**head, **_record_columns(run)}
+            yield {**head, **record_columns(run)}
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -155,7 +162,7 @@ def csv_safe(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-def _csv_cell(value: Any) -> str:
+def csv_cell(value: Any) -> str:
     """CSV text of a value: '' for None, true/false, ISO times, JSON for lists and objects;
     text is made formula-safe (`csv_safe`)."""
     if value is None:
@@ -179,6 +186,25 @@ def _parse_traces(data: Any) -> list[Trace]:
     return [Trace.from_dict(item) for item in data]
 
 
+def _write_csv(path: Destination, columns: tuple[str, ...], rows: Iterable[dict[str, Any]]) -> int:
+    """A header and one CSV line per row (as `rows` is iterated); returns the row count."""
+    sink = _Sink(path, binary=False)
+    count = 0
+    try:
+        target = sink.file if sink.text else io.TextIOWrapper(sink.file, "utf-8", newline="")
+        writer = csv.writer(target)
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([csv_cell(row[c]) for c in columns])
+            count += 1
+        if target is not sink.file:
+            target.flush()
+            target.detach()
+    finally:
+        sink.close()
+    return count
+
+
 class _Sink:
     """Writes text or bytes to a path (opened and closed here) or to an open file."""
 
@@ -195,8 +221,15 @@ class _Sink:
             self.file.close()
 
 
-class TraceExporter:
-    """Export traces to JSON, JSON Lines, CSV and pandas, and import JSON back."""
+class TraceExporter(LegacyExportMethods):
+    """Export traces to JSON, JSON Lines, CSV and pandas, and import JSON back.
+
+    `query_engine` (optional) is where the earlier API's async `export_*` methods read
+    (default: a TraceQueryEngine over the global manager's storage).
+    """
+
+    def __init__(self, query_engine: TraceQueryEngine | None = None) -> None:
+        self.query_engine = query_engine
 
     # -- JSON ------------------------------------------------------------------------
 
@@ -255,21 +288,19 @@ class TraceExporter:
     def to_csv(self, traces: Iterable[Trace], path: Destination) -> int:
         """One CSV row per record (columns `RECORD_COLUMNS`, with a header), written as
         `traces` is iterated. Returns how many rows were written (header excluded)."""
-        sink = _Sink(path, binary=False)
-        rows = 0
-        try:
-            target = sink.file if sink.text else io.TextIOWrapper(sink.file, "utf-8", newline="")
-            writer = csv.writer(target)
-            writer.writerow(RECORD_COLUMNS)
-            for row in record_rows(traces):
-                writer.writerow([_csv_cell(row[c]) for c in RECORD_COLUMNS])
-                rows += 1
-            if target is not sink.file:
-                target.flush()
-                target.detach()
-        finally:
-            sink.close()
-        return rows
+        return _write_csv(path, RECORD_COLUMNS, record_rows(traces))
+
+    def runs_to_csv(self, runs: Iterable[RunRecord], path: Destination) -> int:
+        """One CSV row per record, without its trace's columns (columns `RUN_COLUMNS`)."""
+        rows = ({"trace_id": run.trace_id, **record_columns(run)} for run in runs)
+        return _write_csv(path, RUN_COLUMNS, rows)
+
+    def _engine(self) -> TraceQueryEngine:
+        if self.query_engine is None:
+            from myagent.trace.query import TraceQueryEngine
+
+            return TraceQueryEngine()
+        return self.query_engine
 
     def to_records(self, traces: Iterable[Trace]) -> list[dict[str, Any]]:
         """The rows of `to_csv` as dicts of Python values."""

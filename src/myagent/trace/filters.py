@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import InitVar, dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -53,6 +53,30 @@ class TraceFilter:
     tags: list[str] | None = None
     metadata: dict[str, Any] | None = None
     scores: list[ScoreCondition] | None = None
+    # The earlier API's field names, accepted as aliases (docs/migrating.md).
+    status: InitVar[str | None] = None
+    session_id: InitVar[str | None] = None
+    user_id: InitVar[str | None] = None
+    environment: InitVar[str | None] = None
+    request_contains: InitVar[str | None] = None
+    response_contains: InitVar[str | None] = None
+    min_duration_ms: InitVar[float | None] = None
+    max_duration_ms: InitVar[float | None] = None
+
+    def __post_init__(self, *aliases: Any) -> None:
+        (status, session, user, environment, request, response, low, high) = aliases
+        if status is not None:
+            self.statuses = [str(status)]
+        if session is not None:
+            self.session_ids = [session]
+        extra = {k: v for k, v in (("user_id", user), ("environment", environment)) if v}
+        if extra:
+            self.metadata = {**(self.metadata or {}), **extra}
+        self.text = self.text or request or response
+        if low is not None:
+            self.min_duration = low / 1000
+        if high is not None:
+            self.max_duration = high / 1000
 
 
 @dataclass(slots=True, kw_only=True)
@@ -69,3 +93,24 @@ class RunFilter:
     errors_only: bool = False
     start_time: datetime | None = None
     end_time: datetime | None = None
+    # The earlier API's field names, accepted as aliases (docs/migrating.md).
+    trace_id: InitVar[str | None] = None
+    run_type: InitVar[str | None] = None
+    status: InitVar[str | None] = None
+    has_errors: InitVar[bool | None] = None
+    min_duration_ms: InitVar[float | None] = None
+    max_duration_ms: InitVar[float | None] = None
+
+    def __post_init__(self, *aliases: Any) -> None:
+        trace_id, run_type, status, has_errors, low, high = aliases
+        if trace_id is not None:
+            self.trace_ids = [trace_id]
+        if run_type is not None:
+            self.run_types = [str(run_type)]
+        failed = has_errors if status is None else str(status) == "error"
+        if failed is not None:
+            self.errors_only, self.success_only = bool(failed), not failed
+        if low is not None:
+            self.min_duration = low / 1000
+        if high is not None:
+            self.max_duration = high / 1000

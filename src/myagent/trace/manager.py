@@ -22,6 +22,7 @@ from myagent.trace.context import current_run_var, current_trace_var, get_curren
 from myagent.trace.filters import RunFilter, TraceFilter
 from myagent.trace.freeze import freeze_trace
 from myagent.trace.ids import new_trace_id, now_us
+from myagent.trace.legacy import TraceMetadata, record_arguments, trace_arguments
 from myagent.trace.records import (
     RECORD_TYPES,
     LogEntry,
@@ -295,15 +296,19 @@ class TraceManager(ScoringMixin):
     def trace(
         self,
         name: str | None = None,
+        request: Any = None,
+        metadata: dict[str, Any] | TraceMetadata | None = None,
         *,
         agent_name: str | None = None,
         input: Any = None,
         session_id: str | None = None,
-        metadata: dict[str, Any] | None = None,
         tags: Sequence[str] | None = None,
+        **custom_fields: Any,
     ) -> TraceScope:
-        """`with`/`async with` block that is one trace; an exception marks it failed."""
-        return TraceScope(self, name, agent_name, input, session_id, metadata, tags)
+        """`with`/`async with` block that is one trace; an exception marks it failed.
+        The earlier spellings work too (see `myagent.trace.legacy.trace_arguments`)."""
+        args = trace_arguments(input, request, metadata, session_id, tags, custom_fields)
+        return TraceScope(self, name, agent_name, *args)
 
     @property
     def current_trace(self) -> Trace | None:
@@ -382,15 +387,19 @@ class TraceManager(ScoringMixin):
         self,
         name: str = "",
         kind: type[RunRecord] | str = StepRecord,
+        inputs: Any = None,
+        parent_run_id: str | None = None,
         *,
         parent: RunRecord | None = _UNSET,
         **fields: Any,
     ) -> RunScope:
-        """`with`/`async with` block that is one record, current inside the block.
-
-        Outside a running trace it opens its own trace named after the record.
-        """
-        return RunScope(self, name, kind, parent, fields)
+        """`with`/`async with` block that is one record, current inside the block; outside
+        a running trace it opens its own trace named after the record. The earlier
+        spellings work too (see `myagent.trace.legacy.record_arguments`)."""
+        extra = {"inputs": inputs, "parent_run_id": parent_run_id}
+        fields.update((key, value) for key, value in extra.items() if value is not None)
+        cls, parent, fields = record_arguments(name, kind, parent, fields)
+        return RunScope(self, name, cls, parent, fields)
 
     def add_step(
         self,

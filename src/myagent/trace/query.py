@@ -11,21 +11,27 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from datetime import datetime
 
+from myagent.trace.awaitable import Results
 from myagent.trace.filters import RunFilter, TraceFilter
+from myagent.trace.legacy import QueryOptions
+from myagent.trace.legacy_query import LegacyQueryMethods
 from myagent.trace.records import RunRecord, ToolRecord, Trace
-from myagent.trace.setup import get_trace_manager
+from myagent.trace.setup import get_trace_manager, peek_trace_manager
 from myagent.trace.storage.base import TraceStorage
 from myagent.trace.summary import TraceSummary
 from myagent.trace.sync_bridge import run_sync
 
 
 async def resolve_storage(storage: TraceStorage | None) -> TraceStorage:
-    """`storage`, or the global manager's storage with its pending writes flushed first."""
-    if storage is not None:
-        return storage
-    manager = get_trace_manager()
-    await manager._aflush()  # traces just recorded are visible to the next query
-    return manager.storage
+    """`storage`, or the global manager's storage; when it is the global manager's (also
+    when given, as `TraceQueryEngine(manager.storage)` does), its pending writes are
+    flushed first, so traces just recorded are visible to the next query."""
+    manager = get_trace_manager() if storage is None else peek_trace_manager()
+    if manager is not None and (storage is None or storage is manager.storage):
+        await manager._aflush()
+        return manager.storage
+    assert storage is not None
+    return storage
 
 
 def _tool_filter(filter: RunFilter | None) -> RunFilter:
@@ -35,8 +41,12 @@ def _tool_filter(filter: RunFilter | None) -> RunFilter:
     return replace(base, run_types=types)
 
 
-class TraceQueryEngine:
-    """Query traces of one storage (default: the global trace manager's storage)."""
+class TraceQueryEngine(LegacyQueryMethods):
+    """Query traces of one storage (default: the global trace manager's storage).
+
+    List results are `Results` (lists that old code may also `await`); the earlier
+    `query_traces(filter, QueryOptions(...))` and `get_trace_statistics()` work too.
+    """
 
     def __init__(self, storage: TraceStorage | None = None) -> None:
         self._storage = storage
@@ -66,13 +76,19 @@ class TraceQueryEngine:
     def query_traces(
         self,
         filter: TraceFilter | None = None,
+        options: QueryOptions | None = None,
         *,
         limit: int | None = None,
         offset: int = 0,
         order_by: str = "-start_time",
-    ) -> list[Trace]:
-        """Whole traces matching `filter`, `order_by` order (default newest first)."""
-        return run_sync(self.aquery_traces(filter, limit=limit, offset=offset, order_by=order_by))
+    ) -> Results[Trace]:
+        """Whole traces matching `filter`, `order_by` order (default newest first).
+
+        `options` (the earlier spelling) sets limit, offset and order instead."""
+        if options is not None:
+            limit, offset, order_by = options.limit, options.offset, options.order_by
+        query = self.aquery_traces(filter, limit=limit, offset=offset, order_by=order_by)
+        return Results(run_sync(query))
 
     async def aquery_summaries(
         self,
@@ -120,18 +136,18 @@ class TraceQueryEngine:
         """Every trace (or the first `limit`), oldest first."""
         return await self.aquery_traces(None, limit=limit, order_by="start_time")
 
-    def get_all_traces(self, limit: int | None = None) -> list[Trace]:
+    def get_all_traces(self, limit: int | None = None) -> Results[Trace]:
         """Every trace (or the first `limit`), oldest first."""
-        return run_sync(self.aget_all_traces(limit))
+        return Results(run_sync(self.aget_all_traces(limit)))
 
     async def aget_traces_by_agent(self, agent_name: str, limit: int | None = None) -> list[Trace]:
         """One agent's traces, oldest first."""
         agent = TraceFilter(agent_names=[agent_name])
         return await self.aquery_traces(agent, limit=limit, order_by="start_time")
 
-    def get_traces_by_agent(self, agent_name: str, limit: int | None = None) -> list[Trace]:
+    def get_traces_by_agent(self, agent_name: str, limit: int | None = None) -> Results[Trace]:
         """One agent's traces, oldest first."""
-        return run_sync(self.aget_traces_by_agent(agent_name, limit))
+        return Results(run_sync(self.aget_traces_by_agent(agent_name, limit)))
 
     async def aget_traces_by_session(
         self, session_id: str, limit: int | None = None
@@ -140,9 +156,9 @@ class TraceQueryEngine:
         session = TraceFilter(session_ids=[session_id])
         return await self.aquery_traces(session, limit=limit, order_by="start_time")
 
-    def get_traces_by_session(self, session_id: str, limit: int | None = None) -> list[Trace]:
+    def get_traces_by_session(self, session_id: str, limit: int | None = None) -> Results[Trace]:
         """One session's traces, oldest first."""
-        return run_sync(self.aget_traces_by_session(session_id, limit))
+        return Results(run_sync(self.aget_traces_by_session(session_id, limit)))
 
     async def aget_traces_by_time_range(
         self,
@@ -160,18 +176,18 @@ class TraceQueryEngine:
         start_time: datetime | None = None,
         end_time: datetime | None = None,
         limit: int | None = None,
-    ) -> list[Trace]:
+    ) -> Results[Trace]:
         """Traces that started within [start_time, end_time] (either end open), oldest first."""
-        return run_sync(self.aget_traces_by_time_range(start_time, end_time, limit))
+        return Results(run_sync(self.aget_traces_by_time_range(start_time, end_time, limit)))
 
     async def aget_traces_with_errors(self, limit: int | None = None) -> list[Trace]:
         """Traces where the trace or any record failed (`has_errors`), oldest first."""
         errors = TraceFilter(has_errors=True)
         return await self.aquery_traces(errors, limit=limit, order_by="start_time")
 
-    def get_traces_with_errors(self, limit: int | None = None) -> list[Trace]:
+    def get_traces_with_errors(self, limit: int | None = None) -> Results[Trace]:
         """Traces where the trace or any record failed (`has_errors`), oldest first."""
-        return run_sync(self.aget_traces_with_errors(limit))
+        return Results(run_sync(self.aget_traces_with_errors(limit)))
 
     async def asearch(
         self,
@@ -251,10 +267,17 @@ class TraceQueryEngine:
         return await store.query_runs(filter, limit=limit, offset=offset)
 
     def query_runs(
-        self, filter: RunFilter | None = None, *, limit: int | None = None, offset: int = 0
-    ) -> list[RunRecord]:
-        """Records of any kind matching `filter`, oldest first."""
-        return run_sync(self.aquery_runs(filter, limit=limit, offset=offset))
+        self,
+        filter: RunFilter | None = None,
+        options: QueryOptions | None = None,
+        *,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> Results[RunRecord]:
+        """Records of any kind matching `filter`, oldest first (`options`: limit, offset)."""
+        if options is not None:
+            limit, offset = options.limit, options.offset
+        return Results(run_sync(self.aquery_runs(filter, limit=limit, offset=offset)))
 
     async def acount_runs(self, filter: RunFilter | None = None) -> int:
         """How many records match `filter`."""

@@ -10,15 +10,51 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import orjson
 
 from myagent.trace.ids import datetime_to_us, us_to_datetime
 from myagent.trace.serialize import dumps_plain
 
-if TYPE_CHECKING:
-    from myagent.trace.records import RunRecord, Trace
+
+class EncodableRecord(Protocol):
+    """The fields of a record this module encodes (records.py's classes have them; this
+    module imports nothing of records.py)."""
+
+    run_id: str
+    trace_id: str
+    run_type: str
+    name: str
+    parent_id: str | None
+    start_us: int
+    end_us: int | None
+    success: bool
+    error: str | None
+    error_type: str | None
+    stacktrace: str | None
+    metadata: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+class EncodableTrace(Protocol):
+    """The fields of a trace this module encodes (records.py's Trace has them)."""
+
+    trace_id: str
+    name: str
+    agent_name: str | None
+    session_id: str | None
+    input: Any
+    output: Any
+    status: str
+    error: str | None
+    metadata: dict[str, Any]
+    tags: list[str]
+    logs: list[Any]
+    start_us: int
+    end_us: int | None
+
 
 _last_second: tuple[int, str] = (0, "1970-01-01T00:00:00")
 
@@ -127,7 +163,7 @@ COLUMN_FIELDS: dict[str, type] = {
 with the one Python type a value must have to come back from its column unchanged."""
 
 
-def columns_json(record: RunRecord, trace_id: str) -> bytes:
+def columns_json(record: EncodableRecord, trace_id: str) -> bytes:
     """`record.to_json()` less the `COLUMN_FIELDS` whose value has the column's type, and
     less its trace id if it is `trace_id`: what a backend keeping those columns stores as
     the record's data (read back by adding the columns' values for the keys it lacks)."""
@@ -155,7 +191,7 @@ def columns_json(record: RunRecord, trace_id: str) -> bytes:
     return encode_record(record, COLUMN_FIELDS, trace_id)
 
 
-def plain_trace_json(trace: Trace) -> bytes | None:
+def plain_trace_json(trace: EncodableTrace) -> bytes | None:
     """`trace.to_json()` in one C call when every value is already plain JSON (the common
     case: no logs, nothing to convert), else None (then use `to_json`). Same keys, same
     order, same bytes; it skips `to_dict`'s copy of every value and its derived fields."""
@@ -216,7 +252,7 @@ def _column_spec(cls: type) -> _ColumnSpec:
 
 def _with_outcome_and_kind(
     data: dict[str, Any],
-    record: RunRecord,
+    record: EncodableRecord,
     keys: tuple[str, ...],
     values_of: Callable[[Any], tuple[Any, ...]],
     keep_none: frozenset[str],
@@ -238,7 +274,7 @@ def _with_outcome_and_kind(
 
 
 def encode_record(
-    record: RunRecord, apart: dict[str, type] | None, trace_id: str | None = None
+    record: EncodableRecord, apart: dict[str, type] | None, trace_id: str | None = None
 ) -> bytes:
     """Compact JSON of `record` (see `RunRecord.to_json`), less the `apart` fields whose
     value has the type given there and the trace id when it is `trace_id`."""

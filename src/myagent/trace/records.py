@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 import orjson
 
 from myagent.trace.ids import datetime_to_us, new_run_id, new_trace_id, now_us, us_to_datetime
+from myagent.trace.legacy_names import LegacyRunNames, LegacyTraceNames
 from myagent.trace.record_json import (
     TRACE_DERIVED,
     compact_dict,
@@ -29,11 +30,23 @@ from myagent.trace.serialize import to_jsonable, to_jsonable_all
 
 
 class RunType(StrEnum):
-    """What a record describes."""
+    """What a record describes: an LLM call (think), a tool call, or a step.
+
+    The other members are the earlier API's run types; they are step records that keep
+    their type (queryable with `RunFilter(run_types=[...])`).
+    """
 
     THINK = "think"
     TOOL = "tool"
     STEP = "step"
+    AGENT = "agent"
+    ACT = "act"
+    LLM = "llm"
+    RETRIEVAL = "retrieval"
+    PREPROCESSING = "preprocessing"
+    POSTPROCESSING = "postprocessing"
+    CHAIN = "chain"
+    CUSTOM = "custom"
 
 
 class TraceStatus(StrEnum):
@@ -46,8 +59,8 @@ class TraceStatus(StrEnum):
 
 
 @dataclass(slots=True, kw_only=True, eq=False)
-class RunRecord:
-    """Fields every record carries."""
+class RunRecord(LegacyRunNames):
+    """Fields every record carries (and the earlier API's names for them)."""
 
     name: str = ""
     run_type: str = RunType.STEP.value
@@ -64,6 +77,8 @@ class RunRecord:
 
     _payload_fields: ClassVar[tuple[str, ...]] = ()
     _plain_fields: ClassVar[tuple[str, ...]] = ()
+    _io_fields: ClassVar[tuple[str, str] | None] = None
+    """The fields holding the record's input and output (None: it has neither)."""
 
     @property
     def start_time(self) -> datetime:
@@ -181,6 +196,7 @@ class ThinkRecord(RunRecord):
         "cost_usd",
     )
     _payload_fields = ("input", "system_prompts", "messages", "llm_response", "tool_calls")
+    _io_fields = ("input", "llm_response")
 
 
 @dataclass(slots=True, kw_only=True, eq=False)
@@ -195,6 +211,7 @@ class ToolRecord(RunRecord):
 
     _plain_fields = ("tool_name", "tool_call_id")
     _payload_fields = ("input_params", "output")
+    _io_fields = ("input_params", "output")
 
 
 @dataclass(slots=True, kw_only=True, eq=False)
@@ -205,6 +222,44 @@ class StepRecord(RunRecord):
     output: Any = None
 
     _payload_fields = ("inputs", "output")
+    _io_fields = ("inputs", "output")
+
+
+ON_TRACE = "on_trace"
+"""Metadata key of a record whose input and/or output are its trace's (stored once there):
+the list of "input"/"output" it shares."""
+
+
+def share_io_with_trace(trace: Trace, record: RunRecord) -> None:
+    """Keep a record's input and output once, on its trace, when they are the trace's own
+    (a `@trace_run` function or `run(...)` block that opened its trace). `Trace.from_dict`
+    gives them back to the record."""
+    fields = record._io_fields
+    if fields is None:
+        return
+    shared = [
+        side
+        for side, name, value in (
+            ("input", fields[0], trace.input),
+            ("output", fields[1], trace.output),
+        )
+        if value is not None and getattr(record, name) is value
+    ]
+    if shared:
+        for side in shared:
+            setattr(record, fields[0] if side == "input" else fields[1], None)
+        record.metadata = {**record.metadata, ON_TRACE: shared}
+
+
+def _take_io_from_trace(trace: Trace) -> None:
+    """Give records that share their trace's input/output (`share_io_with_trace`) the values."""
+    for record in trace.runs:
+        shared = record.metadata.get(ON_TRACE) if record.metadata else None
+        if shared and record._io_fields is not None:
+            if "input" in shared:
+                setattr(record, record._io_fields[0], trace.input)
+            if "output" in shared:
+                setattr(record, record._io_fields[1], trace.output)
 
 
 RECORD_TYPES: dict[str, type[RunRecord]] = {
@@ -249,8 +304,11 @@ class LogEntry:
 
 
 @dataclass(slots=True, kw_only=True, eq=False)
-class Trace:
-    """One agent run (or one `start_trace`): a flat list of records in start order."""
+class Trace(LegacyTraceNames):
+    """One agent run (or one `start_trace`): a flat list of records in start order.
+
+    The earlier API's names (`id`, `request`, `response`, `duration_ms`, `total_tokens`,
+    `total_cost`) read the same fields."""
 
     trace_id: str = field(default_factory=new_trace_id)
     name: str = ""
@@ -375,7 +433,7 @@ class Trace:
     @staticmethod
     def from_dict(data: dict[str, Any]) -> Trace:
         """Rebuild a trace, its records and logs from `to_dict` output."""
-        return Trace(
+        trace = Trace(
             trace_id=data["trace_id"],
             name=data.get("name") or "",
             agent_name=data.get("agent_name"),
@@ -391,3 +449,5 @@ class Trace:
             runs=[RunRecord.from_dict(r) for r in data.get("runs") or []],
             logs=[LogEntry.from_dict(entry) for entry in data.get("logs") or []],
         )
+        _take_io_from_trace(trace)
+        return trace

@@ -7,15 +7,59 @@ and is re-raised; a cancelled task closes its trace as cancelled.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from contextvars import Token
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from myagent.trace.context import current_run_var, current_trace_var, get_current_trace
-from myagent.trace.records import RECORD_TYPES, RunRecord, Trace, TraceStatus
+from myagent.trace.records import (
+    RECORD_TYPES,
+    RunRecord,
+    Trace,
+    TraceStatus,
+    share_io_with_trace,
+)
 
-if TYPE_CHECKING:
-    from myagent.trace.manager import TraceManager
+
+class ScopeOwner(Protocol):
+    """What the blocks need of their TraceManager (this module imports no manager)."""
+
+    enabled: bool
+
+    def _begin_trace(
+        self,
+        name: str | None,
+        agent_name: str | None,
+        input_data: Any,
+        session_id: str | None,
+        metadata: dict[str, Any] | None,
+        tags: Sequence[str] | None,
+    ) -> Trace: ...
+
+    def _finish_trace(
+        self,
+        trace: Trace,
+        output: Any = ...,
+        error: BaseException | str | None = None,
+        status: str | None = None,
+    ) -> Trace: ...
+
+    def _fault(self, where: str, exc: BaseException) -> None: ...
+
+    def start_run(
+        self,
+        kind: type[RunRecord] | str = ...,
+        name: str = "",
+        *,
+        trace: Trace | None = None,
+        parent: RunRecord | None = ...,
+        **fields: Any,
+    ) -> RunRecord | None: ...
+
+    def end_run(
+        self, record: RunRecord | None, *, error: BaseException | str | None = None, **fields: Any
+    ) -> None: ...
 
 
 class TraceScope:
@@ -23,7 +67,7 @@ class TraceScope:
 
     __slots__ = ("_args", "_manager", "_tokens", "trace")
 
-    def __init__(self, manager: TraceManager, *args: Any) -> None:
+    def __init__(self, manager: ScopeOwner, *args: Any) -> None:
         self._manager = manager
         self._args = args
         self._tokens: tuple[Token[Trace | None], Token[RunRecord | None]] | None = None
@@ -81,7 +125,7 @@ class RunScope:
 
     def __init__(
         self,
-        manager: TraceManager,
+        manager: ScopeOwner,
         name: str,
         kind: type[RunRecord] | str,
         parent: RunRecord | None,
@@ -126,8 +170,10 @@ class RunScope:
         self._manager.end_run(self.record, error=exc)
         if self._own_trace is not None:
             trace = self._own_trace.trace
-            if trace is not None and self.record is not None and trace.output is None:
-                trace.output = getattr(self.record, "output", None)
+            if trace is not None and self.record is not None:
+                if trace.output is None:
+                    trace.output = getattr(self.record, "output", None)
+                share_io_with_trace(trace, self.record)
             self._own_trace.__exit__(exc_type, exc, tb)
 
     async def __aenter__(self) -> RunRecord:

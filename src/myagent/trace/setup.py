@@ -21,6 +21,11 @@ def get_trace_manager() -> TraceManager:
         return _manager[0]
 
 
+def peek_trace_manager() -> TraceManager | None:
+    """The global TraceManager if one exists (never builds one)."""
+    return _manager[0] if _manager else None
+
+
 def set_trace_manager(manager: TraceManager) -> None:
     """Replace the global TraceManager (the old one keeps what it already queued)."""
     with _lock:

@@ -2,11 +2,15 @@
 
 Tool calls get step ids `step_{n}_{tool}` (n counts the session's tool calls, so ids never
 repeat within a session) and their results reuse them; streamed tokens become
-`agent.partial_answer` chunks closed by one chunk with `is_final: true`.
+`agent.partial_answer` chunks closed by one chunk with `is_final: true` (`is_streaming`
+stays true on it, as earlier clients expect). The text the model writes beside its tool
+calls goes out as `agent.thinking`; a finished run is followed by `agent.llm_message`
+with the conversation.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from myagent.ws.protocol import AgentEvents, ErrorCode, server_frame
@@ -57,7 +61,7 @@ class FrameMapper:
                     AgentEvents.PARTIAL_ANSWER,
                     trace_id,
                     "",
-                    metadata={"is_streaming": False, "is_final": True, "step": step},
+                    metadata={"is_streaming": True, "is_final": True, "step": step},
                 )
             )
         if kind == RUN_STARTED:
@@ -108,6 +112,9 @@ class FrameMapper:
                     metadata=metadata,
                 )
             )
+            llm_message = self._llm_message(event, trace_id)
+            if llm_message is not None:
+                out.append(llm_message)
         elif kind == "error":
             out.append(
                 self._frame(
@@ -150,17 +157,43 @@ class FrameMapper:
         call_id = event.get("tool_call_id")
         step_id = self._step_ids.pop(str(call_id), None) if call_id is not None else None
         success = bool(event.get("success", True))
+        metadata: dict[str, Any] = {
+            **(event.get("extras") or {}),  # e.g. `data` of a ToolResult subclass, for charts
+            "tool": name,
+            "status": "success" if success else "failed",
+            "success": success,
+            "error": event.get("error"),
+            "tool_call_id": call_id,
+            "step": step,
+        }
+        if event.get("system"):
+            metadata["system"] = event["system"]
+        content = event.get("content", event.get("output"))
         return self._frame(
             AgentEvents.TOOL_RESULT,
             trace_id,
-            str(event.get("output") or ""),
+            str(content or ""),
             step_id=step_id or f"step_{self._tool_count}_{name}",
+            metadata=metadata,
+        )
+
+    def _llm_message(self, event: dict[str, Any], trace_id: str | None) -> dict[str, Any] | None:
+        """`agent.llm_message`: the conversation after a run (off with SEND_LLM_MESSAGE=0)."""
+        if os.environ.get("SEND_LLM_MESSAGE", "").lower() in ("0", "false", "no", "off"):
+            return None
+        try:
+            messages = [dict(m) for m in self._agent.messages]
+        except Exception:
+            return None
+        state = getattr(self._agent, "state", None)
+        return self._frame(
+            AgentEvents.LLM_MESSAGE,
+            trace_id,
+            {"messages": messages, "total_messages": len(messages)},
             metadata={
-                "tool": name,
-                "status": "success" if success else "error",
-                "error": event.get("error"),
-                "tool_call_id": call_id,
-                "step": step,
+                "agent_name": getattr(self._agent, "name", None),
+                "agent_state": str(getattr(state, "value", state)) if state is not None else None,
+                "final_response": event.get("content"),
             },
         )
 

@@ -13,6 +13,10 @@ from typing import Any, Final
 
 import orjson
 
+DEFAULT_PORT: Final = 8080
+"""The port `AgentWebSocketServer` listens on when none is given, as earlier versions and
+their clients assume (`myagent serve` listens on 8765 unless `--port` says otherwise)."""
+
 
 class UserEvents:
     """Client → server event names."""
@@ -23,6 +27,8 @@ class UserEvents:
     CANCEL: Final = "user.cancel"
     RECONNECT: Final = "user.reconnect"
     PING: Final = "user.ping"
+    REQUEST_STATE: Final = "user.request_state"
+    RECONNECT_WITH_STATE: Final = "user.reconnect_with_state"
 
 
 class AgentEvents:
@@ -38,6 +44,9 @@ class AgentEvents:
     ERROR: Final = "agent.error"
     INTERRUPTED: Final = "agent.interrupted"
     SESSION_END: Final = "agent.session_end"
+    LLM_MESSAGE: Final = "agent.llm_message"
+    STATE_EXPORTED: Final = "agent.state_exported"
+    STATE_RESTORED: Final = "agent.state_restored"
 
 
 class SystemEvents:
@@ -65,6 +74,7 @@ class ErrorCode:
     SERVER_SHUTTING_DOWN: Final = "server_shutting_down"
     RUN_IN_PROGRESS: Final = "run_in_progress"
     RUN_FAILED: Final = "run_failed"
+    INVALID_STATE: Final = "invalid_state"
     INTERNAL_ERROR: Final = "internal_error"
 
 
@@ -76,11 +86,19 @@ USER_EVENTS: Final = frozenset(
         UserEvents.CANCEL,
         UserEvents.RECONNECT,
         UserEvents.PING,
+        UserEvents.REQUEST_STATE,
+        UserEvents.RECONNECT_WITH_STATE,
     }
 )
 
 _NEEDS_SESSION: Final = frozenset(
-    {UserEvents.MESSAGE, UserEvents.RESPONSE, UserEvents.CANCEL, UserEvents.RECONNECT}
+    {
+        UserEvents.MESSAGE,
+        UserEvents.RESPONSE,
+        UserEvents.CANCEL,
+        UserEvents.RECONNECT,
+        UserEvents.REQUEST_STATE,
+    }
 )
 
 

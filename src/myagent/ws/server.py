@@ -23,7 +23,8 @@ from websockets.http11 import Request, Response
 
 from myagent import access
 from myagent.trace.setup import get_trace_manager
-from myagent.ws.factory import AgentFactory, AgentFactoryFunc, agent_name
+from myagent.ws import state_transfer
+from myagent.ws.factory import AgentFactory, AgentFactoryFunc
 from myagent.ws.frames import FrameMapper
 from myagent.ws.guard import (
     RECONNECT_TOKEN,
@@ -33,6 +34,7 @@ from myagent.ws.guard import (
     session_cap_refusal,
 )
 from myagent.ws.protocol import (
+    DEFAULT_PORT,
     AgentEvents,
     ClientFrame,
     ErrorCode,
@@ -88,7 +90,7 @@ class AgentWebSocketServer:
         self,
         create_agent: AgentFactoryFunc | None = None,
         host: str = "127.0.0.1",
-        port: int = 8765,
+        port: int = DEFAULT_PORT,
         *,
         agent_factory_func: AgentFactoryFunc | None = None,
         agent_factory: AgentFactoryFunc | None = None,
@@ -115,7 +117,8 @@ class AgentWebSocketServer:
         self.factory = AgentFactory(factory)
         self.host = host
         self.port = port
-        self.state_secret_key = state_secret_key  # accepted for compatibility; unused
+        self.state_secret_key = state_secret_key
+        self.state_key = state_transfer.signing_key(state_secret_key)
         self.max_message_size = max_message_size
         self.transport_max_size = transport_max_size or max(
             4 * max_message_size, max_message_size + 64 * 1024
@@ -148,6 +151,7 @@ class AgentWebSocketServer:
             UserEvents.CANCEL: self._on_cancel,
             UserEvents.RECONNECT: self._on_reconnect,
             UserEvents.PING: self._on_ping,
+            **state_transfer.handlers(self),
         }
 
     # -- public API -------------------------------------------------------------------
@@ -362,6 +366,25 @@ class AgentWebSocketServer:
     # -- client events ----------------------------------------------------------------
 
     async def _on_create_session(self, connection: Connection, frame: ClientFrame) -> None:
+        session = await self._open_session(connection, frame)
+        if session is None:
+            return
+        await connection.send(
+            server_frame(
+                AgentEvents.SESSION_CREATED,
+                session_id=session.session_id,
+                content="Session created",
+                metadata={
+                    "agent_name": session.agent_name,
+                    "connection_id": connection.connection_id,
+                    "resumed": False,
+                    RECONNECT_TOKEN: session.reconnect_token,
+                },
+            )
+        )
+
+    async def _open_session(self, connection: Connection, frame: ClientFrame) -> Session | None:
+        """A new session with a fresh agent on `connection` (None if it closed meanwhile)."""
         if self._stopping:
             raise ProtocolError(
                 ErrorCode.SERVER_SHUTTING_DOWN, "Server is shutting down", event=frame.event
@@ -392,25 +415,13 @@ class AgentWebSocketServer:
                 event=frame.event,
             ) from None
         if not connection.is_open:
-            return
+            return None
         session = Session(
             session_id, agent, driver.name, connection, reconnect_token=new_reconnect_token()
         )
         self.sessions.add(session)
         self._state[session_id] = _SessionState(driver, FrameMapper(session_id, agent))
-        await connection.send(
-            server_frame(
-                AgentEvents.SESSION_CREATED,
-                session_id=session_id,
-                content="Session created",
-                metadata={
-                    "agent_name": agent_name(agent),
-                    "connection_id": connection.connection_id,
-                    "resumed": False,
-                    RECONNECT_TOKEN: session.reconnect_token,
-                },
-            )
-        )
+        return session
 
     async def _on_message(self, connection: Connection, frame: ClientFrame) -> None:
         session = self._owned(connection, frame)
@@ -432,13 +443,13 @@ class AgentWebSocketServer:
     async def _on_response(self, connection: Connection, frame: ClientFrame) -> None:
         session = self._owned(connection, frame)
         future = session.pending.get(frame.step_id or "")
-        if future is None or future.done():
-            raise ProtocolError(
-                ErrorCode.UNKNOWN_STEP,
-                f"No confirmation is waiting for step {frame.step_id}",
-                event=frame.event,
-                session_id=session.session_id,
+        if future is None or future.done():  # repeated or unknown: ignored, as before
+            logger.warning(
+                "ignored user.response for step %r of session %s: no confirmation is waiting",
+                frame.step_id,
+                session.session_id,
             )
+            return
         future.set_result(dict(frame.content))
 
     async def _on_cancel(self, connection: Connection, frame: ClientFrame) -> None:

@@ -1,6 +1,7 @@
 // The detail pane: one record's prompts, response, tool parameters and output, tokens,
 // cost and errors with stack traces, loaded on demand (large fields as downloads).
 import { useEffect, useState } from "react";
+import { Link } from "react-router";
 import { getJson } from "../api";
 import { fmtCost, fmtDuration, fmtTime } from "../format";
 import type { FindPlace, FullRecord, RecordOutline } from "../types";
@@ -76,6 +77,7 @@ export function RecordDetail({
           </span>
         )}
         {record.cost_usd !== undefined && <span>{fmtCost(record.cost_usd)}</span>}
+        {record.run_type === "think" && <Link to={`/playground?trace=${traceId}&run=${record.run_id}`} data-testid="open-in-playground">Open in playground</Link>}
       </div>
       {error && <p className="error-text">{error}</p>}
       {!full && !error && <p className="muted">Loading…</p>}

@@ -2,6 +2,7 @@
 // the run's input and final output on top.
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { Link, useParams, useSearchParams } from "react-router";
+import { ReplayLink } from "../components/ReplayLink";
 import { useVirtualizer } from "@tanstack/react-virtual";
 import { ApiError, getJson, getText, query } from "../api";
 import { fmtCost, fmtDuration, fmtTime } from "../format";
@@ -292,6 +293,7 @@ export default function TraceDetailPage() {
             session {trace.session_id}
           </Link>
         )}
+        <ReplayLink traceId={trace.trace_id} metadata={trace.metadata} />
         <CopyButton value={trace.trace_id} what="trace id" label="Copy id" />
         <CopyButton value={window.location.href} what="trace URL" label="Copy link" />
         <form

@@ -20,6 +20,7 @@ from myagent.trace.viewer.routes import (
     imports,
     live,
     meta,
+    playground,
     scores,
     traces,
     transfer,
@@ -64,7 +65,18 @@ def create_app(
     app.state.source, app.state.hub, app.state.settings = source, hub, settings
     app.state.searches = SearchGate()
     _add_metrics_route(app, manager)  # before the UI's catch-all route
-    routes = (traces, live, compare, analytics, facets, transfer, imports, scores, datasets)
+    routes = (
+        traces,
+        live,
+        compare,
+        analytics,
+        facets,
+        transfer,
+        imports,
+        scores,
+        datasets,
+        playground,
+    )
     for module in (*routes, experiments, *([otlp] if otlp else []), meta):
         app.include_router(module.router)
     app.add_middleware(SecurityMiddleware, settings=settings)

@@ -62,7 +62,8 @@ def serve_collector(
     log_level: str = "info",
 ) -> None:
     """Receive OTLP into a trace database until interrupted (the command-line entry point)."""
-    from myagent.trace.viewer.server import _server, storage_for
+    from myagent.trace.config import storage_for
+    from myagent.trace.viewer.server import _server
 
     settings = ViewerSettings() if token is None else ViewerSettings(token=token)
     check_bind(host, settings.token)

@@ -47,6 +47,16 @@ class ViewerSettings:
     """Origins whose writes are accepted besides the viewer's own (MYAGENT_ALLOWED_ORIGINS,
     comma-separated): the public origin when a reverse proxy rewrites the Host header."""
     static_dir: Path = STATIC_DIR
+    llm_base_url: str | None = field(
+        default_factory=lambda: (
+            os.environ.get("OPENAI_BASE_URL") or os.environ.get("OPENAI_API_BASE") or None
+        )
+    )
+    """The OpenAI-compatible endpoint the playground sends runs to (OPENAI_BASE_URL)."""
+    llm_api_key: str | None = field(default_factory=lambda: os.environ.get("OPENAI_API_KEY"))
+    """Its API key (OPENAI_API_KEY); used by the server only, never sent to the browser."""
+    llm_model: str = field(default_factory=lambda: os.environ.get("LLM_MODEL") or "gpt-4o-mini")
+    """The playground's default model when a record names none (LLM_MODEL)."""
 
     def __post_init__(self) -> None:
         self.allowed_origins = origins.allowed_origins(self.allowed_origins)

@@ -14,7 +14,7 @@ from typing import Any
 from myagent.trace.filters import TraceFilter
 from myagent.trace.ids import now_us
 from myagent.trace.manager import TraceManager
-from myagent.trace.records import RunRecord, Trace
+from myagent.trace.records import ON_TRACE, RunRecord, Trace
 from myagent.trace.storage.base import TraceStorage
 from myagent.trace.storage.health import WriterHealth, safe_error
 from myagent.trace.summary import TraceSummary
@@ -71,7 +71,13 @@ class TraceSource:
         active = await self._active(trace_id)
         if active is not None:
             return next((r for r in list(active.runs) if r.run_id == run_id), None)
-        return await self.storage.get_record(trace_id, run_id)
+        record = await self.storage.get_record(trace_id, run_id)
+        if record is not None and record.metadata.get(ON_TRACE):
+            # its input/output are stored once, on the trace: read them from there
+            trace = await self.storage.get_trace(trace_id)
+            if trace is not None:
+                return next((r for r in trace.runs if r.run_id == run_id), record)
+        return record
 
     async def writers(self) -> tuple[list[WriterHealth], set[str]]:
         """Writers' counters, most recently updated first, and the ids of those read live:
