@@ -186,6 +186,56 @@ MIGRATIONS: list[str] = [
     CREATE INDEX ix_runs_tool_window ON runs (start_us)
         INCLUDE (tool_name, end_us, success) WHERE tool_name IS NOT NULL;
     """,
+    # 7 (facet counts per statement): the row triggers of migration 4 made every written
+    # or deleted trace update its counter rows one by one (a 127k-trace retention delete
+    # held writers for minutes); statement triggers with transition tables apply one
+    # grouped change per statement instead, in key order (written to be re-runnable).
+    """
+    DROP TRIGGER IF EXISTS tr_trace_facets ON traces;
+    DROP TRIGGER IF EXISTS tr_trace_facets_update ON traces;
+    DROP TRIGGER IF EXISTS tr_trace_facets_insert ON traces;
+    DROP TRIGGER IF EXISTS tr_trace_facets_delete ON traces;
+    DROP FUNCTION IF EXISTS trace_facets_count();
+    CREATE OR REPLACE FUNCTION trace_facets_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        INSERT INTO trace_facets (field, value, n)
+        SELECT p.field, p.value, COUNT(*) FROM new_rows t,
+            LATERAL trace_facet_pairs(t.agent_name, t.models, t.tools, t.tags) p
+        GROUP BY 1, 2 ORDER BY 1, 2
+        ON CONFLICT (field, value) DO UPDATE SET n = trace_facets.n + EXCLUDED.n;
+        RETURN NULL;
+    END $$;
+    CREATE OR REPLACE FUNCTION trace_facets_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        INSERT INTO trace_facets (field, value, n)
+        SELECT p.field, p.value, -COUNT(*) FROM old_rows t,
+            LATERAL trace_facet_pairs(t.agent_name, t.models, t.tools, t.tags) p
+        GROUP BY 1, 2 ORDER BY 1, 2
+        ON CONFLICT (field, value) DO UPDATE SET n = trace_facets.n + EXCLUDED.n;
+        RETURN NULL;
+    END $$;
+    CREATE OR REPLACE FUNCTION trace_facets_updated() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        INSERT INTO trace_facets (field, value, n)
+        SELECT p.field, p.value, SUM(t.sign) FROM (
+            SELECT o.agent_name, o.models, o.tools, o.tags, -1 AS sign FROM old_rows o
+            UNION ALL
+            SELECT n.agent_name, n.models, n.tools, n.tags, 1 FROM new_rows n
+        ) t, LATERAL trace_facet_pairs(t.agent_name, t.models, t.tools, t.tags) p
+        GROUP BY 1, 2 HAVING SUM(t.sign) <> 0 ORDER BY 1, 2
+        ON CONFLICT (field, value) DO UPDATE SET n = trace_facets.n + EXCLUDED.n;
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER tr_trace_facets_insert AFTER INSERT ON traces
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION trace_facets_inserted();
+    CREATE TRIGGER tr_trace_facets_delete AFTER DELETE ON traces
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION trace_facets_deleted();
+    CREATE TRIGGER tr_trace_facets_update AFTER UPDATE ON traces
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION trace_facets_updated();
+    """,
 ]
 
 _MIGRATION_LOCK = 0x6D79_6167  # "myag": one advisory lock id for schema changes
