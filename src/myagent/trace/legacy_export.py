@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+from abc import abstractmethod
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -67,14 +68,14 @@ class LegacyExportMethods:
 
     __slots__ = ()
 
-    def _engine(self) -> QuerySource:
-        raise NotImplementedError
+    @abstractmethod  # supplied by the class this is mixed into
+    def _engine(self) -> QuerySource: ...
 
-    def to_csv(self, traces: list[Trace], path: Any) -> int:
-        raise NotImplementedError
+    @abstractmethod  # supplied by the class this is mixed into
+    def to_csv(self, traces: list[Trace], path: Any) -> int: ...
 
-    def runs_to_csv(self, runs: list[RunRecord], path: Any) -> int:
-        raise NotImplementedError
+    @abstractmethod  # supplied by the class this is mixed into
+    def runs_to_csv(self, runs: list[RunRecord], path: Any) -> int: ...
 
     async def export_traces_to_json(
         self,

@@ -7,6 +7,7 @@ Results are awaitable as well as plain values (see `awaitable.py`).
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from dataclasses import replace
 
 from myagent.trace.awaitable import Figures
@@ -76,8 +77,8 @@ class LegacyQueryMethods:
 
     __slots__ = ()
 
-    async def _store(self) -> TraceStorage:
-        raise NotImplementedError
+    @abstractmethod  # supplied by the class this is mixed into
+    async def _store(self) -> TraceStorage: ...
 
     async def _trace_statistics(self, filter: TraceFilter | None) -> Figures:
         return await trace_statistics(await self._store(), filter)

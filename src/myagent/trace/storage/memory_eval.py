@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import threading
+from abc import abstractmethod
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -32,8 +33,8 @@ class InMemoryEvalStore(EvalStorage):
         self._queues: dict[str, dict[str, Any]] = {}
 
     # what the trace half supplies
-    async def query_traces_for_eval(self, filter: TraceFilter | None) -> list[TraceSummary]:
-        raise NotImplementedError
+    @abstractmethod  # supplied by the class this is mixed into
+    async def query_traces_for_eval(self, filter: TraceFilter | None) -> list[TraceSummary]: ...
 
     def scores_pass(self, trace_id: str, conditions: Sequence[ScoreCondition]) -> bool:
         """Whether the scores of `trace_id` pass every condition."""
