@@ -11,7 +11,7 @@ import itertools
 import logging
 import time
 import traceback
-from collections.abc import Coroutine, Sequence
+from collections.abc import Sequence
 from contextvars import Token
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -19,10 +19,10 @@ from typing import Any, TypeVar
 from myagent.trace.baggage import apply_baggage
 from myagent.trace.config import TraceConfig, create_storage
 from myagent.trace.context import current_run_var, current_trace_var, get_current_trace
-from myagent.trace.filters import RunFilter, TraceFilter
 from myagent.trace.freeze import freeze_trace
 from myagent.trace.ids import new_trace_id, now_us
 from myagent.trace.legacy import TraceMetadata, record_arguments, trace_arguments
+from myagent.trace.manager_queries import TraceQueriesMixin
 from myagent.trace.records import (
     RECORD_TYPES,
     LogEntry,
@@ -58,7 +58,7 @@ def error_fields(error: BaseException | str) -> tuple[str, str, str | None]:
     return str(error), "Error", None
 
 
-class TraceManager(ScoringMixin):
+class TraceManager(TraceQueriesMixin, ScoringMixin):
     """Central coordinator: trace lifecycle, records, logs, storage and queries."""
 
     def __init__(
@@ -527,97 +527,3 @@ class TraceManager(ScoringMixin):
         return self._sync(self.acleanup())
 
     # -- queries ---------------------------------------------------------------------
-
-    async def _aflush(self) -> None:
-        if self._writer.pending:
-            import asyncio
-
-            await asyncio.to_thread(self._writer.flush, self.config.shutdown_timeout)
-
-    def _sync(self, coro: Coroutine[Any, Any, T]) -> T:
-        return run_sync(coro)
-
-    async def aquery_traces(
-        self,
-        filter: TraceFilter | None = None,
-        *,
-        limit: int | None = None,
-        offset: int = 0,
-        order_by: str = "-start_time",
-    ) -> list[Trace]:
-        """Traces matching `filter` (newest first by default), pending writes included."""
-        await self._aflush()
-        return await self._storage.query_traces(
-            filter, limit=limit, offset=offset, order_by=order_by
-        )
-
-    def query_traces(
-        self,
-        filter: TraceFilter | None = None,
-        *,
-        limit: int | None = None,
-        offset: int = 0,
-        order_by: str = "-start_time",
-    ) -> list[Trace]:
-        """Traces matching `filter` (newest first by default), pending writes included."""
-        return self._sync(self.aquery_traces(filter, limit=limit, offset=offset, order_by=order_by))
-
-    async def aquery_runs(
-        self, filter: RunFilter | None = None, *, limit: int | None = None, offset: int = 0
-    ) -> list[RunRecord]:
-        """Records matching `filter`, oldest first."""
-        await self._aflush()
-        return await self._storage.query_runs(filter, limit=limit, offset=offset)
-
-    async def aget_trace(self, trace_id: str) -> Trace | None:
-        """One trace by id (running or stored)."""
-        active = self._active.get(trace_id)
-        if active is not None:
-            return active
-        await self._aflush()
-        return await self._storage.get_trace(trace_id)
-
-    def get_trace(self, trace_id: str) -> Trace | None:
-        """One trace by id (running or stored)."""
-        return self._sync(self.aget_trace(trace_id))
-
-    async def aget_all_traces(self, limit: int | None = None) -> list[Trace]:
-        """Every stored trace, oldest first (running ones included where storage has them)."""
-        return await self.aquery_traces(None, limit=limit, order_by="start_time")
-
-    def get_all_traces(self, limit: int | None = None) -> list[Trace]:
-        """Every stored trace, oldest first (running ones included where storage has them)."""
-        return self._sync(self.aget_all_traces(limit))
-
-    async def aget_traces_by_agent(self, agent_name: str) -> list[Trace]:
-        """One agent's traces, oldest first."""
-        return await self.aquery_traces(
-            TraceFilter(agent_names=[agent_name]), order_by="start_time"
-        )
-
-    def get_traces_by_agent(self, agent_name: str) -> list[Trace]:
-        """One agent's traces, oldest first."""
-        return self._sync(self.aget_traces_by_agent(agent_name))
-
-    async def aget_traces_by_session(self, session_id: str) -> list[Trace]:
-        """One session's traces, oldest first."""
-        return await self.aquery_traces(
-            TraceFilter(session_ids=[session_id]), order_by="start_time"
-        )
-
-    def get_traces_by_session(self, session_id: str) -> list[Trace]:
-        """One session's traces, oldest first."""
-        return self._sync(self.aget_traces_by_session(session_id))
-
-    async def aget_traces_by_time_range(
-        self, start_time: datetime | None = None, end_time: datetime | None = None
-    ) -> list[Trace]:
-        """Traces that started within [start_time, end_time]; naive datetimes are local time."""
-        window = TraceFilter(start_time=start_time, end_time=end_time)
-        return await self.aquery_traces(window, order_by="start_time")
-
-    def get_traces_by_time_range(
-        self, start_time: datetime | None = None, end_time: datetime | None = None
-    ) -> list[Trace]:
-        """Traces that started within [start_time, end_time]; naive datetimes are local time."""
-        return self._sync(self.aget_traces_by_time_range(start_time, end_time))
