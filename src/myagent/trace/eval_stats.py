@@ -9,7 +9,6 @@ fails it.
 
 from __future__ import annotations
 
-import asyncio
 import math
 from collections import defaultdict
 from typing import Any
@@ -39,11 +38,9 @@ async def experiment_items(storage: TraceStorage, experiment_id: str) -> list[di
     """Per item of an experiment: its run's roll-ups, `scores` {name: value or None for an
     error}, `labels` {name: label}, `errors` {name: message} and `passed`; each the
     latest score of its name."""
-    found = await asyncio.gather(  # both reads at once (SQL backends: two threads)
-        storage.experiment_runs(experiment_id), storage.experiment_scores(experiment_id)
-    )
-    runs: list[dict[str, Any]] = found[0]
-    rows = found[1]
+    # one read after the other: run at once, the two threads only contend for the GIL
+    runs: list[dict[str, Any]] = await storage.experiment_runs(experiment_id)
+    rows = await storage.experiment_scores(experiment_id)
     by_trace: dict[str, dict[str, Any]] = {}
     for run in runs:
         run["scores"], run["labels"], run["errors"] = {}, {}, {}
@@ -147,9 +144,8 @@ def compare_items(base: list[dict[str, Any]], other: list[dict[str, Any]]) -> li
 
 async def compare_experiments(storage: TraceStorage, base_id: str, other_id: str) -> dict[str, Any]:
     """Two experiments side by side: each one's summary and the per-item rows."""
-    base, other = await asyncio.gather(
-        experiment_items(storage, base_id), experiment_items(storage, other_id)
-    )
+    base = await experiment_items(storage, base_id)
+    other = await experiment_items(storage, other_id)
     return {
         "base": {"experiment_id": base_id, "summary": summarize(base)},
         "other": {"experiment_id": other_id, "summary": summarize(other)},
