@@ -11,7 +11,13 @@ def _run(args: argparse.Namespace) -> int:
     from myagent.trace.viewer.server import serve
 
     try:
-        serve(args.host, args.port, args.db, log_level=args.log_level)
+        serve(
+            args.host,
+            args.port,
+            args.db,
+            log_level=args.log_level,
+            otlp_in_process=args.otlp_in_process,
+        )
     except ValueError as exc:
         print(f"myagent viewer: {exc}", file=sys.stderr)
         return 2
@@ -29,4 +35,10 @@ def register(commands: Any) -> None:
         viewer.set_defaults(handler=missing_extra("viewer"))
     else:
         add_arguments(viewer)
+        viewer.add_argument(
+            "--otlp-in-process",
+            action="store_true",
+            help="receive POST /v1/traces in the viewer's own process (default: a child "
+            "process, so ingest never slows the pages)",
+        )
         viewer.set_defaults(handler=_run)

@@ -11,7 +11,7 @@ import itertools
 import logging
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextvars import Token
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -148,6 +148,11 @@ class TraceManager(TraceQueriesMixin, ScoringMixin):
         self.config.update(**options)
         self.enabled = self.config.enabled
         self._apply_config()
+
+    def yield_to(self, pause: Callable[[], None] | None) -> None:
+        """Have the storage writer call `pause` between traces and batches (a server's
+        `ForegroundGate.pause`: its requests go first); None stops it."""
+        self._writer.pause = pause
 
     def _apply_config(self) -> None:
         config = self.config

@@ -46,13 +46,8 @@ def attributes_of(items: Iterable[Any]) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for kv in items:
         value = kv.value
-        which = value.WhichOneof("value")
-        if which == "string_value":  # most attributes: no second call
-            found[kv.key] = value.string_value
-        elif which == "int_value":
-            found[kv.key] = value.int_value
-        else:
-            found[kv.key] = value_of(value)
+        text = value.string_value  # most attributes: a non-empty string, one call
+        found[kv.key] = text if text else value_of(value)
     return found
 
 

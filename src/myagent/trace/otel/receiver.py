@@ -16,7 +16,7 @@ import base64
 import logging
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +29,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
+from myagent.trace.foreground import ForegroundGate
 from myagent.trace.manager import TraceManager
 from myagent.trace.otel.assembly import DEFAULT_IDLE_TIMEOUT, TraceAssembler
 from myagent.trace.otel.attributes import value_of
@@ -44,7 +45,8 @@ DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
 DEFAULT_MAX_SPANS = 20_000
 """Most spans one request may carry; SDK exporters send 512 per request by default."""
 YIELD_EVERY = 32
-"""Spans mapped between two voluntary GIL releases (about half a millisecond of work)."""
+"""Spans mapped between two pauses (about half a millisecond of work): a voluntary GIL
+release, or a wait while the viewer answers a request (`ForegroundGate`)."""
 _INVALID_ARGUMENT = 3
 _RESOURCE_EXHAUSTED = 8
 _UNAVAILABLE = 14
@@ -176,14 +178,21 @@ def _spans(request: ExportTraceServiceRequest) -> Iterator[tuple[Any, str | None
                 yield span, service, scope
 
 
-def map_request(request: ExportTraceServiceRequest) -> tuple[list[MappedSpan], int, str]:
-    """The request's spans as records, how many were refused and why (invalid ids)."""
+def _release() -> None:
+    time.sleep(0)  # let the other threads have the GIL now and then
+
+
+def map_request(
+    request: ExportTraceServiceRequest, pause: Callable[[], None] = _release
+) -> tuple[list[MappedSpan], int, str]:
+    """The request's spans as records, how many were refused and why (invalid ids);
+    `pause` is called every `YIELD_EVERY` spans."""
     mapped: list[MappedSpan] = []
     rejected = 0
     reasons: dict[str, int] = {}
     for count, (span, service, scope) in enumerate(_spans(request), 1):
         if not count % YIELD_EVERY:
-            time.sleep(0)  # let the viewer's threads have the GIL now and then
+            pause()
         reason = None
         if len(span.trace_id) != 16 or not any(span.trace_id):
             reason = "invalid trace_id (must be 16 bytes, not all zero)"
@@ -215,8 +224,15 @@ class OTLPReceiver:
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         max_spans: int = DEFAULT_MAX_SPANS,
         idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
+        gate: ForegroundGate | None = None,
     ) -> None:
+        """`gate`: the server's `ForegroundGate`; mapping and the writer then wait while
+        it answers a request, so receiving never slows its pages."""
         self.manager = manager
+        self._pause: Callable[[], None] = _release
+        if gate is not None:
+            self._pause = gate.pause
+            manager.yield_to(gate.pause)
         self.max_body_bytes = max_body_bytes
         self.max_spans = max_spans
         self.assembler = TraceAssembler(manager, idle_timeout=idle_timeout)
@@ -239,7 +255,7 @@ class OTLPReceiver:
             raise OTLPRequestError(
                 413, f"{count} spans in one request, over the limit of {self.max_spans}"
             )
-        return map_request(request)
+        return map_request(request, self._pause)
 
     def _check_capacity(self) -> None:
         writer = self.manager.stats["writer"]

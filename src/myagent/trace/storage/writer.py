@@ -96,6 +96,9 @@ class BackgroundWriter:
         self._periodic: dict[str, list[Any]] = {}
         self.transform: Callable[[Trace], Trace] | None = None
         """Applied to each trace on this thread before storage sees it (redaction)."""
+        self.pause: Callable[[], None] | None = None
+        """Called between traces and batches: a server process's `ForegroundGate.pause`
+        lets the requests it is answering go first (see `myagent.trace.foreground`)."""
         self._busy = False
         self._reset_runtime()
         shutdown.register(self)
@@ -405,6 +408,8 @@ class BackgroundWriter:
                 self._write_pending([])
                 self._busy = False
             while self._queue:
+                if self.pause is not None:
+                    self.pause()
                 batch: list[Trace] = []
                 markers: list[_FlushMarker] = []
                 queue = self._queue
@@ -464,8 +469,11 @@ class BackgroundWriter:
         if transform is None and not poisoned:
             return traces
         gen = self._local.gen
+        pause = self.pause
         prepared = []
         for trace in traces:
+            if pause is not None:
+                pause()
             if poisoned and trace.trace_id in poisoned:
                 if final:  # it hung while running: counted now, never converted again
                     with self._state_lock:

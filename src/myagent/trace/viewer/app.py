@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from myagent.trace.foreground import ForegroundGate, ForegroundMiddleware
 from myagent.trace.manager import TraceManager
 from myagent.trace.storage.base import TraceStorage
 from myagent.trace.viewer.live import LiveHub
@@ -26,7 +27,7 @@ from myagent.trace.viewer.routes import (
     transfer,
 )
 from myagent.trace.viewer.search_limits import SearchGate
-from myagent.trace.viewer.security import SecurityMiddleware
+from myagent.trace.viewer.security import OTLP_PREFIX, SecurityMiddleware
 from myagent.trace.viewer.settings import ViewerSettings
 from myagent.trace.viewer.source import TraceSource
 
@@ -36,9 +37,12 @@ def create_app(
     *,
     manager: TraceManager | None = None,
     settings: ViewerSettings | None = None,
+    otlp_db: str | None = None,
 ) -> FastAPI:
     """The viewer app over `storage` (a file another process writes) or over `manager`
-    (this process's traces, running ones included). One of the two is required."""
+    (this process's traces, running ones included). One of the two is required.
+    `otlp_db` (the storage's path or URL): `POST /v1/traces` is handled by a child process
+    writing there, so ingest never shares this process's GIL with the pages."""
     if storage is None and manager is None:
         raise ValueError("create_app needs a storage or a manager")
     settings = settings or ViewerSettings()
@@ -64,6 +68,8 @@ def create_app(
     )
     app.state.source, app.state.hub, app.state.settings = source, hub, settings
     app.state.searches = SearchGate()
+    app.state.foreground = ForegroundGate()
+    app.state.otlp_db = otlp_db
     _add_metrics_route(app, manager)  # before the UI's catch-all route
     routes = (
         traces,
@@ -79,6 +85,8 @@ def create_app(
     )
     for module in (*routes, experiments, *([otlp] if otlp else []), meta):
         app.include_router(module.router)
+    # Pages first: background work (OTLP mapping, the writer) waits while one is answered.
+    app.add_middleware(ForegroundMiddleware, gate=app.state.foreground, background=(OTLP_PREFIX,))
     app.add_middleware(SecurityMiddleware, settings=settings)
     return app
 

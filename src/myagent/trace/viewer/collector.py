@@ -47,7 +47,9 @@ def create_collector_app(storage: TraceStorage, settings: ViewerSettings | None 
     @app.get("/api/health", include_in_schema=False)
     async def health() -> dict[str, Any]:
         receiver = otlp.receiver_for(app)
-        return {"ok": True, "receiver": receiver.stats, "assembler": receiver.assembler.stats}
+        assembler = getattr(receiver, "assembler", None)  # in this process, always here
+        stats = getattr(assembler, "stats", {})
+        return {"ok": True, "receiver": receiver.stats, "assembler": stats}
 
     app.add_middleware(SecurityMiddleware, settings=settings)
     return app

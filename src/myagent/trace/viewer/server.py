@@ -106,11 +106,14 @@ def serve(
     *,
     token: str | None = None,
     log_level: str = "info",
+    otlp_in_process: bool = False,
 ) -> None:
-    """Serve a trace database until interrupted (the command-line entry point)."""
+    """Serve a trace database until interrupted (the command-line entry point). OTLP
+    exports sent to it are received in a child process unless `otlp_in_process`."""
     settings = ViewerSettings() if token is None else ViewerSettings(token=token)
     check_bind(host, settings.token)
-    app = create_app(storage_for(db), settings=settings)
+    url = db or os.environ.get("TRACE_DATABASE_URL") or DEFAULT_DATABASE_URL
+    app = create_app(storage_for(url), settings=settings, otlp_db=None if otlp_in_process else url)
     _server(app, host, port, log_level).run()
 
 

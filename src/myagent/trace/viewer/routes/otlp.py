@@ -15,36 +15,46 @@ from fastapi import APIRouter, FastAPI, Request, Response
 
 from myagent.trace.manager import TraceManager
 from myagent.trace.otel.receiver import OTLPReceiver, OTLPRequestError, error_reply
+from myagent.trace.otel.receiver_process import ReceiverProcess
 from myagent.trace.viewer.settings import ViewerSettings
 from myagent.trace.viewer.source import TraceSource
 
 router = APIRouter(tags=["otlp"])
 
 
-def receiver_for(app: FastAPI) -> OTLPReceiver:
-    """The app's receiver, made on first use over its manager (or its storage)."""
-    receiver: OTLPReceiver | None = getattr(app.state, "otlp", None)
+def receiver_for(app: FastAPI) -> OTLPReceiver | ReceiverProcess:
+    """The app's receiver, made on first use: a child process writing into
+    `app.state.otlp_db` when set (`myagent viewer`), else over its manager (or storage)."""
+    receiver: OTLPReceiver | ReceiverProcess | None = getattr(app.state, "otlp", None)
     if receiver is None:
         source: TraceSource = app.state.source
         settings: ViewerSettings = app.state.settings
-        manager = source.manager or TraceManager(source.storage)
-        receiver = OTLPReceiver(
-            manager,
-            max_body_bytes=settings.max_otlp_bytes,
-            max_spans=settings.otlp_max_spans,
-            idle_timeout=settings.otlp_idle_timeout,
-        )
+        limits = settings.max_otlp_bytes, settings.otlp_max_spans, settings.otlp_idle_timeout
+        db: str | None = getattr(app.state, "otlp_db", None)
+        if db is not None:
+            receiver = ReceiverProcess(
+                db, max_body_bytes=limits[0], max_spans=limits[1], idle_timeout=limits[2]
+            )
+        else:
+            receiver = OTLPReceiver(
+                source.manager or TraceManager(source.storage),
+                max_body_bytes=limits[0],
+                max_spans=limits[1],
+                idle_timeout=limits[2],
+                gate=getattr(app.state, "foreground", None),
+            )
         app.state.otlp = receiver
     return receiver
 
 
 async def close(app: FastAPI) -> None:
-    """Stop the receiver's sweeper and flush its writes (the app's shutdown)."""
-    receiver: OTLPReceiver | None = getattr(app.state, "otlp", None)
-    if receiver is not None:
-        await receiver.close()
-        if receiver.manager is not app.state.source.manager:
-            receiver.manager.close(receiver.manager.config.shutdown_timeout)
+    """Stop the receiver's sweeper (or its process) and flush its writes (app shutdown)."""
+    receiver: OTLPReceiver | ReceiverProcess | None = getattr(app.state, "otlp", None)
+    if receiver is None:
+        return
+    await receiver.close()
+    if isinstance(receiver, OTLPReceiver) and receiver.manager is not app.state.source.manager:
+        receiver.manager.close(receiver.manager.config.shutdown_timeout)
 
 
 @router.post(
