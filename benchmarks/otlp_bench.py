@@ -138,10 +138,10 @@ def in_process_rows(tmp: Path, count: int, repeats: int) -> list[Row]:
     ]
 
 
-def _serve(command: str, db: Path, port: int) -> subprocess.Popen[bytes]:
+def _serve(command: str, db: Path, port: int, *extra: str) -> subprocess.Popen[bytes]:
     """`myagent viewer` or `myagent collect` over `db` in a process of its own."""
     code = "from myagent.cli import main; import sys; sys.exit(main(sys.argv[1:]))"
-    argv = [command, "--db", str(db), "--port", str(port), "--log-level", "warning"]
+    argv = [command, "--db", str(db), "--port", str(port), "--log-level", "warning", *extra]
     return subprocess.Popen([sys.executable, "-c", code, *argv])
 
 
@@ -215,23 +215,33 @@ def _under_load(receive_url: str, list_url: str, bodies: Sequence[bytes], second
 def under_load_rows(tmp: Path, count: int, seconds: float) -> list[Row]:
     bodies, _ = bodies_of(make_traces(Workload(), count))
     rows: list[Row] = []
-    viewer_port, collect_port, reader_port = _free_port(), _free_port(), _free_port()
+    ports = [_free_port() for _ in range(4)]
     processes = [
-        _serve("viewer", tmp / "same.db", viewer_port),
-        _serve("collect", tmp / "split.db", collect_port),
-        _serve("viewer", tmp / "split.db", reader_port),
+        _serve("viewer", tmp / "same.db", ports[0]),  # default: receives in a child process
+        _serve("viewer", tmp / "inproc.db", ports[1], "--otlp-in-process"),
+        _serve("collect", tmp / "split.db", ports[2]),
+        _serve("viewer", tmp / "split.db", ports[3]),
     ]
     try:
-        urls = [f"http://127.0.0.1:{p}" for p in (viewer_port, collect_port, reader_port)]
+        urls = [f"http://127.0.0.1:{p}" for p in ports]
         for url in urls:
             _wait_up(url)
-        same = _under_load(urls[0], urls[0], bodies, seconds)
-        same["metric"] = "list page (50) p95, the viewer itself receiving back-to-back exports"
-        split = _under_load(urls[1], urls[2], bodies, seconds)
+        default = _under_load(urls[0], urls[0], bodies, seconds)
+        default["metric"] = (
+            "list page (50) p95, `myagent viewer` receiving back-to-back exports "
+            "(its default: a receiver child process)"
+        )
+        inproc = _under_load(urls[1], urls[1], bodies, seconds)
+        inproc["metric"] = (
+            "list page (50) p95, the viewer receiving in its own process "
+            "(`--otlp-in-process`, ForegroundGate)"
+        )
+        inproc["target"], inproc["met"] = "", None
+        split = _under_load(urls[2], urls[3], bodies, seconds)
         split["metric"] = (
             "list page (50) p95, `myagent collect` receiving into the viewer's database"
         )
-        rows += [same, split]
+        rows += [default, inproc, split]
     finally:
         for process in processes:
             process.terminate()

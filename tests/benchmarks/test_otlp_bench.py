@@ -34,6 +34,7 @@ def test_otlp_bench_smoke_produces_its_rows(tmp_path: Path) -> None:
         "receiver ÷ writer",
         "list page",
         "list page",
+        "list page",
     ]
     assert all(isinstance(r["value"], int | float) for r in rows)
     assert {r["section"] for r in rows} == {"8. OTLP ingest"}
