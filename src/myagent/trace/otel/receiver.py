@@ -47,6 +47,8 @@ DEFAULT_MAX_SPANS = 20_000
 YIELD_EVERY = 32
 """Spans mapped between two pauses (about half a millisecond of work): a voluntary GIL
 release, or a wait while the viewer answers a request (`ForegroundGate`)."""
+STAT_NAMES = ("requests", "refused", "faults", "accepted_spans", "rejected_spans")
+"""The receiver's counters (`OTLPReceiver.stats`)."""
 _INVALID_ARGUMENT = 3
 _RESOURCE_EXHAUSTED = 8
 _UNAVAILABLE = 14
@@ -236,13 +238,7 @@ class OTLPReceiver:
         self.max_body_bytes = max_body_bytes
         self.max_spans = max_spans
         self.assembler = TraceAssembler(manager, idle_timeout=idle_timeout)
-        self.stats = {
-            "requests": 0,
-            "refused": 0,
-            "faults": 0,
-            "accepted_spans": 0,
-            "rejected_spans": 0,
-        }
+        self.stats = dict.fromkeys(STAT_NAMES, 0)
         self._logged: set[str] = set()
         self._sweeper: asyncio.Task[None] | None = None
 

@@ -22,7 +22,13 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from myagent.trace.otel.receiver import OTLPReceiver, OTLPRequestError, Reply, error_reply
+from myagent.trace.otel.receiver import (
+    STAT_NAMES,
+    OTLPReceiver,
+    OTLPRequestError,
+    Reply,
+    error_reply,
+)
 
 logger = logging.getLogger("myagent.trace")
 
@@ -87,14 +93,7 @@ class ReceiverProcess:
             "idle_timeout": idle_timeout,
         }
         self.answer_timeout = answer_timeout
-        self.stats = {
-            "requests": 0,
-            "refused": 0,
-            "faults": 0,
-            "accepted_spans": 0,
-            "rejected_spans": 0,
-            "child_starts": 0,
-        }
+        self.stats = dict.fromkeys((*STAT_NAMES, "child_starts"), 0)
         self._process: BaseProcess | None = None
         self._conn: Connection | None = None
         self._lock = asyncio.Lock()
