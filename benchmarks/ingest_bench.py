@@ -25,6 +25,12 @@ from myagent.trace.storage.writer import BackgroundWriter
 SECTION = "3. SQLite ingest"
 SCALE_SECTION = "7. Cost growth (ingest)"
 TARGET_RATIO = 0.6
+"""Item 7's target at 10× and 100× the records or payload."""
+RAW_TARGET = 0.7
+"""Item 3's target since issue 19 (was 0.6×)."""
+FLAT_TARGET = 0.8
+"""Ingest into a file already holding 10× and 100× the data, ÷ the fresh-file rate
+(issue 19; was 0.67×)."""
 BATCH = 256
 
 
@@ -158,8 +164,8 @@ def _long_run_rows(tmp: Path, segment: int) -> list[Row]:
                     f"ingest with {volume}× the data already stored ({stored:,} traces)",
                     round(rate),
                     "records/s",
-                    target="flat (≥ 0.67× of 1×)" if volume > 1 else "",
-                    met=rate / base >= 0.67 if volume > 1 else None,
+                    target=f"flat (≥ {FLAT_TARGET:g}× of 1×)" if volume > 1 else "",
+                    met=rate / base >= FLAT_TARGET if volume > 1 else None,
                     detail=f"{rate / base:.2f}× of 1×",
                 )
             )
@@ -194,8 +200,8 @@ def run(smoke: bool) -> list[Row]:
                 "myagent ÷ raw",
                 round(ratio, 3),
                 "×",
-                target=f"≥ {TARGET_RATIO:g}×",
-                met=ratio >= TARGET_RATIO,
+                target=f"≥ {RAW_TARGET:g}×",
+                met=ratio >= RAW_TARGET,
             ),
             row(
                 SECTION,

@@ -83,27 +83,28 @@ _MARK_BLOCKS = (
 )
 _BATCH = "SELECT value FROM json_each(?1)"
 _FACETS_OF_BATCH = (
-    # the distinct (field, value) pairs of each stored trace of the batch (ids in ?1),
-    # as migration 10's triggers counted them
-    f"SELECT t.rowid, 'agent' AS field, t.agent_name AS value FROM traces t "
-    f"WHERE t.trace_id IN ({_BATCH}) "
+    # the distinct (field, value) pairs of each stored trace of the batch (ids in ?1), as
+    # migration 10's triggers counted them; each trace's row is looked up once (`b`)
+    "WITH b AS MATERIALIZED (SELECT rowid AS id, agent_name, models, tools, tags "
+    f"FROM traces WHERE trace_id IN ({_BATCH})), "
+    "f AS (SELECT id, 'agent' AS field, agent_name AS value FROM b "
     + "".join(
-        f"UNION SELECT t.rowid, '{field}', j.value FROM traces t, json_each(t.{column}) j "
-        f"WHERE t.trace_id IN ({_BATCH}) "
+        f"UNION SELECT b.id, '{field}', j.value FROM b, json_each(b.{column}) j "
         for field, column in (("model", "models"), ("tool", "tools"), ("tag", "tags"))
     )
+    + ") "
 )
 UNCOUNT_FACETS = (
     # before the upsert: what the batch's traces stored earlier (a running trace written
     # again, a retried batch) counted is taken back ...
-    "UPDATE trace_facets SET n = n - d.c FROM (SELECT field, value, COUNT(*) AS c "
-    f"FROM ({_FACETS_OF_BATCH}) WHERE value IS NOT NULL GROUP BY field, value) AS d "
+    f"{_FACETS_OF_BATCH}UPDATE trace_facets SET n = n - d.c FROM (SELECT field, value, "
+    "COUNT(*) AS c FROM f WHERE value IS NOT NULL GROUP BY field, value) AS d "
     "WHERE trace_facets.field = d.field AND trace_facets.value = d.value"
 )
 COUNT_FACETS = (
     # ... and after it, what they store now is counted: one grouped change per batch
-    "INSERT INTO trace_facets (field, value, n) SELECT field, value, COUNT(*) "
-    f"FROM ({_FACETS_OF_BATCH}) WHERE value IS NOT NULL GROUP BY field, value "
+    f"{_FACETS_OF_BATCH}INSERT INTO trace_facets (field, value, n) SELECT field, value, "
+    "COUNT(*) FROM f WHERE value IS NOT NULL GROUP BY field, value "
     "ON CONFLICT (field, value) DO UPDATE SET n = n + excluded.n"
 )
 _ROWIDS = f"SELECT trace_id, rowid FROM traces WHERE trace_id IN ({_BATCH})"
