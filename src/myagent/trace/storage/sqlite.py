@@ -107,8 +107,14 @@ COUNT_FACETS = (
     "COUNT(*) FROM f WHERE value IS NOT NULL GROUP BY field, value "
     "ON CONFLICT (field, value) DO UPDATE SET n = n + excluded.n"
 )
-_ROWIDS = f"SELECT trace_id, rowid FROM traces WHERE trace_id IN ({_BATCH})"
-_INDEX_TEXT = "INSERT OR REPLACE INTO traces_fts (rowid, body) VALUES (?, ?)"
+_INDEX_TEXT = (
+    # the batch's search texts ([trace_id, text] pairs in ?) in one statement, in rowid
+    # order: a statement per trace (`SELECT rowid, ? FROM traces WHERE trace_id = ?`)
+    # made SQLite stage each insert into the virtual table apart (≈ 30 µs per trace)
+    "INSERT OR REPLACE INTO traces_fts (rowid, body) SELECT t.rowid, json_extract(j.value, "
+    "'$[1]') FROM json_each(?) j JOIN traces t ON t.trace_id = json_extract(j.value, '$[0]') "
+    "ORDER BY t.rowid"
+)
 _UPSERT_HEALTH = (
     f"INSERT OR REPLACE INTO writer_health ({', '.join(HEALTH_COLUMNS)}) "
     f"VALUES ({', '.join('?' * len(HEALTH_COLUMNS))})"
@@ -305,12 +311,7 @@ class SQLiteTraceStorage(SQLTraceStorage):
                     return conn
             # close_sync took it meanwhile: the next _conn() opens a fresh one
 
-    def _write(
-        self,
-        statements: list[tuple[str, list[tuple[Any, ...]]]],
-        then: Callable[[sqlite3.Connection], None] | None = None,
-    ) -> None:
-        """Run `statements`, then `then(conn)`, in one transaction."""
+    def _write(self, statements: list[tuple[str, list[tuple[Any, ...]]]]) -> None:
         conn = self._writing_conn()
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -318,8 +319,6 @@ class SQLiteTraceStorage(SQLTraceStorage):
                 for sql, rows in statements:
                     if rows:
                         conn.executemany(sql, rows)
-                if then is not None:
-                    then(conn)
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
@@ -394,7 +393,7 @@ class SQLiteTraceStorage(SQLTraceStorage):
                 continue
             trace_rows.append((*row, stamp))
             run_rows.extend(runs)
-            bodies.append((body, trace.trace_id))
+            bodies.append((trace.trace_id, body))
         converting(None)
         if not traces:
             return
@@ -406,17 +405,11 @@ class SQLiteTraceStorage(SQLTraceStorage):
             (_UPSERT_RUN, run_rows),
             (_MARK_BLOCKS, batch),
         ]
-
-        def index_text(conn: sqlite3.Connection) -> None:
-            # The search index rows by explicit rowid, in rowid order: a row's own
-            # `SELECT rowid ... WHERE trace_id = ?` made SQLite stage every insert into
-            # the virtual table in a temporary table first (≈ 30 µs per trace).
-            rowids = dict(conn.execute(_ROWIDS, batch[0]).fetchall())
-            texts = {rowids[trace_id]: body for body, trace_id in bodies if trace_id in rowids}
-            conn.executemany(_INDEX_TEXT, sorted(texts.items()))
-
+        if final:
+            texts = dict(bodies)  # a trace twice in the batch: its last text, as its row
+            statements.append((_INDEX_TEXT, [(orjson.dumps(list(texts.items())).decode(),)]))
         with self._write_lock:  # a fork waits for it (see _hold_writes_for_fork)
-            self._write(statements, index_text if final else None)
+            self._write(statements)
 
     def store_writer_stats_sync(self, health: WriterHealth) -> None:
         """Upsert one writer's counters in a transaction of its own (sync)."""
