@@ -25,6 +25,12 @@ from myagent.trace.storage.writer import BackgroundWriter
 SECTION = "3. SQLite ingest"
 SCALE_SECTION = "7. Cost growth (ingest)"
 TARGET_RATIO = 0.6
+"""Item 7's target at 10× and 100× the records or payload."""
+RAW_TARGET = 0.7
+"""Item 3's target since issue 19 (was 0.6×)."""
+FLAT_TARGET = 0.8
+"""Ingest into a file already holding 10× and 100× the data, ÷ the fresh-file rate
+(issue 19; was 0.67×)."""
 BATCH = 256
 
 
@@ -135,8 +141,9 @@ def compare(tmp: Path, w: Workload, count: int, repeats: int, tag: str) -> tuple
     return median(ours), median(raw)
 
 
-def _long_run_rows(tmp: Path, segment: int) -> list[Row]:
-    """Ingest rate of one segment while the database already holds 1×, 10× and 100× it."""
+def _long_run_rows(tmp: Path, segment: int, window: int) -> list[Row]:
+    """Ingest rate of `window` traces (several commits, so WAL checkpoints count as they
+    come) into a file already holding 0, 9 and 99 segments: 1×, 10× and 100× the data."""
     storage = SQLiteTraceStorage(tmp / "long.db")
     w = Workload()
     rows, base = [], 0.0
@@ -148,18 +155,20 @@ def _long_run_rows(tmp: Path, segment: int) -> list[Row]:
                 filler = make_traces(w, segment)
                 storage.write_traces(filler)
                 stored += len(filler)
-            traces = make_traces(w, segment)
-            rate = segment * records / ours_seconds(storage, traces)
-            stored += segment
+            before = stored
+            traces = make_traces(w, window)
+            rate = window * records / ours_seconds(storage, traces)
+            stored += window
             base = base or rate
             rows.append(
                 row(
                     SCALE_SECTION,
-                    f"ingest with {volume}× the data already stored ({stored:,} traces)",
+                    f"ingest with {volume}× the data already stored ({before:,} traces, "
+                    f"then {window:,} timed)",
                     round(rate),
                     "records/s",
-                    target="flat (≥ 0.67× of 1×)" if volume > 1 else "",
-                    met=rate / base >= 0.67 if volume > 1 else None,
+                    target=f"flat (≥ {FLAT_TARGET:g}× of 1×)" if volume > 1 else "",
+                    met=rate / base >= FLAT_TARGET if volume > 1 else None,
                     detail=f"{rate / base:.2f}× of 1×",
                 )
             )
@@ -170,7 +179,7 @@ def _long_run_rows(tmp: Path, segment: int) -> list[Row]:
 
 def run(smoke: bool) -> list[Row]:
     """Items 3 and 7 (ingest) as table rows."""
-    count, repeats, segment = (40, 1, 10) if smoke else (3000, 5, 500)
+    count, repeats, segment, window = (40, 1, 10, 20) if smoke else (3000, 5, 500, 2000)
     rows: list[Row] = []
     with scratch_dir() as tmp:
         ours, raw = compare(tmp, Workload(), count, repeats, "std")
@@ -194,8 +203,8 @@ def run(smoke: bool) -> list[Row]:
                 "myagent ÷ raw",
                 round(ratio, 3),
                 "×",
-                target=f"≥ {TARGET_RATIO:g}×",
-                met=ratio >= TARGET_RATIO,
+                target=f"≥ {RAW_TARGET:g}×",
+                met=ratio >= RAW_TARGET,
             ),
             row(
                 SECTION,
@@ -223,5 +232,5 @@ def run(smoke: bool) -> list[Row]:
                         detail=f"{ours_k / raw_k:.2f}× raw; {ours_k / base:.2f}× of 1× records/s",
                     )
                 )
-        rows += _long_run_rows(tmp, segment)
+        rows += _long_run_rows(tmp, segment, window)
     return rows

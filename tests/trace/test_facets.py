@@ -87,7 +87,7 @@ async def test_an_existing_sqlite_file_gets_its_facets_counted(tmp_path: Path) -
     with sqlite3.connect(path) as conn:  # as a file from before the facet table was
         conn.execute("DROP TABLE trace_facets")
         for name in ("insert", "delete", "update"):
-            conn.execute(f"DROP TRIGGER tr_trace_facets_{name}")
+            conn.execute(f"DROP TRIGGER IF EXISTS tr_trace_facets_{name}")
         conn.execute("DROP INDEX ix_runs_agent_tool")  # and before 11 (records' agent)
         conn.execute("ALTER TABLE runs DROP COLUMN trace_agent")
         conn.execute("PRAGMA user_version = 9")  # before migration 10 (facets)

@@ -10,6 +10,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import orjson
 import pytest
 
 from myagent.trace import (
@@ -329,3 +330,77 @@ def test_close_while_other_threads_write_never_crashes_the_process(tmp_path: Pat
     )
     assert done.returncode == 0, f"exit {done.returncode}: {done.stderr[-2000:]}"
     assert done.stdout.strip() == "survived"
+
+
+def _facet_recount(conn: sqlite3.Connection) -> dict[tuple[str, str], int]:
+    """Facet counts computed from the stored rows from scratch (migration 10's count)."""
+    counts: dict[tuple[str, str], int] = {}
+    for agent, models, tools, tags in conn.execute(
+        "SELECT agent_name, models, tools, tags FROM traces"
+    ):
+        pairs = {("agent", agent)} if agent is not None else set()
+        for field, values in (("model", models), ("tool", tools), ("tag", tags)):
+            pairs |= {(field, value) for value in orjson.loads(values) if value is not None}
+        for pair in pairs:
+            counts[pair] = counts.get(pair, 0) + 1
+    return counts
+
+
+def test_batched_facet_counts_and_search_entries_follow_every_kind_of_write(
+    tmp_path: Path,
+) -> None:
+    """Facet counts (two grouped statements per batch, no row triggers since migration
+    12) and search entries (inserted by rowid) match the stored rows after partial then
+    final writes, a trace twice in one batch, rewrites, repeated tags and deletes."""
+    from myagent.trace import TraceFilter
+
+    storage = SQLiteTraceStorage(tmp_path / "f.db")
+    conn = storage._conn()
+    assert (
+        conn.execute(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'tr_trace_%'"
+        ).fetchone()[0]
+        == 1
+    )  # the delete trigger alone
+
+    def made(trace_id: str, agent: str, text: str, tools: list[str], tags: list[str]) -> Trace:
+        trace = Trace(trace_id=trace_id, agent_name=agent, input=text, tags=tags, status="success")
+        think = ThinkRecord(trace_id=trace_id, name="think", model=f"m-{agent}")
+        trace.runs.append(think)
+        trace.runs += [ToolRecord(trace_id=trace_id, name=t, tool_name=t) for t in tools]
+        return trace
+
+    def check(expected: dict[str, int]) -> None:
+        stored = {
+            (field, value): n
+            for field, value, n in conn.execute("SELECT field, value, n FROM trace_facets")
+            if n
+        }
+        assert stored == _facet_recount(conn)
+        for word, count in expected.items():
+            assert storage.count_traces_sync(TraceFilter(text=word)) == count, word
+
+    storage.write_traces(
+        [
+            made("a", "alpha", "apple pie", ["x"], ["t1", "t1"]),
+            made("b", "beta", "banana split", ["x", "y"], []),
+        ]
+    )
+    check({"apple": 1, "banana": 1})
+    storage.write_traces([made("c", "gamma", "cherry", ["z"], ["t2"])], final=False)
+    check({"cherry": 0})  # a running trace is searchable once it is final
+    storage.write_traces([made("c", "delta", "cherry tart", ["z", "x"], ["t3"])])
+    check({"cherry": 1, "tart": 1})
+    storage.write_traces(
+        [
+            made("d", "alpha", "damson", ["y"], []),
+            made("d", "beta", "durian", ["x"], ["t4"]),  # the later one is what is stored
+            made("a", "beta", "apricot", [], ["t1"]),  # a rewrite replaces its text
+        ]
+    )
+    check({"damson": 0, "durian": 1, "apple": 0, "apricot": 1})
+    storage.write_traces([made("d", "beta", "durian", ["x"], ["t4"])])  # the same again
+    check({"durian": 1})
+    assert storage.delete_traces_sync(["b", "d"]) == 2
+    check({"banana": 0, "durian": 0, "apricot": 1, "tart": 1})
+    storage.close_sync()

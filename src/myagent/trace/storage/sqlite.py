@@ -81,6 +81,40 @@ _MARK_BLOCKS = (
     "MAX(start_us) FROM traces WHERE trace_id IN (SELECT value FROM json_each(?)) GROUP BY 1 "
     "ON CONFLICT (block) DO UPDATE SET lo = MIN(lo, excluded.lo), hi = MAX(hi, excluded.hi)"
 )
+_BATCH = "SELECT value FROM json_each(?1)"
+_FACETS_OF_BATCH = (
+    # the distinct (field, value) pairs of each stored trace of the batch (ids in ?1), as
+    # migration 10's triggers counted them; each trace's row is looked up once (`b`)
+    "WITH b AS MATERIALIZED (SELECT rowid AS id, agent_name, models, tools, tags "
+    f"FROM traces WHERE trace_id IN ({_BATCH})), "
+    "f AS (SELECT id, 'agent' AS field, agent_name AS value FROM b "
+    + "".join(
+        f"UNION SELECT b.id, '{field}', j.value FROM b, json_each(b.{column}) j "
+        for field, column in (("model", "models"), ("tool", "tools"), ("tag", "tags"))
+    )
+    + ") "
+)
+UNCOUNT_FACETS = (
+    # before the upsert: what the batch's traces stored earlier (a running trace written
+    # again, a retried batch) counted is taken back ...
+    f"{_FACETS_OF_BATCH}UPDATE trace_facets SET n = n - d.c FROM (SELECT field, value, "
+    "COUNT(*) AS c FROM f WHERE value IS NOT NULL GROUP BY field, value) AS d "
+    "WHERE trace_facets.field = d.field AND trace_facets.value = d.value"
+)
+COUNT_FACETS = (
+    # ... and after it, what they store now is counted: one grouped change per batch
+    f"{_FACETS_OF_BATCH}INSERT INTO trace_facets (field, value, n) SELECT field, value, "
+    "COUNT(*) FROM f WHERE value IS NOT NULL GROUP BY field, value "
+    "ON CONFLICT (field, value) DO UPDATE SET n = n + excluded.n"
+)
+_INDEX_TEXT = (
+    # the batch's search texts ([trace_id, text] pairs in ?) in one statement, in rowid
+    # order: a statement per trace (`SELECT rowid, ? FROM traces WHERE trace_id = ?`)
+    # made SQLite stage each insert into the virtual table apart (≈ 30 µs per trace)
+    "INSERT OR REPLACE INTO traces_fts (rowid, body) SELECT t.rowid, json_extract(j.value, "
+    "'$[1]') FROM json_each(?) j JOIN traces t ON t.trace_id = json_extract(j.value, '$[0]') "
+    "ORDER BY t.rowid"
+)
 _UPSERT_HEALTH = (
     f"INSERT OR REPLACE INTO writer_health ({', '.join(HEALTH_COLUMNS)}) "
     f"VALUES ({', '.join('?' * len(HEALTH_COLUMNS))})"
@@ -359,22 +393,21 @@ class SQLiteTraceStorage(SQLTraceStorage):
                 continue
             trace_rows.append((*row, stamp))
             run_rows.extend(runs)
-            bodies.append((body, trace.trace_id))
+            bodies.append((trace.trace_id, body))
         converting(None)
-        ids = orjson.dumps([trace.trace_id for trace in traces]).decode()
+        if not traces:
+            return
+        batch = [(orjson.dumps([trace.trace_id for trace in traces]).decode(),)]
         statements = [
+            (UNCOUNT_FACETS, batch),
             (_UPSERT_TRACE, trace_rows),
+            (COUNT_FACETS, batch),
             (_UPSERT_RUN, run_rows),
-            (_MARK_BLOCKS, [(ids,)] if traces else []),
+            (_MARK_BLOCKS, batch),
         ]
         if final:
-            statements.append(
-                (
-                    "INSERT OR REPLACE INTO traces_fts (rowid, body) "
-                    "SELECT rowid, ? FROM traces WHERE trace_id = ?",
-                    bodies,
-                )
-            )
+            texts = dict(bodies)  # a trace twice in the batch: its last text, as its row
+            statements.append((_INDEX_TEXT, [(orjson.dumps(list(texts.items())).decode(),)]))
         with self._write_lock:  # a fork waits for it (see _hold_writes_for_fork)
             self._write(statements)
 
