@@ -167,22 +167,32 @@ def _bucket_range(bucket: int) -> tuple[int | None, int | None]:
     return low, high
 
 
-def _in_bucket(
-    cur: Any, name: str, bucket: int, window: str, window_params: list[Any], count: int, index: int
-) -> int:
-    """The `index`-th (0-based) shortest duration among the `count` calls of tool `name`
-    in the window whose durations fall in `bucket`: a walk along `ix_runs_tool_stats`
-    from the bucket's nearer end, so it reads at most half of the bucket."""
-    low, high = _bucket_range(bucket)
+Walk = tuple[str, int, int, int]
+"""(tool, duration bucket, the window's calls in it, 0-based index among them)."""
+
+
+def _in_buckets(
+    cur: Any, walks: Sequence[Walk], window: str, window_params: list[Any]
+) -> list[int]:
+    """The duration (µs) at each walk's index among the calls of its tool in the window
+    whose durations fall in its bucket, in one statement: each is a walk along
+    `ix_runs_tool_stats` from the bucket's nearer end, so it reads at most half of it."""
     duration = "r.end_us - r.start_us"
-    span, span_params = _bounds(duration, ((">=", low), ("<", high)))
-    desc, offset = ("", index) if index * 2 < count else (" DESC", count - 1 - index)
-    cur.execute(
-        f"SELECT {duration} FROM runs r WHERE r.tool_name = %s AND {duration} IS NOT NULL"
-        f"{span}{window} ORDER BY {duration}{desc} OFFSET %s LIMIT 1",
-        [name, *span_params, *window_params, offset],
-    )
-    return int(cur.fetchone()[0])
+    parts: list[str] = []
+    params: list[Any] = []
+    for name, bucket, count, index in walks:
+        low, high = _bucket_range(bucket)
+        span, span_params = _bounds(duration, ((">=", low), ("<", high)))
+        desc, offset = ("", index) if index * 2 < count else (" DESC", count - 1 - index)
+        parts.append(
+            f"(SELECT {duration} FROM runs r WHERE r.tool_name = %s AND {duration} IS NOT NULL"
+            f"{span}{window} ORDER BY {duration}{desc} OFFSET %s LIMIT 1)"
+        )
+        params += [name, *span_params, *window_params, offset]
+    if not parts:
+        return []
+    cur.execute(f"SELECT {', '.join(parts)}", params)
+    return [int(value) for value in cur.fetchone()]
 
 
 def rolled_tool_stats(
@@ -192,7 +202,7 @@ def rolled_tool_stats(
     None: unbounded), of `tools` only when given, from the `tool_hours` roll-up
     (migration 8): its whole hours, plus the calls of the window's partial hours read
     from `ix_runs_tool_window`. The figures are exact: counts and sums add up, and each
-    percentile is found in its duration bucket by `_in_bucket`."""
+    percentile is found in its duration bucket by `_in_buckets`."""
     tool_params: list[Any] = []
     only = "" if tools is None else " AND " + DIALECT.in_list("tool_name", tools, tool_params)
     parts: list[str] = []
@@ -233,31 +243,34 @@ def rolled_tool_stats(
     for name, bucket, calls, success, total_us in cur.fetchall():
         per_tool.setdefault(name, []).append((int(bucket), int(calls), int(success), int(total_us)))
     window, window_params = _bounds("r.start_us", ((">=", start_us), ("<=", end_us)))
-    out: dict[str, ToolStats] = {}
-    for name in sorted(per_tool):
-        rows = per_tool[name]
+    walks: list[Walk] = []
+    ranks: list[tuple[str, int]] = []
+    for name, rows in per_tool.items():
         timed_rows = [(bucket, calls) for bucket, calls, _, _ in rows if bucket >= 0]
         timed = sum(calls for _, calls in timed_rows)
-        by_rank: dict[int, int] = {}
-        for p in PERCENTILES:
-            rank = percentile_rank(timed, p)
-            if rank in by_rank or not timed:
-                continue
+        for rank in sorted({percentile_rank(timed, p) for p in PERCENTILES} if timed else ()):
             below = 0
             for bucket, calls in timed_rows:
                 if rank <= below + calls:
-                    by_rank[rank] = _in_bucket(
-                        cur, name, bucket, window, window_params, calls, rank - below - 1
-                    )
+                    walks.append((name, bucket, calls, rank - below - 1))
+                    ranks.append((name, rank))
                     break
                 below += calls
+    by_rank: dict[str, dict[int, int]] = {}
+    for (name, rank), value in zip(
+        ranks, _in_buckets(cur, walks, window, window_params), strict=True
+    ):
+        by_rank.setdefault(name, {})[rank] = value
+    out: dict[str, ToolStats] = {}
+    for name in sorted(per_tool):
+        rows = per_tool[name]
         out[name] = sql_analytics.tool_row(
             name,
             sum(calls for _, calls, _, _ in rows),
             sum(success for _, _, success, _ in rows),
-            timed,
+            sum(calls for bucket, calls, _, _ in rows if bucket >= 0),
             sum(total for _, _, _, total in rows),
-            by_rank,
+            by_rank.get(name, {}),
             scale=1_000_000,
         )
     return out
