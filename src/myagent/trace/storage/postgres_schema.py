@@ -57,6 +57,7 @@ def _tool_hours_migration() -> str:
         success BIGINT NOT NULL,
         total_us BIGINT NOT NULL
     );
+    CREATE INDEX IF NOT EXISTS ix_tool_hours_pending ON tool_hours_pending (xid);
     CREATE OR REPLACE FUNCTION tool_duration_bucket(d BIGINT) RETURNS INTEGER
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$ SELECT CASE WHEN d IS NULL THEN -1 ELSE width_bucket(d, {bounds}) END $$;
