@@ -21,7 +21,7 @@ from psycopg import sql
 from myagent.trace import InMemoryTraceStorage, RunFilter, ToolRecord, Trace, TraceAnalyzer
 from myagent.trace.ids import us_to_datetime
 from myagent.trace.storage import postgres_analytics
-from myagent.trace.storage.postgres import PostgresTraceStorage
+from myagent.trace.storage.postgres import PostgresTraceStorage, WriteMethod
 from myagent.trace.storage.postgres_schema import DURATION_BOUNDS, HOUR_US
 from myagent.trace.storage.postgres_sql import run_where
 from myagent.trace.sync_bridge import run_sync
@@ -122,9 +122,17 @@ def test_tool_tables_of_every_window_equal_the_reference(postgres: PostgresTrace
     assert_exact(postgres)
 
 
+@pytest.mark.parametrize("method", ["copy", "insert"])
 def test_rewrites_deletes_and_retention_keep_the_roll_up_exact(
-    postgres: PostgresTraceStorage,
+    postgres_url: str, method: WriteMethod
 ) -> None:
+    for postgres in fresh_storage(postgres_url, write_method=method):
+        rewrite_delete_and_expire(postgres)
+
+
+def rewrite_delete_and_expire(postgres: PostgresTraceStorage) -> None:
+    """Write traces running then finished (some gaining a call), delete a third, expire
+    the first hours, then everything; the roll-up is exact after each step."""
     traces = make_traces(200)
     run_sync(postgres.store_partial(traces[:120]))  # progress, then the final state
     for trace in traces[:120:2]:
