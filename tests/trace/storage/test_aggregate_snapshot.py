@@ -58,7 +58,9 @@ def test_writes_between_an_aggregates_statements_do_not_change_it(
     reader, writer, analytics = pair
     reader.write_traces(batch(0))
     tags = iter(range(1, 100))
-    hooks = ["_ranked"] + (["_walk_ranks"] if analytics is postgres_analytics else [])
+    hooks = ["_ranked"] + (
+        ["_walk_ranks", "_in_buckets"] if analytics is postgres_analytics else []
+    )
     aggregates: list[Callable[[], Any]] = [
         lambda: reader.trace_stats_sync(TraceFilter(agent_names=["a"])),
         lambda: reader.tool_stats_sync(RunFilter(agent_names=["a"])),

@@ -32,6 +32,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     ) from exc
 
 from myagent.trace.filters import RunFilter, TraceFilter
+from myagent.trace.ids import datetime_to_us
 from myagent.trace.records import RunRecord, Trace
 from myagent.trace.stats import ToolStats
 from myagent.trace.storage import budget, postgres_analytics, postgres_sql
@@ -467,6 +468,10 @@ class PostgresTraceStorage(SQLTraceStorage):
             if "tool" not in f.run_types:
                 return {}
             f = replace(f, run_types=None)
+        if replace(f, tool_names=None, start_time=None, end_time=None) == RunFilter():
+            # tools and a time window only: the roll-up of migration 8
+            window = [None if t is None else datetime_to_us(t) for t in (f.start_time, f.end_time)]
+            return self._aggregate(postgres_analytics.rolled_tool_stats, f.tool_names, *window)
         simple = replace(f, agent_names=None, tool_names=None) == RunFilter()
         walk = simple and (f.agent_names is None or len(f.agent_names) == 1)
         return self._aggregate(postgres_analytics.tool_stats, *run_where(f), walk=walk)

@@ -22,6 +22,8 @@ from myagent.trace.stats import (
     percentile_rank,
 )
 from myagent.trace.storage import sql_analytics
+from myagent.trace.storage.postgres_schema import DURATION_BOUNDS, HOUR_US
+from myagent.trace.storage.postgres_sql import DIALECT
 
 FINISHED = "status <> 'running'"
 """Analysis covers finished traces (see `myagent.trace.stats.is_finished`)."""
@@ -140,6 +142,138 @@ def tool_stats(
         )
         for name, calls, success, timed, total_us in rows
     }
+
+
+def _hours(start_us: int | None, end_us: int | None) -> tuple[int | None, int | None] | None:
+    """The whole hours [first, stop) inside the window start_us..end_us (both inclusive;
+    None: unbounded), or None when it holds no whole hour."""
+    first = None if start_us is None else -(-start_us // HOUR_US) * HOUR_US
+    stop = None if end_us is None else (end_us + 1) // HOUR_US * HOUR_US
+    if first is not None and stop is not None and first >= stop:
+        return None
+    return first, stop
+
+
+def _bounds(column: str, bounds: Sequence[tuple[str, int | None]]) -> tuple[str, list[int]]:
+    """` AND column op %s` for each (op, bound) whose bound is set, and the bounds."""
+    given = [(op, bound) for op, bound in bounds if bound is not None]
+    return "".join(f" AND {column} {op} %s" for op, _ in given), [b for _, b in given]
+
+
+def _bucket_range(bucket: int) -> tuple[int | None, int | None]:
+    """The durations (µs) of a roll-up bucket: [low, high), None where unbounded."""
+    low = DURATION_BOUNDS[bucket - 1] if bucket > 0 else None
+    high = DURATION_BOUNDS[bucket] if bucket < len(DURATION_BOUNDS) else None
+    return low, high
+
+
+Walk = tuple[str, int, int, int]
+"""(tool, duration bucket, the window's calls in it, 0-based index among them)."""
+
+
+def _in_buckets(
+    cur: Any, walks: Sequence[Walk], window: str, window_params: list[Any]
+) -> list[int]:
+    """The duration (µs) at each walk's index among the calls of its tool in the window
+    whose durations fall in its bucket, in one statement: each is a walk along
+    `ix_runs_tool_stats` from the bucket's nearer end, so it reads at most half of it."""
+    duration = "r.end_us - r.start_us"
+    parts: list[str] = []
+    params: list[Any] = []
+    for name, bucket, count, index in walks:
+        low, high = _bucket_range(bucket)
+        span, span_params = _bounds(duration, ((">=", low), ("<", high)))
+        desc, offset = ("", index) if index * 2 < count else (" DESC", count - 1 - index)
+        parts.append(
+            f"(SELECT {duration} FROM runs r WHERE r.tool_name = %s AND {duration} IS NOT NULL"
+            f"{span}{window} ORDER BY {duration}{desc} OFFSET %s LIMIT 1)"
+        )
+        params += [name, *span_params, *window_params, offset]
+    if not parts:
+        return []
+    cur.execute(f"SELECT {', '.join(parts)}", params)
+    return [int(value) for value in cur.fetchone()]
+
+
+def rolled_tool_stats(
+    cur: Any, tools: Sequence[str] | None, start_us: int | None, end_us: int | None
+) -> dict[str, ToolStats]:
+    """`ToolStats` per tool over the tool calls started in start_us..end_us (inclusive;
+    None: unbounded), of `tools` only when given, from the `tool_hours` roll-up
+    (migration 8): its whole hours, plus the calls of the window's partial hours read
+    from `ix_runs_tool_window`. The figures are exact: counts and sums add up, and each
+    percentile is found in its duration bucket by `_in_buckets`."""
+    tool_params: list[Any] = []
+    only = "" if tools is None else " AND " + DIALECT.in_list("tool_name", tools, tool_params)
+    parts: list[str] = []
+    params: list[Any] = []
+    hours = _hours(start_us, end_us)
+    ranges: list[tuple[Any, ...]] = []  # (low, low_op, high, high_op) of start_us read raw
+    if hours is None:
+        ranges.append((start_us, ">=", end_us, "<="))
+    else:
+        first, stop = hours
+        span, span_params = _bounds("hour_us", ((">=", first), ("<", stop)))
+        for table in ("tool_hours", "tool_hours_pending"):
+            parts.append(
+                f"SELECT tool_name, bucket, calls, success, total_us FROM {table} "
+                f"WHERE TRUE{span}{only}"
+            )
+            params += [*span_params, *tool_params]
+        if start_us is not None and first is not None and start_us < first:
+            ranges.append((start_us, ">=", first, "<"))  # the partial hour at the start
+        if end_us is not None and stop is not None and stop <= end_us:
+            ranges.append((stop, ">=", end_us, "<="))  # the partial hour at the end
+    for low, low_op, high, high_op in ranges:
+        raw, raw_params = _bounds("start_us", ((low_op, low), (high_op, high)))
+        parts.append(
+            "SELECT tool_name, tool_duration_bucket(end_us - start_us) AS bucket, 1 AS calls, "
+            "CASE WHEN success THEN 1 ELSE 0 END AS success, "
+            "COALESCE(end_us - start_us, 0) AS total_us FROM runs "
+            f"WHERE tool_name IS NOT NULL{raw}{only}"
+        )
+        params += [*raw_params, *tool_params]
+    cur.execute(
+        "SELECT tool_name, bucket, SUM(calls), SUM(success), SUM(total_us) FROM ("
+        + " UNION ALL ".join(parts)
+        + ") s GROUP BY 1, 2 HAVING SUM(calls) <> 0 ORDER BY 1, 2",
+        params,
+    )
+    per_tool: dict[str, list[tuple[int, int, int, int]]] = {}
+    for name, bucket, calls, success, total_us in cur.fetchall():
+        per_tool.setdefault(name, []).append((int(bucket), int(calls), int(success), int(total_us)))
+    window, window_params = _bounds("r.start_us", ((">=", start_us), ("<=", end_us)))
+    walks: list[Walk] = []
+    ranks: list[tuple[str, int]] = []
+    for name, rows in per_tool.items():
+        timed_rows = [(bucket, calls) for bucket, calls, _, _ in rows if bucket >= 0]
+        timed = sum(calls for _, calls in timed_rows)
+        for rank in sorted({percentile_rank(timed, p) for p in PERCENTILES} if timed else ()):
+            below = 0
+            for bucket, calls in timed_rows:
+                if rank <= below + calls:
+                    walks.append((name, bucket, calls, rank - below - 1))
+                    ranks.append((name, rank))
+                    break
+                below += calls
+    by_rank: dict[str, dict[int, int]] = {}
+    for (name, rank), value in zip(
+        ranks, _in_buckets(cur, walks, window, window_params), strict=True
+    ):
+        by_rank.setdefault(name, {})[rank] = value
+    out: dict[str, ToolStats] = {}
+    for name in sorted(per_tool):
+        rows = per_tool[name]
+        out[name] = sql_analytics.tool_row(
+            name,
+            sum(calls for _, calls, _, _ in rows),
+            sum(success for _, _, success, _ in rows),
+            sum(calls for bucket, calls, _, _ in rows if bucket >= 0),
+            sum(total for _, _, _, total in rows),
+            by_rank.get(name, {}),
+            scale=1_000_000,
+        )
+    return out
 
 
 def time_series(cur: Any, where: str, params: Sequence[Any], interval_us: int) -> list[TimeBucket]:

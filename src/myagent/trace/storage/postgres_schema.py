@@ -14,6 +14,114 @@ from psycopg import sql
 
 from myagent.trace.storage.sql_eval import eval_schema
 
+HOUR_US = 3_600_000_000
+"""The roll-up's time bucket: the tool table of a window reads whole hours from it."""
+
+DURATION_BOUNDS: tuple[int, ...] = tuple(sorted({round(2 ** (k / 4)) for k in range(161)}))
+"""Lower bounds (µs) of the roll-up's duration buckets, four per doubling (≤ 19% wide)
+from 1 µs to 2^40 µs (12.7 days). Bucket i (`width_bucket`) holds durations from
+DURATION_BOUNDS[i - 1] (bucket 0: anything below 1 µs) up to DURATION_BOUNDS[i]
+(the last bucket: no upper bound); -1 holds calls without an end."""
+
+_HOUR = f"(start_us - mod(mod(start_us, {HOUR_US}) + {HOUR_US}, {HOUR_US}))"
+_DELTA = (
+    "SELECT {hour} AS hour_us, tool_name, tool_duration_bucket(end_us - start_us) AS bucket, "
+    "{sign} COUNT(*) AS calls, {sign} COUNT(*) FILTER (WHERE success) AS success, "
+    "{sign} COALESCE(SUM(end_us - start_us), 0) AS total_us FROM {rows} "
+    "WHERE tool_name IS NOT NULL GROUP BY 1, 2, 3"
+)
+_PENDING = "INSERT INTO tool_hours_pending (hour_us, tool_name, bucket, calls, success, total_us) "
+
+
+def _tool_hours_migration() -> str:
+    """Migration 8: the tool-call roll-up (see the comment in MIGRATIONS)."""
+    bounds = "'{" + ",".join(str(b) for b in DURATION_BOUNDS) + "}'::bigint[]"
+    inserted = _DELTA.format(hour=_HOUR, sign="", rows="new_rows")
+    deleted = _DELTA.format(hour=_HOUR, sign="-", rows="old_rows")
+    return f"""
+    CREATE TABLE IF NOT EXISTS tool_hours (
+        hour_us BIGINT NOT NULL,
+        tool_name TEXT NOT NULL,
+        bucket INTEGER NOT NULL,
+        calls BIGINT NOT NULL,
+        success BIGINT NOT NULL,
+        total_us BIGINT NOT NULL,
+        PRIMARY KEY (hour_us, tool_name, bucket)
+    );
+    CREATE TABLE IF NOT EXISTS tool_hours_pending (
+        xid xid8 NOT NULL DEFAULT pg_current_xact_id(),
+        hour_us BIGINT NOT NULL,
+        tool_name TEXT NOT NULL,
+        bucket INTEGER NOT NULL,
+        calls BIGINT NOT NULL,
+        success BIGINT NOT NULL,
+        total_us BIGINT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS ix_tool_hours_pending ON tool_hours_pending (xid);
+    CREATE OR REPLACE FUNCTION tool_duration_bucket(d BIGINT) RETURNS INTEGER
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT CASE WHEN d IS NULL THEN -1 ELSE width_bucket(d, {bounds}) END $$;
+    CREATE OR REPLACE FUNCTION tool_hours_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        {_PENDING}{inserted};
+        RETURN NULL;
+    END $$;
+    CREATE OR REPLACE FUNCTION tool_hours_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        {_PENDING}{deleted};
+        RETURN NULL;
+    END $$;
+    CREATE OR REPLACE FUNCTION tool_hours_updated() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        {_PENDING}{deleted} UNION ALL {inserted};
+        RETURN NULL;
+    END $$;
+    CREATE OR REPLACE FUNCTION tool_hours_fold() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE
+        emptied BIGINT[];
+    BEGIN
+        WITH gone AS (
+            DELETE FROM tool_hours_pending WHERE xid = pg_current_xact_id_if_assigned()
+            RETURNING *
+        ), changed AS (
+            INSERT INTO tool_hours (hour_us, tool_name, bucket, calls, success, total_us)
+            SELECT hour_us, tool_name, bucket, SUM(calls), SUM(success), SUM(total_us)
+            FROM gone GROUP BY 1, 2, 3
+            HAVING SUM(calls) <> 0 OR SUM(success) <> 0 OR SUM(total_us) <> 0
+            ORDER BY 1, 2, 3
+            ON CONFLICT (hour_us, tool_name, bucket) DO UPDATE SET
+                calls = tool_hours.calls + EXCLUDED.calls,
+                success = tool_hours.success + EXCLUDED.success,
+                total_us = tool_hours.total_us + EXCLUDED.total_us
+            RETURNING hour_us, calls
+        )
+        SELECT array_agg(DISTINCT hour_us) INTO emptied FROM changed WHERE calls = 0;
+        IF emptied IS NOT NULL THEN
+            DELETE FROM tool_hours WHERE hour_us = ANY(emptied) AND calls = 0;
+        END IF;
+        RETURN NULL;
+    END $$;
+    DROP TRIGGER IF EXISTS tr_tool_hours_insert ON runs;
+    DROP TRIGGER IF EXISTS tr_tool_hours_delete ON runs;
+    DROP TRIGGER IF EXISTS tr_tool_hours_update ON runs;
+    DROP TRIGGER IF EXISTS tr_tool_hours_fold ON traces;
+    CREATE TRIGGER tr_tool_hours_insert AFTER INSERT ON runs
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION tool_hours_inserted();
+    CREATE TRIGGER tr_tool_hours_delete AFTER DELETE ON runs
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION tool_hours_deleted();
+    CREATE TRIGGER tr_tool_hours_update AFTER UPDATE ON runs
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION tool_hours_updated();
+    CREATE TRIGGER tr_tool_hours_fold AFTER INSERT OR UPDATE OR DELETE ON traces
+    FOR EACH STATEMENT EXECUTE FUNCTION tool_hours_fold();
+    TRUNCATE tool_hours, tool_hours_pending;
+    INSERT INTO tool_hours (hour_us, tool_name, bucket, calls, success, total_us)
+    {_DELTA.format(hour=_HOUR, sign="", rows="runs")};
+    """
+
+
 MIGRATIONS: list[str] = [
     # 1: traces with roll-ups, records, full-text search, change stamps. Costs are
     # NUMERIC holding each float's exact binary value, so sums are exact and agree with
@@ -236,6 +344,17 @@ MIGRATIONS: list[str] = [
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION trace_facets_updated();
     """,
+    # 8 (tool table at scale): per-tool, per-hour counts, errors and duration sums by
+    # duration bucket (`DURATION_BOUNDS`), so the tool table reads a few thousand
+    # roll-up rows instead of every call, and finds each percentile's exact value by a
+    # short walk inside its bucket on `ix_runs_tool_stats`. Statement triggers on `runs`
+    # queue each statement's grouped change in `tool_hours_pending` (no shared row is
+    # locked then: a writer writes its records before it takes the change clock); a
+    # statement trigger on `traces`, which writers touch only while they hold the clock,
+    # folds the transaction's queue into `tool_hours` in key order. Readers add whatever
+    # is still queued, so the figures are right whoever deletes or writes records.
+    # Re-runnable: the roll-up is rebuilt from `runs` (writers wait meanwhile).
+    _tool_hours_migration(),
 ]
 
 _MIGRATION_LOCK = 0x6D79_6167  # "myag": one advisory lock id for schema changes
