@@ -1,0 +1,69 @@
+"""The hand-off to the writer process: traces come back as the objects they were."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import orjson
+
+from myagent.trace import LogEntry, StepRecord, ThinkRecord, ToolRecord, Trace, TraceStatus
+from myagent.trace.storage.process import handoff
+
+
+@dataclasses.dataclass
+class Point:
+    x: int
+    _hidden: str = "kept"
+
+
+def _trace(**values: object) -> Trace:
+    trace = Trace(name="t", agent_name="a", input="q", output={"answer": [1, 2.5, "x"]})
+    trace.status = TraceStatus.SUCCESS
+    trace.end_us = trace.start_us + 10
+    think = ThinkRecord(name="think", trace_id=trace.trace_id, model="m", tokens_used=7)
+    tool = ToolRecord(name="tool", trace_id=trace.trace_id, input_params={"city": "NYC"})
+    step = StepRecord(name="step", trace_id=trace.trace_id, inputs=values or {"k": "v"})
+    trace.runs = [think, tool, step]
+    trace.logs = [LogEntry(level="INFO", message="hi", run_id=tool.run_id)]
+    return trace
+
+
+def _stored(trace: Trace) -> list[object]:
+    """What storage keeps of `trace` (as data: converted values may change key order)."""
+    return [orjson.loads(trace.to_json()), *(orjson.loads(run.to_json()) for run in trace.runs)]
+
+
+def test_plain_traces_take_one_call_and_come_back_equal() -> None:
+    traces = [_trace() for _ in range(3)]
+    encoded = handoff.encode(traces)
+    assert encoded.startswith(b"[[")  # field arrays, not to_dict data
+    back = handoff.decode(encoded)
+    for before, after in zip(traces, back, strict=True):
+        assert _stored(after) == _stored(before)
+        assert [type(r) for r in after.runs] == [type(r) for r in before.runs]
+        assert after.logs[0].to_dict() == before.logs[0].to_dict()
+        assert after.status is TraceStatus.SUCCESS
+
+
+def test_values_orjson_would_change_take_the_converting_path() -> None:
+    """NaN (orjson writes null), a None inside a value, datetimes, subclasses and
+    dataclasses (orjson drops `_` fields) are converted as storage converts them."""
+    for value in (
+        {"nan": float("nan")},
+        {"none": None},
+        {"when": dt.datetime(2024, 1, 2, 3, 4, 5)},
+        {"point": Point(1)},
+        {"set": {3, 1}},
+        "null inside a text",
+    ):
+        trace = _trace(v=value)
+        (back,) = handoff.decode(handoff.encode([trace]))
+        assert _stored(back) == _stored(trace), value
+
+
+def test_one_unusual_trace_leaves_the_rest_of_its_batch_on_the_fast_path() -> None:
+    plain, odd = _trace(), _trace(v=float("nan"))
+    encoded = handoff.encode([plain, odd])
+    assert encoded.startswith(b"[[") and b'{"trace_id"' in encoded
+    assert [_stored(t) for t in handoff.decode(encoded)] == [_stored(plain), _stored(odd)]
