@@ -240,3 +240,28 @@ def test_postgres_through_the_writer_process(postgres_storage: TraceStorage) -> 
     assert stored is not None and stored.input["password"] != "CANARY-pg"
     assert _books(manager) == (40, 40, 0)
     assert manager.close(10)
+
+
+def test_a_forked_process_starts_a_writer_process_of_its_own(tmp_path: Path) -> None:
+    manager = _manager(tmp_path / "t.db")
+    _run(manager, 3)
+    assert manager.flush(30)
+    parents_child = _process(manager).process_stats["pid"]
+    pid = os.fork()
+    if pid == 0:  # the forked process: exit code 0 when its traces landed in its own child
+        code = 1
+        try:
+            _run(manager, 4)
+            ok = manager.flush(30)
+            own = _process(manager).process_stats["pid"]
+            code = 0 if ok and own not in (None, parents_child) else 2
+            manager.close(10)
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    _run(manager, 2)
+    assert manager.flush(30)
+    assert _process(manager).process_stats["pid"] == parents_child  # untouched by the fork
+    assert _count(tmp_path / "t.db") == 9
+    assert manager.close(10)

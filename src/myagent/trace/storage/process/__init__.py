@@ -1,6 +1,6 @@
 """The writer process (opt-in: `TraceConfig.writer_process`, `TRACE_WRITER_PROCESS=1`):
 redaction, row building and SQL run in a child process; the traced program's process
-only encodes each batch (one orjson call) and writes it to a pipe.
+only encodes each batch (one marshal call) and writes it to a pipe.
 
 `ProcessStorage` is what the background writer writes to in this mode; `child` is the
 child's program, `handoff` the batch encoding, `pipe` the framing and `spec` how the

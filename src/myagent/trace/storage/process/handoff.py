@@ -1,24 +1,23 @@
-"""Finished traces as bytes for the writer process, and back: one orjson call per batch.
+"""Finished traces as bytes for the writer process, and back: one `marshal` call per batch.
 
-In the common case the traced program's process pays one C call for the whole batch:
-each trace and record goes out as an array of its dataclass fields (`_Tally` hands
-orjson a tuple from one `attrgetter` call; a record's kind is told by the array's
-length) and the child rebuilds the same objects with the same values, so its redaction
-and storage see what they would have seen here. Orjson is trusted only where it cannot
-change a value: datetimes, subclasses of built-in types and other dataclasses are
-refused, and JSON holding more nulls than its fields' Nones (a None or NaN inside a
-value, or "null" inside a text) is not used. Such a trace goes as `to_dict` data,
-whose values are converted exactly as storage converts them.
+In the common case the traced program's process pays one `attrgetter` call per trace,
+record and log entry, and one `marshal.dumps` over the batch (both C). `marshal`
+writes only values of the built-in types themselves (no subclass, no other object:
+it refuses them) and keeps everything it writes exactly: NaN stays NaN, a tuple a
+tuple, a set a set, an int key an int key. So the child rebuilds traces holding the
+same values, and its redaction and storage do what they would have done here. A trace
+holding anything else (a datetime, a pydantic model, a str subclass...) goes as
+`to_dict` data instead, whose values are converted as storage converts them. Both
+ends run the same interpreter (`sys.executable`), so the format always matches.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import marshal
 import operator
 from collections.abc import Callable, Sequence
 from typing import Any
-
-import orjson
 
 from myagent.trace.record_json import stored_us
 from myagent.trace.records import (
@@ -32,81 +31,70 @@ from myagent.trace.records import (
 )
 
 _RECORDS: tuple[type[RunRecord], ...] = (ThinkRecord, ToolRecord, StepRecord, RunRecord)
-_FIELDS = {
-    cls: tuple(f.name for f in dataclasses.fields(cls)) for cls in (Trace, LogEntry, *_RECORDS)
+_KINDS: tuple[type[Any], ...] = (LogEntry, *_RECORDS)
+_FIELDS: dict[type[Any], tuple[str, ...]] = {
+    cls: tuple(f.name for f in dataclasses.fields(cls)) for cls in _KINDS
 }
 _GETTERS: dict[type[Any], Callable[[Any], tuple[Any, ...]]] = {
     cls: operator.attrgetter(*names) for cls, names in _FIELDS.items()
 }
 _BY_LENGTH = {len(_FIELDS[cls]): cls for cls in _RECORDS}
-"""A record's kind from its array's length (the kinds' field counts differ)."""
+"""A record's kind from its tuple's length (the kinds' field counts differ)."""
 assert len(_BY_LENGTH) == len(_RECORDS)
-_OPTIONS = (
-    orjson.OPT_PASSTHROUGH_DATACLASS
-    | orjson.OPT_PASSTHROUGH_DATETIME
-    | orjson.OPT_PASSTHROUGH_SUBCLASS
+_TRACE_FIELDS = tuple(
+    f.name for f in dataclasses.fields(Trace) if f.name not in ("status", "runs", "logs")
 )
-
-
-class _Tally:
-    """`default` of one orjson call: our dataclasses as tuples of their field values
-    (anything else raises: the slow path), counting the Nones among them."""
-
-    __slots__ = ("nones",)
-
-    def __init__(self) -> None:
-        self.nones = 0
-
-    def __call__(self, obj: Any, getters: Any = _GETTERS) -> tuple[Any, ...]:
-        values: tuple[Any, ...] = getters[type(obj)](obj)  # KeyError is a TypeError here
-        self.nones += values.count(None)
-        return values
+_trace_values = operator.attrgetter(*_TRACE_FIELDS)
+_log_values = _GETTERS[LogEntry]
+_STATUSES = {s.value: s for s in TraceStatus}
 
 
 def encode(traces: Sequence[Trace]) -> bytes:
-    """A JSON array with one item per trace: a tagged field array (the common case) or,
-    for a batch holding a value orjson might change, `to_dict` data per trace."""
-    encoded = _fast(traces)
-    if encoded is not None:
-        return encoded
-    items = (_fast(trace) or orjson.dumps(trace.to_dict()) for trace in traces)
-    return b"[" + b",".join(items) + b"]"
-
-
-def _fast(value: Any) -> bytes | None:
-    """JSON of a trace or a list of them as tagged field arrays, or None when orjson
-    could change a value (see the module's docstring)."""
-    tally = _Tally()
+    """The batch as one `marshal` payload: a tuple of field values per trace (the
+    common case), or `to_dict` data for a trace holding a value `marshal` refuses."""
     try:
-        encoded = orjson.dumps(value, default=tally, option=_OPTIONS)
-    except (TypeError, KeyError):
-        return None
-    return encoded if encoded.count(b"null") == tally.nones else None
+        return marshal.dumps([_values(trace) for trace in traces])
+    except (ValueError, KeyError):
+        return marshal.dumps([_one(trace) for trace in traces])
+
+
+def _values(trace: Trace, getters: Any = _GETTERS) -> tuple[Any, ...]:
+    """The trace's fields, its status as text, and its records' and logs' fields."""
+    return (
+        _trace_values(trace),
+        str(trace.status),
+        [getters[type(run)](run) for run in trace.runs],
+        [_log_values(log) for log in trace.logs] if trace.logs else [],
+    )
+
+
+def _one(trace: Trace) -> Any:
+    values = _values(trace) if type(trace) is Trace else None
+    try:
+        marshal.dumps(values)
+    except (ValueError, KeyError):
+        values = None
+    return trace.to_dict() if values is None else values
 
 
 def decode(data: bytes) -> list[Trace]:
     """The traces `encode` wrote."""
-    items = orjson.loads(data)
-    return [_rebuild(item) if type(item) is list else _from_dict(item) for item in items]
+    items = marshal.loads(data)
+    return [_from_dict(item) if type(item) is dict else _rebuild(item) for item in items]
 
 
-def _rebuild(item: list[Any]) -> Trace:
-    values = dict(zip(_FIELDS[Trace], item, strict=True))
-    values["runs"] = [_record(run) for run in values["runs"]]
-    values["logs"] = [
-        LogEntry(**dict(zip(_FIELDS[LogEntry], log, strict=True))) for log in values["logs"]
-    ]
-    if values["status"] in _STATUSES:
-        values["status"] = TraceStatus(values["status"])
-    return Trace(**values)
+def _rebuild(item: tuple[Any, ...]) -> Trace:
+    fields, status, runs, logs = item
+    trace = Trace(**dict(zip(_TRACE_FIELDS, fields, strict=True)))
+    trace.status = _STATUSES.get(status, status)
+    trace.runs = [_record(run) for run in runs]
+    trace.logs = [LogEntry(**dict(zip(_FIELDS[LogEntry], log, strict=True))) for log in logs]
+    return trace
 
 
-def _record(item: list[Any]) -> RunRecord:
-    cls = _BY_LENGTH[len(item)]
-    return cls(**dict(zip(_FIELDS[cls], item, strict=True)))
-
-
-_STATUSES = frozenset(s.value for s in TraceStatus)
+def _record(values: tuple[Any, ...]) -> RunRecord:
+    cls = _BY_LENGTH[len(values)]
+    return cls(**dict(zip(_FIELDS[cls], values, strict=True)))
 
 
 def _from_dict(data: dict[str, Any]) -> Trace:

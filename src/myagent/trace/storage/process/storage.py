@@ -24,6 +24,7 @@ import subprocess
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -100,6 +101,7 @@ class ProcessStorage(TraceStorage):
         self._child: _Child | None = None
         self._pid = os.getpid()
         self._lock = threading.Lock()  # one batch on the pipe at a time
+        _STORAGES.add(self)
 
     # -- the storage face ----------------------------------------------------------
 
@@ -201,13 +203,18 @@ class ProcessStorage(TraceStorage):
         if self._child is child:
             self._child = None
 
+    def _after_fork(self) -> None:
+        """In a forked process: the writer process and its pipes are the parent's. Close
+        our copies at once (the parent's child must see its pipe close when the parent
+        exits); a child of our own starts with the first batch."""
+        if self._child is not None:
+            self._child.forget()
+        self._child, self._pid = None, os.getpid()
+        self._lock = threading.Lock()  # a thread of the parent may have held it
+
     def _current(self) -> _Child | None:
         """The running child, started (or reconfigured) as needed; None when none can
         start (then this process writes from now on, logged once)."""
-        if os.getpid() != self._pid:  # forked: the child and its pipes are the parent's
-            if self._child is not None:
-                self._child.forget()
-            self._child, self._pid = None, os.getpid()
         child = self._child
         wanted = (self.redactor, get_max_value_size())
         if child is not None and child.config[0] is wanted[0] and child.config[1] == wanted[1]:
@@ -274,6 +281,17 @@ class ProcessStorage(TraceStorage):
                 child.forget()
             except Exception:
                 child.kill()
+
+
+_STORAGES: weakref.WeakSet[ProcessStorage] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for storage in list(_STORAGES):
+        storage._after_fork()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _pickled(redactor: Redactor | None) -> str | None:
