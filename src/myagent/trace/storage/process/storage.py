@@ -61,6 +61,7 @@ class _Child:
         self.send_fd = process.stdin.fileno()
         self.receive_fd = process.stdout.fileno()
         os.set_blocking(self.send_fd, False)
+        pipe.widen(self.send_fd)  # a whole batch in one write
 
     def kill(self) -> None:
         try:
