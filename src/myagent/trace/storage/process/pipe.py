@@ -66,7 +66,7 @@ def receive(fd: int, deadline: float | None = None) -> bytes:
 def _read(fd: int, size: int, deadline: float | None, hint: int = 0) -> bytes:
     """At least `size` bytes (up to `hint` when they are there): never past the frame,
     as the other end sends one frame and waits for the answer."""
-    parts = []
+    parts: list[bytes] = []
     while size > 0:
         _wait(fd, deadline, write=False)
         chunk = os.read(fd, max(size, hint) if not parts else size)
