@@ -265,3 +265,13 @@ def test_a_forked_process_starts_a_writer_process_of_its_own(tmp_path: Path) -> 
     assert _process(manager).process_stats["pid"] == parents_child  # untouched by the fork
     assert _count(tmp_path / "t.db") == 9
     assert manager.close(10)
+
+
+def test_a_trace_ended_after_close_is_written_without_a_new_child(tmp_path: Path) -> None:
+    manager = _manager(tmp_path / "t.db")
+    _run(manager, 2)
+    assert manager.close(10)
+    starts = _process(manager).process_stats["starts"]
+    _run(manager, 1)  # written inline by the caller, as without the writer process
+    assert _process(manager).process_stats["starts"] == starts
+    assert _count(tmp_path / "t.db") == 3

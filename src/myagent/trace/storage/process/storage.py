@@ -100,6 +100,7 @@ class ProcessStorage(TraceStorage):
         self.in_process = False
         """True once the child could not start: everything is written from here."""
         self._child: _Child | None = None
+        self._closed = False
         self._pid = os.getpid()
         self._lock = threading.Lock()  # one batch on the pipe at a time
         _STORAGES.add(self)
@@ -123,7 +124,9 @@ class ProcessStorage(TraceStorage):
         await self.storage.store_writer_stats(health)
 
     async def close(self) -> None:
-        """End the writer process (it closes its storage), then close the storage here."""
+        """End the writer process (it closes its storage), then close the storage here.
+        Whatever comes later (a trace ended after `close`) is written from this process."""
+        self._closed = True
         self.stop_child()
         await self.storage.close()
 
@@ -142,7 +145,7 @@ class ProcessStorage(TraceStorage):
     # -- internals -----------------------------------------------------------------
 
     async def _store(self, kind: bytes, traces: Sequence[Trace]) -> None:
-        if self.in_process:
+        if self.in_process or self._closed:
             await self._store_here(kind, traces)
             return
         with self._lock:
