@@ -12,6 +12,7 @@ import contextlib
 import logging
 import os
 import signal
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ import orjson
 import pytest
 
 from myagent.trace import SQLiteTraceStorage, ToolRecord, Trace, TraceManager
+from myagent.trace.config import TraceConfig
 from myagent.trace.redaction import Redactor
 from myagent.trace.storage.base import TraceStorage
 from myagent.trace.storage.process import ProcessStorage
@@ -275,3 +277,26 @@ def test_a_trace_ended_after_close_is_written_without_a_new_child(tmp_path: Path
     _run(manager, 1)  # written inline by the caller, as without the writer process
     assert _process(manager).process_stats["starts"] == starts
     assert _count(tmp_path / "t.db") == 3
+
+
+def test_no_canary_reaches_postgres(postgres_storage: TraceStorage, postgres_url: str) -> None:
+    """The canary trace through the writer process into PostgreSQL: not in a pg_dump."""
+    manager = TraceManager(postgres_storage, writer_process=True)
+    trace_id = _seed(manager)
+    assert manager.close(30)
+    schema = postgres_storage.schema  # type: ignore[attr-defined]
+    dump = subprocess.run(
+        ["pg_dump", "--no-owner", "--schema", schema, postgres_url],
+        capture_output=True,
+        check=False,
+        timeout=60,
+    )
+    if dump.returncode != 0:
+        pytest.fail(f"pg_dump failed: {dump.stderr.decode()[-500:]}")
+    assert trace_id.encode() in dump.stdout
+    _assert_clean("pg_dump", dump.stdout)
+
+
+def test_the_mode_is_read_from_the_environment() -> None:
+    assert TraceConfig.from_env({"TRACE_WRITER_PROCESS": "1"}).writer_process
+    assert not TraceConfig.from_env({}).writer_process
