@@ -13,6 +13,7 @@ import logging
 import os
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from myagent.trace.redaction import Redactor
 from myagent.trace.storage.base import TraceStorage
 from myagent.trace.storage.process import ProcessStorage
 from myagent.trace.sync_bridge import run_sync
+from tests.reliability.test_books import HangingRepr
 from tests.reliability.test_canaries import _assert_clean, _seed
 
 
@@ -300,3 +302,29 @@ def test_no_canary_reaches_postgres(postgres_storage: TraceStorage, postgres_url
 def test_the_mode_is_read_from_the_environment() -> None:
     assert TraceConfig.from_env({"TRACE_WRITER_PROCESS": "1"}).writer_process
     assert not TraceConfig.from_env({}).writer_process
+
+
+class _BadRepr:
+    def __repr__(self) -> str:
+        raise RuntimeError("no repr")
+
+
+def test_a_value_that_hangs_in_conversion_costs_only_its_own_trace(tmp_path: Path) -> None:
+    """Converting a value for the hand-off runs the program's code in this process,
+    under the writer's watchdog: a hanging one is given up (`stuck`) and every other
+    trace lands (a failing `__repr__` is stored as storage stores it)."""
+    release = threading.Event()
+    hanging = HangingRepr(release)
+    manager = _manager(tmp_path / "t.db", flush_interval=0.05, stuck_timeout=0.5, redact=False)
+    try:
+        for i in range(60):
+            value = hanging if i == 10 else _BadRepr() if i == 20 else None
+            with manager.trace(f"t{i}", input=i if value is None else value):
+                pass
+        assert manager.flush(10) is False and hanging.entered.is_set()
+    finally:
+        release.set()
+    stats = manager.stats["writer"]
+    assert stats["dropped"] == {"stuck": 1}
+    assert stats["written"] == 59 == _count(tmp_path / "t.db")
+    assert manager.close(10)

@@ -49,13 +49,33 @@ _log_values = _GETTERS[LogEntry]
 _STATUSES = {s.value: s for s in TraceStatus}
 
 
-def encode(traces: Sequence[Trace]) -> bytes:
-    """The batch as one `marshal` payload: a tuple of field values per trace (the
-    common case), or `to_dict` data for a trace holding a value `marshal` refuses."""
+def encode(traces: Sequence[Trace]) -> bytes | None:
+    """The batch as one `marshal` payload of field-value tuples, or None when a trace
+    holds a value `marshal` refuses (then build it with `item` and `pack`)."""
     try:
         return marshal.dumps([_values(trace) for trace in traces])
     except (ValueError, KeyError):
-        return marshal.dumps([_one(trace) for trace in traces])
+        return None
+
+
+def item(trace: Trace) -> Any:
+    """One trace's part of a payload: its field values, or its `to_dict` data when
+    `marshal` refuses one of them (this runs the program's `__repr__`, `model_dump`...
+    like storage's conversion does, and may raise as it does)."""
+    if type(trace) is Trace:
+        values = _values(trace)
+        try:
+            marshal.dumps(values)
+        except (ValueError, KeyError):
+            pass
+        else:
+            return values
+    return trace.to_dict()
+
+
+def pack(items: list[Any]) -> bytes:
+    """The payload of `item`s."""
+    return marshal.dumps(items)
 
 
 def _values(trace: Trace, getters: Any = _GETTERS) -> tuple[Any, ...]:
@@ -66,15 +86,6 @@ def _values(trace: Trace, getters: Any = _GETTERS) -> tuple[Any, ...]:
         [getters[type(run)](run) for run in trace.runs],
         [_log_values(log) for log in trace.logs] if trace.logs else [],
     )
-
-
-def _one(trace: Trace) -> Any:
-    values = _values(trace) if type(trace) is Trace else None
-    try:
-        marshal.dumps(values)
-    except (ValueError, KeyError):
-        values = None
-    return trace.to_dict() if values is None else values
 
 
 def decode(data: bytes) -> list[Trace]:

@@ -150,16 +150,27 @@ class ProcessStorage(TraceStorage):
             return
         with self._lock:
             child = self._current()
-            if child is None:
-                await self._store_here(kind, traces)
-                return
-            redacted = not child.redacts and self.redactor is not None
-            batch = self._redact_here(traces) if redacted else list(traces)
-            converting(None)
-            if not batch:
-                return
-            frame = kind + (b"1" if redacted or self.redactor is None else b"0")
-            reply = self._ask(child, frame + handoff.encode(batch))
+        if child is None:
+            await self._store_here(kind, traces)
+            return
+        # Redaction and conversion run the program's code: outside the lock, so a
+        # replacement writer thread is never held up by one the watchdog gave up on.
+        redacted = not child.redacts and self.redactor is not None
+        batch = self._redact_here(traces) if redacted else list(traces)
+        data = handoff.encode(batch)
+        if data is None:
+            batch, data = _converted(batch)
+        converting(None)
+        if not batch:
+            return
+        frame = kind + (b"1" if redacted or self.redactor is None else b"0")
+        with self._lock:
+            current = self._child is child and child.config[0] is self.redactor
+            if current:
+                reply = self._ask(child, frame + data)
+        if not current:  # replaced or reconfigured meanwhile: once more, with the new one
+            await self._store(kind, traces)
+            return
         if not reply.get("ok"):
             raise RuntimeError(f"writer process: {reply.get('error')}")
         if reply.get("redaction") and self.redactor is not None:
@@ -296,6 +307,23 @@ def _after_fork_in_child() -> None:
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _converted(traces: list[Trace]) -> tuple[list[Trace], bytes]:
+    """The payload of a batch holding values `marshal` refuses, each trace under the
+    writer's watchdog (its conversion runs the program's code); a trace that cannot be
+    converted is skipped (counted as `convert_failed`), as storage would skip it."""
+    kept, items = [], []
+    for trace in traces:
+        converting(trace)
+        try:
+            items.append(handoff.item(trace))
+        except Exception as exc:
+            if not skipped(trace, "convert_failed", exc):
+                raise
+            continue
+        kept.append(trace)
+    return kept, handoff.pack(items)
 
 
 def _pickled(redactor: Redactor | None) -> str | None:
