@@ -328,3 +328,28 @@ def test_a_value_that_hangs_in_conversion_costs_only_its_own_trace(tmp_path: Pat
     assert stats["dropped"] == {"stuck": 1}
     assert stats["written"] == 59 == _count(tmp_path / "t.db")
     assert manager.close(10)
+
+
+def test_a_child_killed_in_the_middle_of_writing_loses_and_duplicates_nothing(
+    tmp_path: Path,
+) -> None:
+    """SIGKILL while the child works through a backlog of batches (one may be committed
+    and unanswered: its retry is an upsert): every trace is in the file exactly once
+    and the books balance."""
+    manager = _manager(tmp_path / "t.db", flush_interval=3600.0)
+    _run(manager, 1)
+    assert manager.flush(30)
+    pid = _process(manager).process_stats["pid"]
+    _run(manager, 2000)  # eight batches
+    deadline = time.monotonic() + 30
+    while manager.stats["writer"]["written"] < 300 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    os.kill(pid, signal.SIGKILL)
+    for _ in range(5):
+        if manager.flush(30):
+            break
+    submitted, written, dropped = _books(manager)
+    assert (submitted, written, dropped) == (2001, 2001, 0)
+    assert manager.stats["writer_process"]["lost"] == 1
+    assert _count(tmp_path / "t.db") == 2001
+    assert manager.close(10)
