@@ -160,12 +160,16 @@ def test_a_hung_child_is_killed_at_the_timeout_and_counted(tmp_path: Path) -> No
     assert manager.close(10)
 
 
+@pytest.mark.parametrize("fault", ["storage", "interpreter"])
 def test_a_child_that_cannot_start_falls_back_to_this_process(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch, fault: str
 ) -> None:
     manager = _manager(tmp_path / "t.db")
     storage = _process(manager)
-    storage.spec = {**storage.spec, "path": str(tmp_path / "missing" / "dir" / "\0.db")}
+    if fault == "storage":  # the child cannot open it
+        storage.spec = {**storage.spec, "path": str(tmp_path / "missing" / "dir" / "\0.db")}
+    else:  # embedded: sys.executable is the host program (uWSGI...), never run it
+        monkeypatch.setattr("sys.executable", "/usr/bin/uwsgi")
     with caplog.at_level(logging.WARNING, logger="myagent.trace"):
         _run(manager, 30)
         assert manager.flush(30)

@@ -258,11 +258,15 @@ class ProcessStorage(TraceStorage):
         return child
 
     def _start(self, config: dict[str, Any], wanted: tuple[Any, int]) -> _Child:
+        executable = sys.executable
+        if not executable or "python" not in os.path.basename(executable).lower():
+            # Embedded (uWSGI, mod_wsgi...): sys.executable is not an interpreter to run.
+            raise RuntimeError(f"no Python interpreter to run (sys.executable={executable!r})")
         env = dict(os.environ)
         root = os.path.dirname(os.path.dirname(os.path.abspath(myagent.__file__)))
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
         process = subprocess.Popen(
-            [sys.executable, "-m", "myagent.trace.storage.process.child"],
+            [executable, "-m", "myagent.trace.storage.process.child"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=env,
