@@ -53,7 +53,7 @@ def _measure(
     repeats: int,
     between: Callable[[], Any],
     before: dict[str, Callable[[], Any]] | None = None,
-) -> dict[str, tuple[float, float]]:
+) -> dict[str, tuple[float, float, float]]:
     """(median of per-repeat medians, median of per-repeat means, median of per-repeat
     p99s) in µs, per variant.
 
@@ -103,19 +103,26 @@ def mean_rows(got: dict[str, tuple[float, float, float]], ours: str, label: str)
     ]
 
 
-def _agent_run_rows(manager: TraceManager, count: int, repeats: int) -> list[Row]:
+PROCESS = "myagent, writer process"
+
+
+def _agent_run_rows(
+    manager: TraceManager, process: TraceManager, count: int, repeats: int
+) -> list[Row]:
     w = Workload()
     tracer, provider = otel_tracer("batch")
     off = TraceManager(SQLiteTraceStorage(":memory:"), enabled=False)
 
     def between() -> None:
         manager.flush(30)
+        process.flush(30)
         provider.force_flush()
 
     got = _measure(
         {
             "untraced": lambda: untraced_run(w),
             "myagent": lambda: traced_run(manager, w),
+            PROCESS: lambda: traced_run(process, w),
             "myagent, tracing disabled": lambda: traced_run(off, w),
             "otel": lambda: otel_run(tracer, w),
         },
@@ -158,10 +165,13 @@ def _agent_run_rows(manager: TraceManager, count: int, repeats: int) -> list[Row
         ),
         row(SECTION, "added per agent run with tracing disabled", round(disabled, 2), "µs"),
         *mean_rows(got, "myagent", "standard agent run (7 records)"),
+        *mean_rows(got, PROCESS, "standard agent run, writer process (opt-in)"),
     ]
 
 
-def _single_record_rows(manager: TraceManager, count: int, repeats: int) -> list[Row]:
+def _single_record_rows(
+    manager: TraceManager, count: int, repeats: int, label: str = ""
+) -> list[Row]:
     tracer, provider = otel_tracer("batch")
     set_trace_manager(manager)
 
@@ -224,17 +234,19 @@ def _single_record_rows(manager: TraceManager, count: int, repeats: int) -> list
     base = got["untraced"][0]
     otel = got["otel"][0] - base
     rows = []
-    for name, label in (
-        ("start_run/end_run", "added per tool record (start_run/end_run)"),
-        ("with manager.run", "added per record (`with manager.run(...)`)"),
-        ("@trace_run", "added per record (`@trace_run` function)"),
-    ):
-        added = got[name][0] - base
-        rows.append(
-            row(SECTION, label, round(added, 2), "µs", detail=f"{added / otel:.2f}× OTel's span")
-        )
-    rows.append(row(SECTION, "OpenTelemetry SDK, one span", round(otel, 2), "µs"))
-    rows += mean_rows(got, "@trace_run", "one `@trace_run` record")
+    if not label:
+        for name, what in (
+            ("start_run/end_run", "added per tool record (start_run/end_run)"),
+            ("with manager.run", "added per record (`with manager.run(...)`)"),
+            ("@trace_run", "added per record (`@trace_run` function)"),
+        ):
+            added = got[name][0] - base
+            rows.append(
+                row(SECTION, what, round(added, 2), "µs", detail=f"{added / otel:.2f}× OTel's span")
+            )
+        rows.append(row(SECTION, "OpenTelemetry SDK, one span", round(otel, 2), "µs"))
+    rows += mean_rows(got, "@trace_run", f"one `@trace_run` record{label}")
+    rows += mean_rows(got, "start_run/end_run", f"one start_run/end_run record{label}")
     return rows
 
 
@@ -301,10 +313,13 @@ def run(smoke: bool) -> list[Row]:
     count, repeats = (40, 1) if smoke else (3000, 5)
     with scratch_dir() as tmp:
         manager = TraceManager(SQLiteTraceStorage(tmp / "latency.db"))
+        process = TraceManager(SQLiteTraceStorage(tmp / "process.db"), writer_process=True)
         try:
-            rows = _agent_run_rows(manager, count, repeats)
+            rows = _agent_run_rows(manager, process, count, repeats)
             rows += _single_record_rows(manager, count, repeats)
+            rows += _single_record_rows(process, count, repeats, ", writer process (opt-in)")
             rows += _scale_rows(manager, count // 3 if not smoke else count, repeats, smoke)
         finally:
+            process.close(60)
             manager.close(60)
     return rows

@@ -31,6 +31,10 @@ EXPECTED_ROWS = [
     ("2. CPU per agent run", "added CPU per standard agent run"),
     ("1. Caller latency", "standard agent run (7 records): caller mean added"),
     ("1. Caller latency", "one `@trace_run` record: caller mean added"),
+    ("1. Caller latency", "standard agent run, writer process (opt-in): caller mean added"),
+    ("1. Caller latency", "one `@trace_run` record, writer process (opt-in): caller mean"),
+    ("2. CPU per agent run", "writer process (opt-in): added CPU per run in the traced"),
+    ("2. CPU per agent run", "writer process (opt-in): CPU per run of both processes"),
     ("2. CPU per agent run", "OpenTelemetry SDK, in-memory only"),
     ("2. CPU per agent run", "OpenTelemetry SDK, BatchSpanProcessor"),
     ("2. CPU per agent run", "myagent ÷ OpenTelemetry in-memory"),
@@ -66,7 +70,7 @@ def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[dict[str, 
     pytest.importorskip("opentelemetry.sdk", reason="needs the bench extra (make bench-smoke)")
     tmp = tmp_path_factory.mktemp("bench")
     table, rows_json = tmp / "README.md", tmp / "rows.json"
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "src"), str(ROOT)]))
     # Our modules only: `make bench-smoke` runs every module, other engineers' too.
     command = [sys.executable, "-m", "benchmarks", "--smoke", "--only", *runner.OURS]
     proc = subprocess.run(

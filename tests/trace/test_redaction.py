@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import pickle
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -272,3 +274,21 @@ def test_the_memos_stay_bounded_whatever_flows_through() -> None:
     finally:
         tracemalloc.stop()
     assert growth < 1024 * 1024, f"the redactor kept {growth} bytes"
+
+
+def test_a_redactor_pickles_as_its_arguments_for_the_writer_process() -> None:
+    redactor = Redactor(extra_keys=(k for k in ["internal_id"]), extra_patterns=[r"ACME-\d+"])
+    redactor.time_budget = 0.5
+    copy = pickle.loads(pickle.dumps(redactor))
+    value = {"internal_id": "x", "note": "ticket ACME-42", "password": "p"}
+    assert copy.value(value) == redactor.value(value)
+    assert copy.value(value)["internal_id"] == REDACTED
+    assert copy.time_budget == 0.5
+    copy.add_stats({"cut": 2, "unknown": 1})
+    assert copy.stats["cut"] == 2 and "unknown" not in copy.stats
+
+    class Custom(Redactor):
+        pass
+
+    with pytest.raises(TypeError):
+        pickle.dumps(Custom())

@@ -35,6 +35,9 @@ class TraceConfig:
     stuck_timeout: float = STUCK_TIMEOUT
     write_retries: int = 3
     redact: bool = True
+    writer_process: bool = False
+    """Redact and write traces in a child process (SQLite file or PostgreSQL, POSIX):
+    the traced program's process then only encodes each batch and writes it to a pipe."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> TraceConfig:
@@ -71,6 +74,8 @@ class TraceConfig:
                     raise ValueError(f"{var}={env[var]!r} is not a valid {kind.__name__}") from None
         if "TRACE_REDACT" in env:
             config.redact = _parse_bool("TRACE_REDACT", env["TRACE_REDACT"])
+        if "TRACE_WRITER_PROCESS" in env:
+            config.writer_process = _parse_bool("TRACE_WRITER_PROCESS", env["TRACE_WRITER_PROCESS"])
         if "TRACE_AUTO_CLEANUP" in env:
             config.auto_cleanup = _parse_bool("TRACE_AUTO_CLEANUP", env["TRACE_AUTO_CLEANUP"])
         config.validate()

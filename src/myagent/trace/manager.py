@@ -78,7 +78,7 @@ class TraceManager(TraceQueriesMixin, ScoringMixin):
         self.enabled: bool = self.config.enabled
         self._storage = storage if storage is not None else create_storage(self.config)
         self._writer = BackgroundWriter(
-            self._storage,
+            self._writer_storage(),
             buffer_size=self.config.buffer_size,
             batch_size=self.config.batch_size,
             flush_interval=self.config.flush_interval,
@@ -101,6 +101,17 @@ class TraceManager(TraceQueriesMixin, ScoringMixin):
     @property
     def storage(self) -> TraceStorage:
         """The backend finished traces go to."""
+        return self._storage
+
+    def _writer_storage(self) -> TraceStorage:
+        """The storage the writer writes to: a `ProcessStorage` in front of it when the
+        writer process is on (and can serve it)."""
+        if self.config.writer_process:
+            from myagent.trace.storage.process import process_storage_for
+
+            found = process_storage_for(self._storage)
+            if found is not None:
+                return found
         return self._storage
 
     def add_sink(self, sink: TraceStorage, name: str | None = None) -> str:
@@ -165,6 +176,10 @@ class TraceManager(TraceQueriesMixin, ScoringMixin):
             writer.write_retries = config.write_retries
             writer.stuck_timeout = config.stuck_timeout
         writer = self._writer
+        if writer.storage is not self._storage:  # the writer process redacts
+            redactor = self._redactor if config.redact else None
+            writer.storage.redactor = redactor  # type: ignore[attr-defined]
+            writer.transform = None
         set_max_value_size(config.max_value_size)
         set_shutdown_timeout(config.shutdown_timeout)
         retention = config.max_trace_age is not None or config.max_trace_count is not None
@@ -508,9 +523,14 @@ class TraceManager(TraceQueriesMixin, ScoringMixin):
             "faults": dict(self._faults),
             "redaction": self._redactor.stats,
             "writer": self._writer.stats,
+            **self._process_stats(),
             "sinks": {name: sink.stats for name, sink in self._sinks.items()},
             "scores": self._scores.stats,
         }
+
+    def _process_stats(self) -> dict[str, Any]:
+        stats = getattr(self._writer.storage, "process_stats", None)
+        return {} if stats is None else {"writer_process": stats}
 
     def _cleanup_args(self) -> dict[str, Any]:
         age = self.config.max_trace_age

@@ -140,6 +140,19 @@ class Redactor:
         trace_budget: float = TRACE_BUDGET,
         max_chars: int | None = None,
     ) -> None:
+        self._recipe: dict[str, Any] = {
+            "keys": tuple(keys),
+            "patterns": tuple(patterns),
+            "extra_keys": tuple(extra_keys),
+            "extra_patterns": tuple(extra_patterns),
+            "callback": callback,
+            "time_budget": time_budget,
+            "trace_budget": trace_budget,
+            "max_chars": max_chars,
+        }
+        recipe = self._recipe  # iterables read once: a generator is exhausted after
+        keys, patterns = recipe["keys"], recipe["patterns"]
+        extra_keys, extra_patterns = recipe["extra_keys"], recipe["extra_patterns"]
         fragments = [_norm(k) for k in (*keys, *extra_keys) if k]
         alternatives = [re.escape(f) for f in fragments]
         if tuple(keys) == DEFAULT_KEYS:
@@ -174,6 +187,26 @@ class Redactor:
     def _count(self, what: str) -> None:
         with self._count_lock:
             self._counts[what] += 1
+
+    def add_stats(self, counts: dict[str, int]) -> None:
+        """Add counts made by a copy of this redactor elsewhere (the writer process)."""
+        with self._count_lock:
+            for what, count in counts.items():
+                if what in self._counts:
+                    self._counts[what] += count
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its arguments (a new redactor, counters at zero): for the writer
+        process. A subclass is not picklable this way (it may redact differently)."""
+        if type(self) is not Redactor:
+            raise TypeError(f"{type(self).__name__} is not picklable")
+        recipe = {
+            **self._recipe,
+            "time_budget": self.time_budget,
+            "trace_budget": self.trace_budget,
+            "max_chars": self.max_chars,
+        }
+        return (_rebuild, (recipe,))
 
     # -- values --------------------------------------------------------------------
 
@@ -435,6 +468,10 @@ class Redactor:
         if value is None:
             return None
         return self.value(value, "$")
+
+
+def _rebuild(recipe: dict[str, Any]) -> Redactor:
+    return Redactor(**recipe)
 
 
 def _fields(value: Any) -> Any:
