@@ -35,7 +35,7 @@ from myagent.trace import (
     TraceManager,
 )
 from myagent.trace.config import create_storage
-from myagent.trace.storage.postgres import PostgresTraceStorage
+from myagent.trace.storage.postgres import PostgresTraceStorage, delete_batch
 from myagent.trace.storage.postgres_schema import MIGRATIONS
 from myagent.trace.summary import TraceSummary
 from myagent.trace.sync_bridge import run_sync
@@ -566,3 +566,30 @@ def test_an_unreachable_server_fails_the_run_under_ci_and_skips_elsewhere(
     assert outcome in out.stdout, out.stdout[-2000:]
     assert "PostgreSQL unreachable at postgresql://postgres@127.0.0.1:1/postgres" in out.stdout
     assert (out.returncode == 0) == (ci == "")
+
+
+def test_a_batch_delete_reads_by_index_even_before_any_statistics(
+    postgres_storage: PostgresTraceStorage,
+) -> None:
+    """Retention's batches never scan the whole runs table: in a schema never analyzed
+    the planner would take `trace_id = ANY(batch)` for every row (quadratic retention)."""
+    traces = [varied_trace(i) for i in range(2_000)]
+    postgres_storage.write_traces(traces)
+    ids = [t.trace_id for t in traces[:250]]
+    url, schema = postgres_storage.url, postgres_storage.schema
+    with psycopg.connect(url) as conn, conn.cursor() as cur:
+        cur.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
+        cur.execute(
+            "SELECT count(*) FROM pg_stats WHERE schemaname = %s AND tablename = 'runs'",
+            (schema,),
+        )
+        assert cur.fetchone() == (0,)  # no statistics yet: the case that went wrong
+        assert delete_batch(cur, ids) == 250
+        cur.execute(
+            "SELECT relname, seq_scan FROM pg_stat_xact_user_tables "
+            "WHERE schemaname = %s AND relname IN ('runs', 'traces')",
+            (schema,),
+        )
+        assert {name: scans for name, scans in cur.fetchall()} == {"runs": 0, "traces": 0}
+        conn.commit()
+    assert postgres_storage.count_traces_sync() == 2_000 - 250

@@ -107,6 +107,21 @@ def _copy(
             copy.write_row(row)
 
 
+def delete_batch(cur: Any, ids: list[str]) -> int:
+    """Delete these traces with their records and scores in the cursor's transaction;
+    returns how many traces existed. A batch is a few hundred keys, so always by index:
+    in a table never analyzed (a fresh or just-imported schema) the planner has no
+    statistics and takes `= ANY(array)` for every row, a whole-table scan per batch that
+    made retention of 1,000,000 traces quadratic (≈ 0.5 s a batch of 250)."""
+    cur.execute("SET LOCAL enable_seqscan = off")
+    cur.execute("DELETE FROM runs WHERE trace_id = ANY(%s::text[])", (ids,))
+    cur.execute("DELETE FROM scores WHERE trace_id = ANY(%s::text[])", (ids,))
+    cur.execute("DELETE FROM traces WHERE trace_id = ANY(%s::text[])", (ids,))
+    count: int = cur.rowcount
+    cur.execute("SET LOCAL enable_seqscan = on")
+    return count
+
+
 def _chunks(ids: Iterable[str], limit: int = NOTIFY_PAYLOAD_BYTES) -> list[str]:
     """Comma-joined ids, split so that each payload stays under `limit` bytes."""
     out: list[str] = []
@@ -425,10 +440,7 @@ class PostgresTraceStorage(SQLTraceStorage):
         if not ids:
             return 0
         with self.pool().connection() as conn, conn.transaction(), conn.cursor() as cur:
-            cur.execute("DELETE FROM runs WHERE trace_id = ANY(%s::text[])", (ids,))
-            cur.execute("DELETE FROM scores WHERE trace_id = ANY(%s::text[])", (ids,))
-            cur.execute("DELETE FROM traces WHERE trace_id = ANY(%s::text[])", (ids,))
-            return cur.rowcount
+            return delete_batch(cur, ids)
 
     async def listen_changes(self) -> AsyncIterator[str]:
         """Trace ids as other processes commit writes of them (LISTEN/NOTIFY).
