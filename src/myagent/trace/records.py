@@ -431,8 +431,10 @@ class Trace(LegacyTraceNames):
         return orjson.dumps(exact_times(compact, self.start_us, self.end_us))
 
     @staticmethod
-    def from_dict(data: dict[str, Any]) -> Trace:
-        """Rebuild a trace, its records and logs from `to_dict` output."""
+    def from_dict(data: dict[str, Any], *, share_io: bool = True) -> Trace:
+        """Rebuild a trace, its records and logs from `to_dict` output; `share_io=False`
+        leaves the records without their trace's shared input and output (as storage
+        keeps them)."""
         trace = Trace(
             trace_id=data["trace_id"],
             name=data.get("name") or "",
@@ -449,5 +451,6 @@ class Trace(LegacyTraceNames):
             runs=[RunRecord.from_dict(r) for r in data.get("runs") or []],
             logs=[LogEntry.from_dict(entry) for entry in data.get("logs") or []],
         )
-        _take_io_from_trace(trace)
+        if share_io:
+            _take_io_from_trace(trace)
         return trace

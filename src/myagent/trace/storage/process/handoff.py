@@ -19,7 +19,6 @@ import operator
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from myagent.trace.record_json import stored_us
 from myagent.trace.records import (
     LogEntry,
     RunRecord,
@@ -91,7 +90,10 @@ def _values(trace: Trace, getters: Any = _GETTERS) -> tuple[Any, ...]:
 def decode(data: bytes) -> list[Trace]:
     """The traces `encode` wrote."""
     items = marshal.loads(data)
-    return [_from_dict(item) if type(item) is dict else _rebuild(item) for item in items]
+    return [
+        Trace.from_dict(item, share_io=False) if type(item) is dict else _rebuild(item)
+        for item in items
+    ]
 
 
 def _rebuild(item: tuple[Any, ...]) -> Trace:
@@ -106,24 +108,3 @@ def _rebuild(item: tuple[Any, ...]) -> Trace:
 def _record(values: tuple[Any, ...]) -> RunRecord:
     cls = _BY_LENGTH[len(values)]
     return cls(**dict(zip(_FIELDS[cls], values, strict=True)))
-
-
-def _from_dict(data: dict[str, Any]) -> Trace:
-    """`Trace.from_dict` without giving records their trace's shared input and output
-    (storage keeps them shared, as in this process)."""
-    return Trace(
-        trace_id=data["trace_id"],
-        name=data.get("name") or "",
-        agent_name=data.get("agent_name"),
-        session_id=data.get("session_id"),
-        input=data.get("input"),
-        output=data.get("output"),
-        status=data.get("status") or TraceStatus.RUNNING.value,
-        start_us=stored_us(data, "start") or 0,
-        end_us=stored_us(data, "end"),
-        error=data.get("error"),
-        metadata=data.get("metadata") or {},
-        tags=list(data.get("tags") or []),
-        runs=[RunRecord.from_dict(r) for r in data.get("runs") or []],
-        logs=[LogEntry.from_dict(entry) for entry in data.get("logs") or []],
-    )
