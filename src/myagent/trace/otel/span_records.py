@@ -13,6 +13,7 @@ Ids stay as they are: the OTel trace id is the trace id, each span id a run id.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,12 +89,14 @@ class _Attrs:
     def __init__(self, data: dict[str, Any]) -> None:
         self.data = data
 
+    def one(self, key: str) -> Any:
+        """`key`'s value, consumed (an empty string counts as absent)."""
+        value = self.data.pop(key, None)
+        return None if value == "" else value
+
     def take(self, *keys: str) -> Any:
         """The first of `keys` present with a value (all of them are consumed)."""
         pop = self.data.pop
-        if len(keys) == 1:  # the common case, without the loop
-            value = pop(keys[0], None)
-            return None if value == "" else value
         found = None
         for key in keys:
             value = pop(key, None)
@@ -148,14 +151,16 @@ def _single_text(messages: list[dict[str, Any]]) -> Any:
     return messages or None
 
 
-def _events(span: Span, attrs: _Attrs, record: RunRecord) -> tuple[list[LogEntry], list[Any]]:
+def _events(
+    events: Iterable[Any], attrs: _Attrs, record: RunRecord
+) -> tuple[list[LogEntry], list[Any]]:
     """Exception events → the record's error; `log` events → log entries; GenAI content
     events → messages (think records); the others are returned to keep in metadata."""
     logs: list[LogEntry] = []
     kept: list[Any] = []
     content: list[dict[str, Any]] = []
     choices: list[Any] = []
-    for event in span.events:
+    for event in events:
         data = attributes_of(event.attributes)
         name = event.name
         if name == "exception":
@@ -198,38 +203,54 @@ def _events(span: Span, attrs: _Attrs, record: RunRecord) -> tuple[list[LogEntry
     return logs, kept
 
 
+def _first(pop: Any, first: str, second: str) -> Any:
+    """The first of two keys present with a value (both consumed): `_Attrs.take` for two
+    keys without building an argument tuple (the hot mapping path calls it ~10 times)."""
+    value = pop(first, None)
+    other = pop(second, None)
+    if value is None or value == "":
+        return None if other == "" else other
+    return value
+
+
 def _fill_think(record: ThinkRecord, attrs: _Attrs, openinference: bool) -> None:
-    record.model = attrs.take("gen_ai.request.model", "gen_ai.response.model", "llm.model_name")
-    record.agent_name = attrs.take("gen_ai.agent.name")
+    data = attrs.data
+    pop = data.pop
+    record.model = model = attrs.take(
+        "gen_ai.request.model", "gen_ai.response.model", "llm.model_name"
+    )
+    agent = pop("gen_ai.agent.name", None)
+    record.agent_name = None if agent == "" else agent
     if openinference:
-        prompt, completion, total = (_int(attrs.take(k)) for k in _OI_TOKENS)
+        prompt, completion, total = (_int(attrs.one(k)) for k in _OI_TOKENS)
     else:
-        prompt = _int(attrs.take("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens"))
+        prompt = _int(_first(pop, "gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens"))
         completion = _int(
-            attrs.take("gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens")
+            _first(pop, "gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens")
         )
-        total = _int(attrs.take("myagent.tokens_used", "llm.usage.total_tokens"))
+        total = _int(_first(pop, "myagent.tokens_used", "llm.usage.total_tokens"))
     record.prompt_tokens, record.completion_tokens = prompt, completion
     record.tokens_used = total or prompt + completion
-    cost = attrs.take("myagent.cost_usd", "gen_ai.usage.cost")
-    if cost is None and record.model and (prompt or completion):
-        cost = estimate_cost(str(record.model), prompt, completion)
+    cost = _first(pop, "myagent.cost_usd", "gen_ai.usage.cost")
+    if cost is None and model and (prompt or completion):
+        cost = estimate_cost(str(model), prompt, completion)
     record.cost_usd = float(cost) if isinstance(cost, int | float) else None
-    pop, metadata = attrs.data.pop, record.metadata
-    for key, name in _THINK_METADATA.items():
-        value = pop(key, None)
+    metadata = record.metadata
+    for key in _THINK_METADATA.keys() & data.keys():  # few of them are ever there
+        value = pop(key)
+        name = _THINK_METADATA[key]
         if value is not None and value != "" and name not in metadata:
             metadata[name] = value
-    finish = attrs.take("gen_ai.response.finish_reasons")
+    finish = pop("gen_ai.response.finish_reasons", None)
     if isinstance(finish, list) and finish:
-        record.metadata["finish_reason"] = finish[0] if len(finish) == 1 else finish
-    attrs.take("myagent.tool_calls")  # our exporter's names of record.tool_calls
-    system = _json_value(attrs.take("gen_ai.system_instructions"))
+        metadata["finish_reason"] = finish[0] if len(finish) == 1 else finish
+    pop("myagent.tool_calls", None)  # our exporter's names of record.tool_calls
+    system = _json_value(pop("gen_ai.system_instructions", None))
     if isinstance(system, list):
         prompts = (p.get("content") if isinstance(p, dict) else p for p in system)
         record.system_prompts = [str(p) for p in prompts if p is not None]
-    messages = _messages(attrs.take("gen_ai.input.messages"))
-    outputs = _messages(attrs.take("gen_ai.output.messages"))
+    messages = _messages(pop("gen_ai.input.messages", None))
+    outputs = _messages(pop("gen_ai.output.messages", None))
     if openinference:
         messages = messages or [
             openinference_message(m) for m in attrs.take_list("llm.input_messages")
@@ -237,19 +258,19 @@ def _fill_think(record: ThinkRecord, attrs: _Attrs, openinference: bool) -> None
         outputs = outputs or [
             openinference_message(m) for m in attrs.take_list("llm.output_messages")
         ]
-        raw_input = _json_value(attrs.take("input.value"))
-        raw_output = _json_value(attrs.take("output.value"))
+        raw_input = _json_value(attrs.one("input.value"))
+        raw_output = _json_value(attrs.one("output.value"))
         if not messages:
             record.input = raw_input
         if not outputs:
             record.llm_response = raw_output
         attrs.take("input.mime_type", "output.mime_type")
-        invocation = _json_value(attrs.take("llm.invocation_parameters"))
+        invocation = _json_value(attrs.one("llm.invocation_parameters"))
         if isinstance(invocation, dict):
-            record.metadata.update({k: v for k, v in invocation.items() if k != "tools"})
-        record.metadata.setdefault("provider", attrs.take("llm.provider", "llm.system"))
-        if record.metadata["provider"] is None:
-            del record.metadata["provider"]
+            metadata.update({k: v for k, v in invocation.items() if k != "tools"})
+        metadata.setdefault("provider", attrs.take("llm.provider", "llm.system"))
+        if metadata["provider"] is None:
+            del metadata["provider"]
     record.messages = messages
     if not record.system_prompts:
         record.system_prompts = [
@@ -260,8 +281,8 @@ def _fill_think(record: ThinkRecord, attrs: _Attrs, openinference: bool) -> None
         record.llm_response = reply.get("content")
         record.tool_calls = list(reply.get("tool_calls") or [])
         reason = reply.get("finish_reason")
-        if reason and "finish_reason" not in record.metadata:
-            record.metadata["finish_reason"] = reason
+        if reason and "finish_reason" not in metadata:
+            metadata["finish_reason"] = reason
 
 
 def _fill_tool(record: ToolRecord, attrs: _Attrs, span_name: str) -> None:
@@ -271,19 +292,19 @@ def _fill_tool(record: ToolRecord, attrs: _Attrs, span_name: str) -> None:
     record.tool_name = str(name or span_name)
     call_id = attrs.take("gen_ai.tool.call.id", "tool_call.id", "tool.id")
     record.tool_call_id = None if call_id is None else str(call_id)
-    attrs.take("gen_ai.tool.type")
+    attrs.one("gen_ai.tool.type")
     arguments = attrs.take("gen_ai.tool.call.arguments", "input.value", "tool.parameters")
     record.input_params = parse_arguments(arguments)
     record.output = _json_value(attrs.take("gen_ai.tool.call.result", "output.value"))
     for key in ("tool.description", "input.mime_type", "output.mime_type"):
-        attrs.take(key)
+        attrs.one(key)
 
 
 def _fill_step(record: StepRecord, attrs: _Attrs, kind: str | None) -> None:
     inputs = _json_value(attrs.take("myagent.step.inputs", "input.value"))
     output = _json_value(attrs.take("myagent.step.output", "output.value"))
     for key in ("input.mime_type", "output.mime_type"):
-        attrs.take(key)
+        attrs.one(key)
     if kind == "RETRIEVER":
         output = attrs.take_list("retrieval.documents") or output
     elif kind == "RERANKER":
@@ -298,22 +319,22 @@ def _trace_fields(attrs: _Attrs, span: Span, ours: bool) -> dict[str, Any]:
     """What a root span says about the trace: name, status, error, input, output..."""
     fields: dict[str, Any] = {}
     if ours:
-        fields["name"] = attrs.take("myagent.trace.name")
-        fields["status"] = attrs.take("myagent.trace.status")
+        fields["name"] = attrs.one("myagent.trace.name")
+        fields["status"] = attrs.one("myagent.trace.status")
         attrs.take("myagent.trace.has_errors", "myagent.tokens_used", "myagent.cost_usd")
         attrs.take("gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens", "error.type")
-        tags = attrs.take("myagent.tags")
+        tags = attrs.one("myagent.tags")
         fields["tags"] = list(tags) if isinstance(tags, list) else []
-        inputs = _messages(attrs.take("gen_ai.input.messages"))
-        outputs = _messages(attrs.take("gen_ai.output.messages"))
+        inputs = _messages(attrs.one("gen_ai.input.messages"))
+        outputs = _messages(attrs.one("gen_ai.output.messages"))
         fields["input"] = _single_text(inputs)
         fields["output"] = _single_text(outputs)
     else:
-        fields["input"] = _json_value(attrs.take("input.value"))
-        fields["output"] = _json_value(attrs.take("output.value"))
-        tags = attrs.take("tag.tags")
+        fields["input"] = _json_value(attrs.one("input.value"))
+        fields["output"] = _json_value(attrs.one("output.value"))
+        tags = attrs.one("tag.tags")
         fields["tags"] = [str(t) for t in tags] if isinstance(tags, list) else []
-        meta = _json_value(attrs.take("metadata"))
+        meta = _json_value(attrs.one("metadata"))
         if isinstance(meta, dict):
             fields["metadata"] = dict(meta)
     if span.status.code == Status.STATUS_CODE_ERROR:
@@ -325,13 +346,20 @@ def _trace_fields(attrs: _Attrs, span: Span, ours: bool) -> dict[str, Any]:
 
 def map_span(span: Span, service: str | None, scope: str | None) -> MappedSpan:
     """One OTLP span (ids already checked) as a record and its trace-level facts."""
-    attrs = _Attrs(attributes_of(span.attributes))
-    our_root = "myagent.trace.status" in attrs.data
-    ours = our_root or "myagent.run_type" in attrs.data
-    operation = attrs.take("gen_ai.operation.name")
-    oi_kind = attrs.take("openinference.span.kind")
+    # Every read of a protobuf field builds a Python object: each is read once here.
+    data = attributes_of(span.attributes)
+    attrs = _Attrs(data)
+    pop = data.pop
+    our_root = "myagent.trace.status" in data
+    ours = our_root or "myagent.run_type" in data
+    operation = pop("gen_ai.operation.name", None)
+    oi_kind = pop("openinference.span.kind", None)
     oi_kind = str(oi_kind).upper() if oi_kind else None
-    run_type = attrs.take("myagent.run_type")
+    run_type = pop("myagent.run_type", None)
+    span_name = span.name
+    parent = span.parent_span_id
+    start_ns = span.start_time_unix_nano
+    failed = span.status.code == Status.STATUS_CODE_ERROR
     is_agent = operation in AGENT_OPERATIONS or oi_kind == "AGENT"
     if run_type not in RECORD_TYPES:
         if operation in THINK_OPERATIONS or oi_kind == "LLM":
@@ -342,46 +370,48 @@ def map_span(span: Span, service: str | None, scope: str | None) -> MappedSpan:
             run_type = "step"
     cls = RECORD_TYPES[str(run_type)]
     record = cls(
-        name=str(attrs.take("myagent.run.name") or span.name),
+        name=str(pop("myagent.run.name", None) or span_name),
         run_id=span.span_id.hex(),
         trace_id=span.trace_id.hex(),
-        parent_id=span.parent_span_id.hex() or None,
-        start_us=span.start_time_unix_nano // 1000,
-        end_us=max(span.end_time_unix_nano, span.start_time_unix_nano) // 1000,
+        parent_id=parent.hex() or None,
+        start_us=start_ns // 1000,
+        end_us=max(span.end_time_unix_nano, start_ns) // 1000,
     )
     if isinstance(record, ThinkRecord):
         _fill_think(record, attrs, oi_kind == "LLM")
     elif isinstance(record, ToolRecord):
-        _fill_tool(record, attrs, span.name)
+        _fill_tool(record, attrs, span_name)
     elif isinstance(record, StepRecord):
         _fill_step(record, attrs, oi_kind)
-    agent = attrs.take("gen_ai.agent.name", "agent.name")
+    agent = _first(pop, "gen_ai.agent.name", "agent.name")
     trace_fields: dict[str, Any] = {"agent_name": agent if is_agent else None}
     if is_agent and agent is None:  # named after its span: an agent span's own name wins
-        agent = span.name.removeprefix("invoke_agent ").removeprefix("create_agent ")
+        agent = span_name.removeprefix("invoke_agent ").removeprefix("create_agent ")
         trace_fields["agent_hint"] = agent
-    session = attrs.take("gen_ai.conversation.id", "session.id")
+    session = _first(pop, "gen_ai.conversation.id", "session.id")
     if session is not None:
         trace_fields["session_id"] = str(session)
-    is_root = not span.parent_span_id
+    is_root = not parent
     is_trace = is_root and (is_agent or our_root)
     if is_root:
         trace_fields.update(_trace_fields(attrs, span, ours))
         if is_trace and not ours:
-            name = span.name.removeprefix("invoke_agent ").removeprefix("create_agent ")
+            name = span_name.removeprefix("invoke_agent ").removeprefix("create_agent ")
             trace_fields["name"] = agent if name in AGENT_OPERATIONS else name
-    if span.status.code == Status.STATUS_CODE_ERROR:
+    if failed:
         record.success = False
         record.error = span.status.message or None
-    logs, events = _events(span, attrs, record) if span.events else ([], [])
-    if not record.success:
-        record.error_type = record.error_type or attrs.take("error.type")
+    events = span.events
+    logs, kept = _events(events, attrs, record) if events else ([], [])
+    if failed:
+        record.error_type = record.error_type or attrs.one("error.type")
         record.error = record.error or record.error_type or "error"
     elif ours:
-        attrs.take("error.type")
+        pop("error.type", None)
     metadata = record.metadata
     extra = attrs.take_prefix("myagent.metadata.")
-    metadata.update({k: _json_value(v) for k, v in extra.items()} if ours else extra)
+    if extra:
+        metadata.update({k: _json_value(v) for k, v in extra.items()} if ours else extra)
     if not ours:
         metadata["otel.span_kind"] = _KIND_NAMES.get(span.kind, "UNSPECIFIED")
         if scope:
@@ -393,15 +423,15 @@ def map_span(span: Span, service: str | None, scope: str | None) -> MappedSpan:
         rest = attrs.rest()
         if rest:
             metadata["otel.attributes"] = rest
-        if events:
-            metadata["otel.events"] = events
-        if span.links:
+        if kept:
+            metadata["otel.events"] = kept
+        links = span.links
+        if links:
             metadata["otel.links"] = [
-                {"trace_id": link.trace_id.hex(), "span_id": link.span_id.hex()}
-                for link in span.links
+                {"trace_id": link.trace_id.hex(), "span_id": link.span_id.hex()} for link in links
             ]
-    elif events:
-        metadata["otel.events"] = events
+    elif kept:
+        metadata["otel.events"] = kept
     if is_trace:  # no record: the span's logs and metadata belong to the trace
         for entry in logs:
             entry.run_id = None
