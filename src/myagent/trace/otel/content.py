@@ -117,10 +117,10 @@ def chat_message(message: Any) -> dict[str, Any]:
     if len(parts) == 1:  # the usual message: one text part
         part = parts[0]
         if type(part) is dict and part.get("type") == "text":
-            result = {"role": role, "content": part.get("content")}
+            simple: dict[str, Any] = {"role": role, "content": part.get("content")}
             if message.get("finish_reason"):
-                result["finish_reason"] = message["finish_reason"]
-            return result
+                simple["finish_reason"] = message["finish_reason"]
+            return simple
     texts: list[Any] = []
     calls: list[dict[str, Any]] = []
     other: list[Any] = []
