@@ -226,8 +226,16 @@ class Redactor:
 
     def value(self, value: Any, path: str = "$") -> Any:
         """A redacted copy of `value` (the input is never modified); fails closed."""
-        if type(value) is str and self._callback is None:  # names, short texts: memo first
-            found = self._text_memo.get(value, _MISSING)
+        key: str | None = None
+        kind = type(value)
+        if self._callback is None:  # memo first: names, short texts, plain JSON containers
+            if kind is str:
+                found = self._text_memo.get(value, _MISSING)
+            elif (kind is dict or kind is list) and value:
+                key = _memo_key(value, 0)
+                found = _MISSING if key is None else self._json_memo.get(key, _MISSING)
+            else:
+                found = _MISSING
             if found is not _MISSING:
                 return value if found is _UNCHANGED else found
         deadline = time.monotonic() + self.time_budget
@@ -236,6 +244,10 @@ class Redactor:
             deadline = trace_deadline
         walk = _Walk(deadline, self._char_budget())
         try:
+            if key is not None:  # a container the memo does not hold yet (key computed)
+                return self._json_memo.redacted(
+                    key, value, lambda: self._container(value, path, 0, walk)
+                )
             return self._value(value, path, 0, walk)
         except OverBudget:
             self._count("over_budget")
@@ -448,7 +460,7 @@ class Redactor:
                 new = self._name(old)
                 if new is not old:
                     changed[name] = new
-        for name in ("error", "stacktrace", "metadata", *record._payload_fields):
+        for name in _VALUE_FIELDS.get(type(record)) or _value_fields(type(record)):
             old = getattr(record, name)
             if old is None:
                 continue
@@ -583,6 +595,13 @@ def _norm(key: str) -> str:
 _RECORD_NAMES = ("name", "error_type")
 _NAME_FIELDS: dict[type, tuple[str, ...]] = {}
 """Name-like fields of each record class (filled below, once the classes exist)."""
+_VALUE_FIELDS: dict[type, tuple[str, ...]] = {}
+"""Value fields of each record class: errors, metadata and its payload (`_value_fields`)."""
+
+
+def _value_fields(cls: type[RunRecord]) -> tuple[str, ...]:
+    found = _VALUE_FIELDS[cls] = ("error", "stacktrace", "metadata", *cls._payload_fields)
+    return found
 
 
 def _fill_name_fields() -> None:
@@ -593,6 +612,7 @@ def _fill_name_fields() -> None:
             if f in ("agent_name", "model", "tool_name", "tool_call_id")
         )
         _NAME_FIELDS[cls] = _RECORD_NAMES + plain
+        _value_fields(cls)
 
 
 _fill_name_fields()

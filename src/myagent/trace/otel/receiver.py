@@ -196,17 +196,18 @@ def map_request(
         if not count % YIELD_EVERY:
             pause()
         reason = None
-        if len(span.trace_id) != 16 or not any(span.trace_id):
+        ids = trace_id, span_id, parent = span.trace_id, span.span_id, span.parent_span_id
+        if len(trace_id) != 16 or not any(trace_id):
             reason = "invalid trace_id (must be 16 bytes, not all zero)"
-        elif len(span.span_id) != 8 or not any(span.span_id):
+        elif len(span_id) != 8 or not any(span_id):
             reason = "invalid span_id (must be 8 bytes, not all zero)"
-        elif span.parent_span_id and len(span.parent_span_id) != 8:
+        elif parent and len(parent) != 8:
             reason = "invalid parent_span_id (must be empty or 8 bytes)"
-        elif span.parent_span_id == span.span_id:
+        elif parent == span_id:
             reason = "span is its own parent"
         if reason is None:
             try:
-                mapped.append(map_span(span, service, scope))
+                mapped.append(map_span(span, service, scope, ids))
                 continue
             except Exception as exc:  # a span we cannot read is refused, never a 500
                 reason = f"unreadable span ({type(exc).__name__})"

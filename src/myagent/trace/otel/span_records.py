@@ -344,8 +344,15 @@ def _trace_fields(attrs: _Attrs, span: Span, ours: bool) -> dict[str, Any]:
     return fields
 
 
-def map_span(span: Span, service: str | None, scope: str | None) -> MappedSpan:
-    """One OTLP span (ids already checked) as a record and its trace-level facts."""
+def map_span(
+    span: Span,
+    service: str | None,
+    scope: str | None,
+    ids: tuple[bytes, bytes, bytes] | None = None,
+) -> MappedSpan:
+    """One OTLP span (ids already checked) as a record and its trace-level facts;
+    `ids`: its trace, span and parent span ids when the caller has read them already."""
+    trace_id, span_id, parent = ids or (span.trace_id, span.span_id, span.parent_span_id)
     # Every read of a protobuf field builds a Python object: each is read once here.
     data = attributes_of(span.attributes)
     attrs = _Attrs(data)
@@ -357,7 +364,6 @@ def map_span(span: Span, service: str | None, scope: str | None) -> MappedSpan:
     oi_kind = str(oi_kind).upper() if oi_kind else None
     run_type = pop("myagent.run_type", None)
     span_name = span.name
-    parent = span.parent_span_id
     start_ns = span.start_time_unix_nano
     failed = span.status.code == Status.STATUS_CODE_ERROR
     is_agent = operation in AGENT_OPERATIONS or oi_kind == "AGENT"
@@ -371,8 +377,8 @@ def map_span(span: Span, service: str | None, scope: str | None) -> MappedSpan:
     cls = RECORD_TYPES[str(run_type)]
     record = cls(
         name=str(pop("myagent.run.name", None) or span_name),
-        run_id=span.span_id.hex(),
-        trace_id=span.trace_id.hex(),
+        run_id=span_id.hex(),
+        trace_id=trace_id.hex(),
         parent_id=parent.hex() or None,
         start_us=start_ns // 1000,
         end_us=max(span.end_time_unix_nano, start_ns) // 1000,
