@@ -180,15 +180,21 @@ def columns_json(record: EncodableRecord, trace_id: str) -> bytes:
         and (record.parent_id is None or type(record.parent_id) is str)
         and (record.end_us is None or type(record.end_us) is int)
         and (record.error_type is None or type(record.error_type) is str)
-        and all(
-            type(value) is kind or (value is None and not must_keep)
-            for (kind, must_keep), value in zip(kind_columns, kind_columns_of(record), strict=True)
-        )
+        and _columns_fit(kind_columns, kind_columns_of(record))
     ):  # the common case: every column value leaves the data, nothing to test per key
         encoded = dumps_plain(_with_outcome_and_kind({}, record, rest, rest_of, keep_none))
         if encoded is not None:
             return encoded
     return encode_record(record, COLUMN_FIELDS, trace_id)
+
+
+def _columns_fit(kinds: tuple[tuple[type, bool], ...], values: tuple[Any, ...]) -> bool:
+    """Whether each kind-specific column value has its column's type (or is a None the
+    data need not keep): a loop, not `all()` over a generator, on every record written."""
+    for (kind, must_keep), value in zip(kinds, values, strict=True):
+        if type(value) is not kind and (value is not None or must_keep):
+            return False
+    return True
 
 
 def plain_trace_json(trace: EncodableTrace) -> bytes | None:

@@ -228,12 +228,16 @@ class Redactor:
         """A redacted copy of `value` (the input is never modified); fails closed."""
         key: str | None = None
         kind = type(value)
+        if value is None or kind is int or kind is float or kind is bool:
+            return value  # nothing to redact (as `_value` would answer)
         if self._callback is None:  # memo first: names, short texts, plain JSON containers
             if kind is str:
-                found = self._text_memo.get(value, _MISSING)
-            elif (kind is dict or kind is list) and value:
+                found = self._text_memo._entries.get(value, _MISSING)
+            elif kind is dict or kind is list:
+                if not value:  # empty: nothing to redact (records' metadata mostly)
+                    return value
                 key = _memo_key(value, 0)
-                found = _MISSING if key is None else self._json_memo.get(key, _MISSING)
+                found = _MISSING if key is None else self._json_memo._entries.get(key, _MISSING)
             else:
                 found = _MISSING
             if found is not _MISSING:
