@@ -458,17 +458,25 @@ class Redactor:
         back as the very object given, so clean records cost no copy)."""
         changed: dict[str, Any] = {}
         paths = self._callback is not None
-        for name in _NAME_FIELDS.get(type(record), _RECORD_NAMES):
-            old = getattr(record, name)
-            if old is not None:
-                new = self._name(old)
-                if new is not old:
-                    changed[name] = new
-        for name in _VALUE_FIELDS.get(type(record)) or _value_fields(type(record)):
+        # The memo's verdict on a text is read here, not through `value` (a call per field
+        # of every record written); anything else goes through `value` as before.
+        texts = None if paths else self._text_memo._entries
+        cls = type(record)
+        for name, path in _RECORD_FIELDS.get(cls) or _record_fields(cls):
             old = getattr(record, name)
             if old is None:
                 continue
-            new = self.value(old, f"$.{name}" if paths else "$")
+            kind = type(old)
+            if kind is str and texts is not None:
+                found = texts.get(old, _MISSING)
+                if found is _UNCHANGED:
+                    continue
+                if found is not _MISSING:
+                    changed[name] = found
+                    continue
+            elif kind is int or kind is float or kind is bool:
+                continue
+            new = self.value(old, path if paths else "$")
             if new is not old:
                 changed[name] = new
         if not changed:
@@ -599,12 +607,16 @@ def _norm(key: str) -> str:
 _RECORD_NAMES = ("name", "error_type")
 _NAME_FIELDS: dict[type, tuple[str, ...]] = {}
 """Name-like fields of each record class (filled below, once the classes exist)."""
-_VALUE_FIELDS: dict[type, tuple[str, ...]] = {}
-"""Value fields of each record class: errors, metadata and its payload (`_value_fields`)."""
+_RECORD_FIELDS: dict[type, tuple[tuple[str, str], ...]] = {}
+"""Each record class's fields `redact_record` reads, with the path a callback sees: its
+name-like fields (path `$`), then errors, metadata and its payload (`$.<field>`)."""
 
 
-def _value_fields(cls: type[RunRecord]) -> tuple[str, ...]:
-    found = _VALUE_FIELDS[cls] = ("error", "stacktrace", "metadata", *cls._payload_fields)
+def _record_fields(cls: type[RunRecord]) -> tuple[tuple[str, str], ...]:
+    names = _NAME_FIELDS.get(cls, _RECORD_NAMES)
+    values = ("error", "stacktrace", "metadata", *cls._payload_fields)
+    found = tuple((name, "$") for name in names) + tuple((v, f"$.{v}") for v in values)
+    _RECORD_FIELDS[cls] = found
     return found
 
 
@@ -616,7 +628,7 @@ def _fill_name_fields() -> None:
             if f in ("agent_name", "model", "tool_name", "tool_call_id")
         )
         _NAME_FIELDS[cls] = _RECORD_NAMES + plain
-        _value_fields(cls)
+        _record_fields(cls)
 
 
 _fill_name_fields()

@@ -47,7 +47,12 @@ def attributes_of(items: Iterable[Any]) -> dict[str, Any]:
     for kv in items:
         value = kv.value
         text = value.string_value  # most attributes: a non-empty string, one call
-        found[kv.key] = text if text else value_of(value)
+        if text:
+            found[kv.key] = text
+        elif value.WhichOneof("value") == "int_value":  # token counts: the next most
+            found[kv.key] = value.int_value
+        else:
+            found[kv.key] = value_of(value)
     return found
 
 

@@ -52,6 +52,8 @@ STAT_NAMES = ("requests", "refused", "faults", "accepted_spans", "rejected_spans
 _INVALID_ARGUMENT = 3
 _RESOURCE_EXHAUSTED = 8
 _UNAVAILABLE = 14
+_ZERO_TRACE_ID = bytes(16)
+_ZERO_SPAN_ID = bytes(8)
 _ID_KEYS = ("traceId", "spanId", "parentSpanId", "trace_id", "span_id", "parent_span_id")
 
 
@@ -197,9 +199,9 @@ def map_request(
             pause()
         reason = None
         ids = trace_id, span_id, parent = span.trace_id, span.span_id, span.parent_span_id
-        if len(trace_id) != 16 or not any(trace_id):
+        if len(trace_id) != 16 or trace_id == _ZERO_TRACE_ID:
             reason = "invalid trace_id (must be 16 bytes, not all zero)"
-        elif len(span_id) != 8 or not any(span_id):
+        elif len(span_id) != 8 or span_id == _ZERO_SPAN_ID:
             reason = "invalid span_id (must be 8 bytes, not all zero)"
         elif parent and len(parent) != 8:
             reason = "invalid parent_span_id (must be empty or 8 bytes)"

@@ -55,6 +55,14 @@ _THINK_METADATA = {
     "gen_ai.request.seed": "seed",
 }
 _OI_TOKENS = ("llm.token_count.prompt", "llm.token_count.completion", "llm.token_count.total")
+_OUR_ROOT_TOTALS = (
+    "myagent.trace.has_errors",
+    "myagent.tokens_used",
+    "myagent.cost_usd",
+    "gen_ai.usage.input_tokens",
+    "gen_ai.usage.output_tokens",
+    "error.type",
+)
 _CONTENT_EVENTS = {
     "gen_ai.system.message": "system",
     "gen_ai.user.message": "user",
@@ -296,15 +304,16 @@ def _fill_tool(record: ToolRecord, attrs: _Attrs, span_name: str) -> None:
     arguments = attrs.take("gen_ai.tool.call.arguments", "input.value", "tool.parameters")
     record.input_params = parse_arguments(arguments)
     record.output = _json_value(attrs.take("gen_ai.tool.call.result", "output.value"))
+    pop = attrs.data.pop
     for key in ("tool.description", "input.mime_type", "output.mime_type"):
-        attrs.one(key)
+        pop(key, None)
 
 
 def _fill_step(record: StepRecord, attrs: _Attrs, kind: str | None) -> None:
     inputs = _json_value(attrs.take("myagent.step.inputs", "input.value"))
     output = _json_value(attrs.take("myagent.step.output", "output.value"))
     for key in ("input.mime_type", "output.mime_type"):
-        attrs.one(key)
+        attrs.data.pop(key, None)
     if kind == "RETRIEVER":
         output = attrs.take_list("retrieval.documents") or output
     elif kind == "RERANKER":
@@ -321,8 +330,9 @@ def _trace_fields(attrs: _Attrs, span: Span, ours: bool) -> dict[str, Any]:
     if ours:
         fields["name"] = attrs.one("myagent.trace.name")
         fields["status"] = attrs.one("myagent.trace.status")
-        attrs.take("myagent.trace.has_errors", "myagent.tokens_used", "myagent.cost_usd")
-        attrs.take("gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens", "error.type")
+        pop = attrs.data.pop
+        for key in _OUR_ROOT_TOTALS:  # the trace's totals: recomputed from its records
+            pop(key, None)
         tags = attrs.one("myagent.tags")
         fields["tags"] = list(tags) if isinstance(tags, list) else []
         inputs = _messages(attrs.one("gen_ai.input.messages"))
