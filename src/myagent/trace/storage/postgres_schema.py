@@ -33,6 +33,23 @@ _DELTA = (
 _PENDING = "INSERT INTO tool_hours_pending (hour_us, tool_name, bucket, calls, success, total_us) "
 
 
+def _statement_triggers(name: str, table: str) -> str:
+    """DDL of the three statement triggers keeping roll-up `name` in step with `table`:
+    `tr_{name}_insert|delete|update`, calling `{name}_inserted|deleted|updated()` with
+    the statement's transition tables (`new_rows`, `old_rows`)."""
+    return (
+        f"CREATE TRIGGER tr_{name}_insert AFTER INSERT ON {table} "
+        f"REFERENCING NEW TABLE AS new_rows "
+        f"FOR EACH STATEMENT EXECUTE FUNCTION {name}_inserted(); "
+        f"CREATE TRIGGER tr_{name}_delete AFTER DELETE ON {table} "
+        f"REFERENCING OLD TABLE AS old_rows "
+        f"FOR EACH STATEMENT EXECUTE FUNCTION {name}_deleted(); "
+        f"CREATE TRIGGER tr_{name}_update AFTER UPDATE ON {table} "
+        f"REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows "
+        f"FOR EACH STATEMENT EXECUTE FUNCTION {name}_updated();"
+    )
+
+
 def _tool_hours_migration() -> str:
     """Migration 8: the tool-call roll-up (see the comment in MIGRATIONS)."""
     bounds = "'{" + ",".join(str(b) for b in DURATION_BOUNDS) + "}'::bigint[]"
@@ -105,15 +122,7 @@ def _tool_hours_migration() -> str:
     DROP TRIGGER IF EXISTS tr_tool_hours_delete ON runs;
     DROP TRIGGER IF EXISTS tr_tool_hours_update ON runs;
     DROP TRIGGER IF EXISTS tr_tool_hours_fold ON traces;
-    CREATE TRIGGER tr_tool_hours_insert AFTER INSERT ON runs
-    REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION tool_hours_inserted();
-    CREATE TRIGGER tr_tool_hours_delete AFTER DELETE ON runs
-    REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION tool_hours_deleted();
-    CREATE TRIGGER tr_tool_hours_update AFTER UPDATE ON runs
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION tool_hours_updated();
+    {_statement_triggers("tool_hours", "runs")}
     CREATE TRIGGER tr_tool_hours_fold AFTER INSERT OR UPDATE OR DELETE ON traces
     FOR EACH STATEMENT EXECUTE FUNCTION tool_hours_fold();
     TRUNCATE tool_hours, tool_hours_pending;
@@ -334,16 +343,8 @@ MIGRATIONS: list[str] = [
         ON CONFLICT (field, value) DO UPDATE SET n = trace_facets.n + EXCLUDED.n;
         RETURN NULL;
     END $$;
-    CREATE TRIGGER tr_trace_facets_insert AFTER INSERT ON traces
-    REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION trace_facets_inserted();
-    CREATE TRIGGER tr_trace_facets_delete AFTER DELETE ON traces
-    REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION trace_facets_deleted();
-    CREATE TRIGGER tr_trace_facets_update AFTER UPDATE ON traces
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION trace_facets_updated();
-    """,
+    """
+    + _statement_triggers("trace_facets", "traces"),
     # 8 (tool table at scale): per-tool, per-hour counts, errors and duration sums by
     # duration bucket (`DURATION_BOUNDS`), so the tool table reads a few thousand
     # roll-up rows instead of every call, and finds each percentile's exact value by a
