@@ -22,6 +22,17 @@ from typing import Any
 import orjson
 
 from myagent.trace.records import RECORD_TYPES, LogEntry, RunRecord, Trace
+from myagent.trace.redaction_memo import (
+    KEY_MEMO_BYTES,
+    MEMO_DEPTH,
+    MEMO_KEY_CHARS,
+    MEMO_TEXT_CHARS,
+    MISSING,
+    TEXT_MEMO_BYTES,
+    UNCHANGED,
+    Memo,
+    memo_key,
+)
 from myagent.trace.redaction_patterns import (
     DEFAULT_PATTERNS,
     REDACTED,
@@ -174,9 +185,9 @@ class Redactor:
         # history reach every record, and the same few keys every mapping. Verdicts on
         # keys and redacted texts are kept (bounded); a callback sees every string, so
         # texts are not kept when there is one.
-        self._key_memo = _Memo(_KEY_MEMO_BYTES)
-        self._text_memo = _Memo(_TEXT_MEMO_BYTES)
-        self._json_memo = _Memo(_TEXT_MEMO_BYTES)
+        self._key_memo = Memo(KEY_MEMO_BYTES)
+        self._text_memo = Memo(TEXT_MEMO_BYTES)
+        self._json_memo = Memo(TEXT_MEMO_BYTES)
 
     @property
     def stats(self) -> dict[str, int]:
@@ -220,7 +231,7 @@ class Redactor:
                 and self._key_re is not None
                 and bool(self._key_re.search(norm))
             )
-            if len(key) <= _MEMO_KEY_CHARS:
+            if len(key) <= MEMO_KEY_CHARS:
                 self._key_memo.put(key, verdict)
         return verdict
 
@@ -232,16 +243,16 @@ class Redactor:
             return value  # nothing to redact (as `_value` would answer)
         if self._callback is None:  # memo first: names, short texts, plain JSON containers
             if kind is str:
-                found = self._text_memo._entries.get(value, _MISSING)
+                found = self._text_memo.entries.get(value, MISSING)
             elif kind is dict or kind is list:
                 if not value:  # empty: nothing to redact (records' metadata mostly)
                     return value
-                key = _memo_key(value, 0)
-                found = _MISSING if key is None else self._json_memo._entries.get(key, _MISSING)
+                key = memo_key(value, 0)
+                found = MISSING if key is None else self._json_memo.entries.get(key, MISSING)
             else:
-                found = _MISSING
-            if found is not _MISSING:
-                return value if found is _UNCHANGED else found
+                found = MISSING
+            if found is not MISSING:
+                return value if found is UNCHANGED else found
         deadline = time.monotonic() + self.time_budget
         trace_deadline: float | None = getattr(self._local, "deadline", None)
         if trace_deadline is not None and trace_deadline < deadline:
@@ -278,7 +289,7 @@ class Redactor:
         if (kind is dict or kind is list) and self._callback is None:
             if not value:  # empty: nothing to redact (records' metadata mostly)
                 return value
-            key = _memo_key(value, depth) if depth <= _MEMO_DEPTH else None
+            key = memo_key(value, depth) if depth <= MEMO_DEPTH else None
             if key is not None:
                 return self._json_memo.redacted(
                     key, value, lambda: self._container(value, path, depth, walk)
@@ -336,13 +347,13 @@ class Redactor:
                 except Exception:
                     return FAILED, False
         secret = self.is_secret_key(key)
-        found = self._text_memo.get(key, _MISSING)
-        if found is _MISSING:
+        found = self._text_memo.get(key, MISSING)
+        if found is MISSING:
             redacted = self._patterns_only(key, walk)
-            if len(key) <= _MEMO_TEXT_CHARS:
-                self._text_memo.put(key, _UNCHANGED if redacted == key else redacted)
+            if len(key) <= MEMO_TEXT_CHARS:
+                self._text_memo.put(key, UNCHANGED if redacted == key else redacted)
             return redacted, secret
-        return (key if found is _UNCHANGED else found), secret
+        return (key if found is UNCHANGED else found), secret
 
     def _scalar(self, value: Any, path: str, depth: int, walk: _Walk) -> Any:
         if value is None or isinstance(value, bool | int | float):
@@ -374,12 +385,12 @@ class Redactor:
         if not self._patterns:
             return False
         # Long texts go straight to the patterns, which check their own hints.
-        return not self._prefilter or len(text) > _MEMO_TEXT_CHARS or hinted(text)
+        return not self._prefilter or len(text) > MEMO_TEXT_CHARS or hinted(text)
 
     def _text(self, text: str, path: str, depth: int, walk: _Walk) -> Any:
         if (
             self._callback is not None
-            or len(text) > _MEMO_TEXT_CHARS
+            or len(text) > MEMO_TEXT_CHARS
             or text.lstrip()[:1] in ("{", "[")  # JSON inside: its result depends on depth
         ):
             return self._redact_text(text, path, depth, walk)
@@ -460,7 +471,7 @@ class Redactor:
         paths = self._callback is not None
         # The memo's verdict on a text is read here, not through `value` (a call per field
         # of every record written); anything else goes through `value` as before.
-        texts = None if paths else self._text_memo._entries
+        texts = None if paths else self._text_memo.entries
         cls = type(record)
         for name, path in _RECORD_FIELDS.get(cls) or _record_fields(cls):
             old = getattr(record, name)
@@ -468,10 +479,10 @@ class Redactor:
                 continue
             kind = type(old)
             if kind is str and texts is not None:
-                found = texts.get(old, _MISSING)
-                if found is _UNCHANGED:
+                found = texts.get(old, MISSING)
+                if found is UNCHANGED:
                     continue
-                if found is not _MISSING:
+                if found is not MISSING:
                     changed[name] = found
                     continue
             elif kind is int or kind is float or kind is bool:
@@ -525,79 +536,6 @@ def _cut(text: str, limit: int) -> str:
     truncation marker (so storage keeps it as it is)."""
     cut = safe_cut(text, limit)
     return cut_text(text, cut)
-
-
-_KEY_MEMO_BYTES = 64 * 1024
-_TEXT_MEMO_BYTES = 256 * 1024
-"""How much a redactor remembers (keys, then texts and JSON containers): enough for an
-agent's system prompt, tool schemas and recent messages, small enough not to matter."""
-_MEMO_TEXT_CHARS = 16_384
-"""Longer texts are redacted every time rather than kept."""
-_MEMO_KEY_CHARS = 1024
-"""Longer mapping keys are checked every time rather than kept."""
-_MEMO_DEPTH = 4
-"""Containers nested deeper are not looked up in the memo (each lookup encodes the
-container, so deep nesting would encode the same bytes once per level)."""
-_MISSING = object()
-_UNCHANGED = object()
-"""Memo entry: redacting this value changes nothing (the value given is returned)."""
-
-
-def _memo_key(value: dict[Any, Any] | list[Any], depth: int) -> str | None:
-    """A plain JSON container's JSON, the key its redacted copy is remembered under;
-    None when it cannot be (foreign types, cycles, too large, or nested deep enough
-    to meet the depth limit, which would make the result depend on where it sits)."""
-    try:
-        key = orjson.dumps(value, option=_MEMO_JSON)
-    except (orjson.JSONEncodeError, TypeError):
-        return None
-    if len(key) > _MEMO_TEXT_CHARS or key.count(b"[") + key.count(b"{") + depth >= 60:
-        return None
-    return key.decode()  # a right-sized copy: orjson's bytes keep a 4 KiB buffer
-
-
-_MEMO_JSON = (
-    orjson.OPT_PASSTHROUGH_DATACLASS
-    | orjson.OPT_PASSTHROUGH_DATETIME
-    | orjson.OPT_PASSTHROUGH_SUBCLASS
-)
-"""Anything but plain JSON types raises (no default), so such containers are not kept."""
-
-
-class _Memo:
-    """A bounded memo: forgets everything once its keys pass `budget` bytes (a cheap
-    bound with no per-entry bookkeeping; racing writer threads only blur the count)."""
-
-    __slots__ = ("_budget", "_entries", "_size")
-
-    def __init__(self, budget: int) -> None:
-        self._entries: dict[Any, Any] = {}
-        self._size = 0
-        self._budget = budget
-
-    def get(self, key: Any, default: Any = None) -> Any:
-        found: Any = self._entries.get(key, default)
-        return found
-
-    def redacted(self, key: str, value: Any, redact: Callable[[], Any]) -> Any:
-        """`value` redacted: remembered under `key`, else `redact()` (then remembered);
-        `value` itself when redacting changes nothing, so clean values are not copied."""
-        found = self._entries.get(key, _MISSING)
-        if found is _MISSING:
-            found = redact()
-            found = _UNCHANGED if found == value else found
-            self.put(key, found)
-        return value if found is _UNCHANGED else found
-
-    def put(self, key: str | bytes, value: Any) -> None:
-        # the key, the dict entry and headers, and a kept copy (Python objects take ~8x
-        # the bytes of their JSON)
-        cost = len(key) * (1 if value is _UNCHANGED or type(value) is bool else 9) + 100
-        if self._size + cost > self._budget:
-            self._entries.clear()
-            self._size = 0
-        self._entries[key] = value
-        self._size += cost
 
 
 def _norm(key: str) -> str:
