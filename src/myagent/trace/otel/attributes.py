@@ -10,7 +10,7 @@ OpenInference style) are rebuilt into lists of dicts by `unflatten`.
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from typing import Any
 
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
@@ -41,18 +41,30 @@ def value_of(value: AnyValue, depth: int = 0) -> Any:
     return {kv.key: value_of(kv.value, depth + 1) for kv in value.kvlist_value.values}
 
 
-def attributes_of(items: Iterable[Any]) -> dict[str, Any]:
-    """A repeated `KeyValue` field as a dict (a repeated key keeps its last value)."""
+def attributes_of(items: Iterable[Any], skip: Container[str] = ()) -> dict[str, Any]:
+    """A repeated `KeyValue` field as a dict (a repeated key keeps its last value);
+    keys in `skip` are left out when their value is a list, a map or bytes (values the
+    caller would drop, not decoded)."""
     found: dict[str, Any] = {}
     for kv in items:
         value = kv.value
         text = value.string_value  # most attributes: a non-empty string, one call
         if text:
             found[kv.key] = text
-        elif value.WhichOneof("value") == "int_value":  # token counts: the next most
+            continue
+        which = value.WhichOneof("value")
+        if which == "int_value":  # token counts: the next most
             found[kv.key] = value.int_value
+        elif which == "bool_value":
+            found[kv.key] = value.bool_value
+        elif which == "double_value":
+            found[kv.key] = value.double_value
+        elif which == "string_value":
+            found[kv.key] = ""
         else:
-            found[kv.key] = value_of(value)
+            key = kv.key
+            if key not in skip:
+                found[key] = value_of(value)
     return found
 
 

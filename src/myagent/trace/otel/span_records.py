@@ -42,6 +42,12 @@ SCOPE_KEY = "otel.scope.name"
 ORPHAN_KEY = "otel.parent_span_id"
 """Record metadata key keeping a parent span id that has not arrived (yet)."""
 
+_STATUS_ERROR = Status.STATUS_CODE_ERROR
+_NO_EVENTS: list[Any] = []
+"""The kept events of the usual span, which has none (shared: never appended to)."""
+_DROPPED = frozenset({"myagent.tool_calls"})
+"""A list attribute our exporter writes that the mapping drops (the record's tool calls
+say it all): not decoded."""
 _KIND_NAMES = {value: name.removeprefix("SPAN_KIND_") for name, value in Span.SpanKind.items()}
 # Think-record metadata keys our exporter writes as GenAI attributes (mapping.py).
 _THINK_METADATA = {
@@ -89,43 +95,37 @@ class MappedSpan:
     scope: str | None = None
 
 
-class _Attrs:
-    """A span's attributes; `take` removes and returns a key's value, `rest` is what is left."""
+def _one(data: dict[str, Any], key: str) -> Any:
+    """`key`'s value, consumed (an empty string counts as absent)."""
+    value = data.pop(key, None)
+    return None if value == "" else value
 
-    __slots__ = ("data",)
 
-    def __init__(self, data: dict[str, Any]) -> None:
-        self.data = data
+def _take(data: dict[str, Any], *keys: str) -> Any:
+    """The first of `keys` present with a value (all of them are consumed)."""
+    pop = data.pop
+    found = None
+    for key in keys:
+        value = pop(key, None)
+        if found is None and value is not None and value != "":
+            found = value
+    return found
 
-    def one(self, key: str) -> Any:
-        """`key`'s value, consumed (an empty string counts as absent)."""
-        value = self.data.pop(key, None)
-        return None if value == "" else value
 
-    def take(self, *keys: str) -> Any:
-        """The first of `keys` present with a value (all of them are consumed)."""
-        pop = self.data.pop
-        found = None
-        for key in keys:
-            value = pop(key, None)
-            if found is None and value is not None and value != "":
-                found = value
-        return found
+def _take_prefix(data: dict[str, Any], prefix: str) -> dict[str, Any]:
+    """Every attribute starting with `prefix` (consumed), prefix removed."""
+    if not data:  # our own spans: every attribute taken by now
+        return {}
+    keys = [k for k in data if k.startswith(prefix)]
+    return {k[len(prefix) :]: data.pop(k) for k in keys}
 
-    def take_prefix(self, prefix: str) -> dict[str, Any]:
-        """Every attribute starting with `prefix` (consumed), prefix removed."""
-        keys = [k for k in self.data if k.startswith(prefix)]
-        return {k[len(prefix) :]: self.data.pop(k) for k in keys}
 
-    def take_list(self, prefix: str) -> list[Any]:
-        """A flattened OpenInference list (`prefix.{i}.…`), consumed."""
-        items = unflatten(self.data, prefix)
-        if items:
-            self.take_prefix(prefix + ".")
-        return items
-
-    def rest(self) -> dict[str, Any]:
-        return self.data
+def _take_list(data: dict[str, Any], prefix: str) -> list[Any]:
+    """A flattened OpenInference list (`prefix.{i}.…`), consumed."""
+    items = unflatten(data, prefix)
+    if items:
+        _take_prefix(data, prefix + ".")
+    return items
 
 
 def _json_value(value: Any) -> Any:
@@ -159,9 +159,7 @@ def _single_text(messages: list[dict[str, Any]]) -> Any:
     return messages or None
 
 
-def _events(
-    events: Iterable[Any], attrs: _Attrs, record: RunRecord
-) -> tuple[list[LogEntry], list[Any]]:
+def _events(events: Iterable[Any], record: RunRecord) -> tuple[list[LogEntry], list[Any]]:
     """Exception events → the record's error; `log` events → log entries; GenAI content
     events → messages (think records); the others are returned to keep in metadata."""
     logs: list[LogEntry] = []
@@ -212,8 +210,8 @@ def _events(
 
 
 def _first(pop: Any, first: str, second: str) -> Any:
-    """The first of two keys present with a value (both consumed): `_Attrs.take` for two
-    keys without building an argument tuple (the hot mapping path calls it ~10 times)."""
+    """The first of two keys present with a value (both consumed): `_take` for two keys
+    without building an argument tuple (the hot mapping path calls it ~10 times)."""
     value = pop(first, None)
     other = pop(second, None)
     if value is None or value == "":
@@ -221,22 +219,29 @@ def _first(pop: Any, first: str, second: str) -> Any:
     return value
 
 
-def _fill_think(record: ThinkRecord, attrs: _Attrs, openinference: bool) -> None:
-    data = attrs.data
+def _count(pop: Any, first: str, second: str) -> int:
+    """A token count from the first of two keys present (both consumed), 0 when absent
+    or not a number: `_int(_first(...))` in one call, an int attribute as it is."""
+    value = pop(first, None)
+    other = pop(second, None)
+    if type(value) is int:
+        return value
+    return _int(other if value is None or value == "" else value)
+
+
+def _fill_think(record: ThinkRecord, data: dict[str, Any], openinference: bool) -> None:
     pop = data.pop
-    record.model = model = attrs.take(
-        "gen_ai.request.model", "gen_ai.response.model", "llm.model_name"
+    record.model = model = _take(
+        data, "gen_ai.request.model", "gen_ai.response.model", "llm.model_name"
     )
     agent = pop("gen_ai.agent.name", None)
     record.agent_name = None if agent == "" else agent
     if openinference:
-        prompt, completion, total = (_int(attrs.one(k)) for k in _OI_TOKENS)
+        prompt, completion, total = (_int(_one(data, k)) for k in _OI_TOKENS)
     else:
-        prompt = _int(_first(pop, "gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens"))
-        completion = _int(
-            _first(pop, "gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens")
-        )
-        total = _int(_first(pop, "myagent.tokens_used", "llm.usage.total_tokens"))
+        prompt = _count(pop, "gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens")
+        completion = _count(pop, "gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens")
+        total = _count(pop, "myagent.tokens_used", "llm.usage.total_tokens")
     record.prompt_tokens, record.completion_tokens = prompt, completion
     record.tokens_used = total or prompt + completion
     cost = _first(pop, "myagent.cost_usd", "gen_ai.usage.cost")
@@ -255,28 +260,31 @@ def _fill_think(record: ThinkRecord, attrs: _Attrs, openinference: bool) -> None
     pop("myagent.tool_calls", None)  # our exporter's names of record.tool_calls
     system = _json_value(pop("gen_ai.system_instructions", None))
     if isinstance(system, list):
-        prompts = (p.get("content") if isinstance(p, dict) else p for p in system)
-        record.system_prompts = [str(p) for p in prompts if p is not None]
+        record.system_prompts = [
+            str(p)
+            for p in (p.get("content") if isinstance(p, dict) else p for p in system)
+            if p is not None
+        ]
     messages = _messages(pop("gen_ai.input.messages", None))
     outputs = _messages(pop("gen_ai.output.messages", None))
     if openinference:
         messages = messages or [
-            openinference_message(m) for m in attrs.take_list("llm.input_messages")
+            openinference_message(m) for m in _take_list(data, "llm.input_messages")
         ]
         outputs = outputs or [
-            openinference_message(m) for m in attrs.take_list("llm.output_messages")
+            openinference_message(m) for m in _take_list(data, "llm.output_messages")
         ]
-        raw_input = _json_value(attrs.one("input.value"))
-        raw_output = _json_value(attrs.one("output.value"))
+        raw_input = _json_value(_one(data, "input.value"))
+        raw_output = _json_value(_one(data, "output.value"))
         if not messages:
             record.input = raw_input
         if not outputs:
             record.llm_response = raw_output
-        attrs.take("input.mime_type", "output.mime_type")
-        invocation = _json_value(attrs.one("llm.invocation_parameters"))
+        _first(pop, "input.mime_type", "output.mime_type")
+        invocation = _json_value(_one(data, "llm.invocation_parameters"))
         if isinstance(invocation, dict):
             metadata.update({k: v for k, v in invocation.items() if k != "tools"})
-        metadata.setdefault("provider", attrs.take("llm.provider", "llm.system"))
+        metadata.setdefault("provider", _first(pop, "llm.provider", "llm.system"))
         if metadata["provider"] is None:
             del metadata["provider"]
     record.messages = messages
@@ -293,61 +301,63 @@ def _fill_think(record: ThinkRecord, attrs: _Attrs, openinference: bool) -> None
             metadata["finish_reason"] = reason
 
 
-def _fill_tool(record: ToolRecord, attrs: _Attrs, span_name: str) -> None:
-    name = attrs.take("gen_ai.tool.name", "tool.name")
+def _fill_tool(record: ToolRecord, data: dict[str, Any], span_name: str) -> None:
+    pop = data.pop
+    name = _first(pop, "gen_ai.tool.name", "tool.name")
     if name is None and span_name.startswith("execute_tool "):
         name = span_name.removeprefix("execute_tool ")
     record.tool_name = str(name or span_name)
-    call_id = attrs.take("gen_ai.tool.call.id", "tool_call.id", "tool.id")
+    call_id = _take(data, "gen_ai.tool.call.id", "tool_call.id", "tool.id")
     record.tool_call_id = None if call_id is None else str(call_id)
-    attrs.one("gen_ai.tool.type")
-    arguments = attrs.take("gen_ai.tool.call.arguments", "input.value", "tool.parameters")
+    pop("gen_ai.tool.type", None)
+    arguments = _take(data, "gen_ai.tool.call.arguments", "input.value", "tool.parameters")
     record.input_params = parse_arguments(arguments)
-    record.output = _json_value(attrs.take("gen_ai.tool.call.result", "output.value"))
-    pop = attrs.data.pop
-    for key in ("tool.description", "input.mime_type", "output.mime_type"):
-        pop(key, None)
+    record.output = _json_value(_first(pop, "gen_ai.tool.call.result", "output.value"))
+    if data:
+        for key in ("tool.description", "input.mime_type", "output.mime_type"):
+            pop(key, None)
 
 
-def _fill_step(record: StepRecord, attrs: _Attrs, kind: str | None) -> None:
-    inputs = _json_value(attrs.take("myagent.step.inputs", "input.value"))
-    output = _json_value(attrs.take("myagent.step.output", "output.value"))
+def _fill_step(record: StepRecord, data: dict[str, Any], kind: str | None) -> None:
+    pop = data.pop
+    inputs = _json_value(_first(pop, "myagent.step.inputs", "input.value"))
+    output = _json_value(_first(pop, "myagent.step.output", "output.value"))
     for key in ("input.mime_type", "output.mime_type"):
-        attrs.data.pop(key, None)
+        pop(key, None)
     if kind == "RETRIEVER":
-        output = attrs.take_list("retrieval.documents") or output
+        output = _take_list(data, "retrieval.documents") or output
     elif kind == "RERANKER":
-        inputs = attrs.take_list("reranker.input_documents") or inputs
-        output = attrs.take_list("reranker.output_documents") or output
+        inputs = _take_list(data, "reranker.input_documents") or inputs
+        output = _take_list(data, "reranker.output_documents") or output
     elif kind == "EMBEDDING":
-        output = attrs.take_list("embedding.embeddings") or output
+        output = _take_list(data, "embedding.embeddings") or output
     record.inputs, record.output = inputs, output
 
 
-def _trace_fields(attrs: _Attrs, span: Span, ours: bool) -> dict[str, Any]:
+def _trace_fields(data: dict[str, Any], span: Span, failed: bool, ours: bool) -> dict[str, Any]:
     """What a root span says about the trace: name, status, error, input, output..."""
     fields: dict[str, Any] = {}
     if ours:
-        fields["name"] = attrs.one("myagent.trace.name")
-        fields["status"] = attrs.one("myagent.trace.status")
-        pop = attrs.data.pop
+        fields["name"] = _one(data, "myagent.trace.name")
+        fields["status"] = _one(data, "myagent.trace.status")
+        pop = data.pop
         for key in _OUR_ROOT_TOTALS:  # the trace's totals: recomputed from its records
             pop(key, None)
-        tags = attrs.one("myagent.tags")
+        tags = _one(data, "myagent.tags")
         fields["tags"] = list(tags) if isinstance(tags, list) else []
-        inputs = _messages(attrs.one("gen_ai.input.messages"))
-        outputs = _messages(attrs.one("gen_ai.output.messages"))
+        inputs = _messages(_one(data, "gen_ai.input.messages"))
+        outputs = _messages(_one(data, "gen_ai.output.messages"))
         fields["input"] = _single_text(inputs)
         fields["output"] = _single_text(outputs)
     else:
-        fields["input"] = _json_value(attrs.one("input.value"))
-        fields["output"] = _json_value(attrs.one("output.value"))
-        tags = attrs.one("tag.tags")
+        fields["input"] = _json_value(_one(data, "input.value"))
+        fields["output"] = _json_value(_one(data, "output.value"))
+        tags = _one(data, "tag.tags")
         fields["tags"] = [str(t) for t in tags] if isinstance(tags, list) else []
-        meta = _json_value(attrs.one("metadata"))
+        meta = _json_value(_one(data, "metadata"))
         if isinstance(meta, dict):
             fields["metadata"] = dict(meta)
-    if span.status.code == Status.STATUS_CODE_ERROR:
+    if failed:
         message = span.status.message
         if not (ours and message == fields.get("status")):  # ours: status name, no error
             fields["error"] = message or "error"
@@ -364,8 +374,7 @@ def map_span(
     `ids`: its trace, span and parent span ids when the caller has read them already."""
     trace_id, span_id, parent = ids or (span.trace_id, span.span_id, span.parent_span_id)
     # Every read of a protobuf field builds a Python object: each is read once here.
-    data = attributes_of(span.attributes)
-    attrs = _Attrs(data)
+    data = attributes_of(span.attributes, _DROPPED)
     pop = data.pop
     our_root = "myagent.trace.status" in data
     ours = our_root or "myagent.run_type" in data
@@ -375,7 +384,7 @@ def map_span(
     run_type = pop("myagent.run_type", None)
     span_name = span.name
     start_ns = span.start_time_unix_nano
-    failed = span.status.code == Status.STATUS_CODE_ERROR
+    failed = span.status.code == _STATUS_ERROR
     is_agent = operation in AGENT_OPERATIONS or oi_kind == "AGENT"
     if run_type not in RECORD_TYPES:
         if operation in THINK_OPERATIONS or oi_kind == "LLM":
@@ -385,20 +394,22 @@ def map_span(
         else:
             run_type = "step"
     cls = RECORD_TYPES[str(run_type)]
+    run_id = span_id.hex()
+    parent_id = parent.hex() or None
     record = cls(
         name=str(pop("myagent.run.name", None) or span_name),
-        run_id=span_id.hex(),
+        run_id=run_id,
         trace_id=trace_id.hex(),
-        parent_id=parent.hex() or None,
+        parent_id=parent_id,
         start_us=start_ns // 1000,
         end_us=max(span.end_time_unix_nano, start_ns) // 1000,
     )
     if isinstance(record, ThinkRecord):
-        _fill_think(record, attrs, oi_kind == "LLM")
+        _fill_think(record, data, oi_kind == "LLM")
     elif isinstance(record, ToolRecord):
-        _fill_tool(record, attrs, span_name)
+        _fill_tool(record, data, span_name)
     elif isinstance(record, StepRecord):
-        _fill_step(record, attrs, oi_kind)
+        _fill_step(record, data, oi_kind)
     agent = _first(pop, "gen_ai.agent.name", "agent.name")
     trace_fields: dict[str, Any] = {"agent_name": agent if is_agent else None}
     if is_agent and agent is None:  # named after its span: an agent span's own name wins
@@ -407,10 +418,10 @@ def map_span(
     session = _first(pop, "gen_ai.conversation.id", "session.id")
     if session is not None:
         trace_fields["session_id"] = str(session)
-    is_root = not parent
+    is_root = parent_id is None
     is_trace = is_root and (is_agent or our_root)
     if is_root:
-        trace_fields.update(_trace_fields(attrs, span, ours))
+        trace_fields.update(_trace_fields(data, span, failed, ours))
         if is_trace and not ours:
             name = span_name.removeprefix("invoke_agent ").removeprefix("create_agent ")
             trace_fields["name"] = agent if name in AGENT_OPERATIONS else name
@@ -418,14 +429,14 @@ def map_span(
         record.success = False
         record.error = span.status.message or None
     events = span.events
-    logs, kept = _events(events, attrs, record) if events else ([], [])
+    logs, kept = _events(events, record) if events else ([], _NO_EVENTS)
     if failed:
-        record.error_type = record.error_type or attrs.one("error.type")
+        record.error_type = record.error_type or _one(data, "error.type")
         record.error = record.error or record.error_type or "error"
     elif ours:
         pop("error.type", None)
     metadata = record.metadata
-    extra = attrs.take_prefix("myagent.metadata.")
+    extra = _take_prefix(data, "myagent.metadata.")
     if extra:
         metadata.update({k: _json_value(v) for k, v in extra.items()} if ours else extra)
     if not ours:
@@ -436,9 +447,8 @@ def map_span(
             metadata["openinference.span.kind"] = oi_kind
         if is_agent and agent:
             metadata["agent_name"] = agent
-        rest = attrs.rest()
-        if rest:
-            metadata["otel.attributes"] = rest
+        if data:
+            metadata["otel.attributes"] = data
         if kept:
             metadata["otel.events"] = kept
         links = span.links
@@ -455,13 +465,13 @@ def map_span(
     if is_root and not is_trace:
         trace_fields.setdefault("status", TraceStatus.ERROR if not record.success else None)
     return MappedSpan(
-        trace_id=record.trace_id,
-        span_id=record.run_id,
-        parent_span_id=record.parent_id,
-        record=record,
-        is_trace=is_trace,
-        trace_fields=trace_fields,
-        logs=logs,
-        service=service,
-        scope=scope,
+        record.trace_id,
+        run_id,
+        parent_id,
+        record,
+        is_trace,
+        trace_fields,
+        logs,
+        service,
+        scope,
     )
