@@ -28,6 +28,37 @@ from myagent.trace.record_json import (
 )
 from myagent.trace.serialize import to_jsonable, to_jsonable_all
 
+_SLOTS: dict[type, tuple[str, ...]] = {}
+
+
+def _slot_names(cls: type) -> tuple[str, ...]:
+    """Every slot an instance of `cls` has, base classes first."""
+    names: dict[str, None] = {}
+    for klass in reversed(cls.__mro__):
+        slots = klass.__dict__.get("__slots__", ())
+        for name in (slots,) if isinstance(slots, str) else slots:
+            if name not in ("__dict__", "__weakref__"):
+                names[name] = None
+    _SLOTS[cls] = found = tuple(names)
+    return found
+
+
+def _shallow_copy(obj: Any) -> Any:
+    """`copy.copy` for our slotted dataclasses (records, traces), without its generic
+    `__reduce_ex__` round trip (about 3x faster; the writer copies every trace)."""
+    cls = type(obj)
+    out = object.__new__(cls)
+    for name in _SLOTS.get(cls) or _slot_names(cls):
+        try:
+            value = getattr(obj, name)
+        except AttributeError:  # a slot never set stays unset
+            continue
+        setattr(out, name, value)
+    extra = getattr(obj, "__dict__", None)  # a subclass without slots of its own
+    if extra:
+        out.__dict__.update(extra)
+    return out
+
 
 class RunType(StrEnum):
     """What a record describes: an LLM call (think), a tool call, or a step.
@@ -79,6 +110,8 @@ class RunRecord(LegacyRunNames):
     _plain_fields: ClassVar[tuple[str, ...]] = ()
     _io_fields: ClassVar[tuple[str, str] | None] = None
     """The fields holding the record's input and output (None: it has neither)."""
+
+    __copy__ = _shallow_copy
 
     @property
     def start_time(self) -> datetime:
@@ -324,6 +357,8 @@ class Trace(LegacyTraceNames):
     tags: list[str] = field(default_factory=list)
     runs: list[RunRecord] = field(default_factory=list)
     logs: list[LogEntry] = field(default_factory=list)
+
+    __copy__ = _shallow_copy
 
     @property
     def start_time(self) -> datetime:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import operator
 import re
 import threading
 import time
@@ -253,6 +254,11 @@ class Redactor:
                 found = MISSING
             if found is not MISSING:
                 return value if found is UNCHANGED else found
+        return self._unseen(value, path, key)
+
+    def _unseen(self, value: Any, path: str, key: str | None) -> Any:
+        """`value` redacted by a walk (the memo did not hold it); `key`: its memo key
+        when it is a container whose key was computed already."""
         deadline = time.monotonic() + self.time_budget
         trace_deadline: float | None = getattr(self._local, "deadline", None)
         if trace_deadline is not None and trace_deadline < deadline:
@@ -467,29 +473,47 @@ class Redactor:
         """One record with its names, payload, errors and metadata redacted: a copy when
         anything changed, else the record itself (a value the memo found clean comes
         back as the very object given, so clean records cost no copy)."""
-        changed: dict[str, Any] = {}
-        paths = self._callback is not None
-        # The memo's verdict on a text is read here, not through `value` (a call per field
-        # of every record written); anything else goes through `value` as before.
-        texts = None if paths else self._text_memo.entries
         cls = type(record)
-        for name, path in _RECORD_FIELDS.get(cls) or _record_fields(cls):
-            old = getattr(record, name)
-            if old is None:
-                continue
-            kind = type(old)
-            if kind is str and texts is not None:
-                found = texts.get(old, MISSING)
+        spec = _RECORD_FIELDS.get(cls) or _record_fields(cls)
+        changed: dict[str, Any] = {}
+        if self._callback is not None:  # a callback sees each field with its path
+            for name, path, old in zip(spec.names, spec.paths, spec.values(record), strict=True):
+                new = self.value(old, path)
+                if new is not old:
+                    changed[name] = new
+        else:
+            # The memos' verdicts are read here rather than through `value` (a call per
+            # field of every record written); what they do not hold is walked as there.
+            # Names and errors, nearly always texts seen before or None, are first
+            # cleared together: one set operation.
+            try:
+                names_clean = self._text_memo.clean.issuperset(spec.text_values(record))
+            except TypeError:  # something unhashable where a name goes
+                names_clean = False
+            at = spec.texts if names_clean else 0
+            texts = self._text_memo.entries
+            containers = self._json_memo.entries
+            for name, old in zip(spec.names[at:], spec.values(record)[at:], strict=True):
+                if old is None:
+                    continue
+                kind = type(old)
+                key = None
+                if kind is str:
+                    found = texts.get(old, MISSING)
+                elif kind is dict or kind is list:
+                    if not old:
+                        continue
+                    key = memo_key(old, 0)
+                    found = MISSING if key is None else containers.get(key, MISSING)
+                elif kind is int or kind is float or kind is bool:
+                    continue
+                else:
+                    found = MISSING
                 if found is UNCHANGED:
                     continue
-                if found is not MISSING:
-                    changed[name] = found
-                    continue
-            elif kind is int or kind is float or kind is bool:
-                continue
-            new = self.value(old, path if paths else "$")
-            if new is not old:
-                changed[name] = new
+                new = self._unseen(old, "$", key) if found is MISSING else found
+                if new is not old:
+                    changed[name] = new
         if not changed:
             return record
         out = copy.copy(record)
@@ -545,15 +569,34 @@ def _norm(key: str) -> str:
 _RECORD_NAMES = ("name", "error_type")
 _NAME_FIELDS: dict[type, tuple[str, ...]] = {}
 """Name-like fields of each record class (filled below, once the classes exist)."""
-_RECORD_FIELDS: dict[type, tuple[tuple[str, str], ...]] = {}
-"""Each record class's fields `redact_record` reads, with the path a callback sees: its
-name-like fields (path `$`), then errors, metadata and its payload (`$.<field>`)."""
 
 
-def _record_fields(cls: type[RunRecord]) -> tuple[tuple[str, str], ...]:
-    names = _NAME_FIELDS.get(cls, _RECORD_NAMES)
-    values = ("error", "stacktrace", "metadata", *cls._payload_fields)
-    found = tuple((name, "$") for name in names) + tuple((v, f"$.{v}") for v in values)
+@dataclasses.dataclass(frozen=True, slots=True)
+class _FieldSpec:
+    """What `redact_record` reads of one record class."""
+
+    names: tuple[str, ...]
+    """Its name-like fields and errors (`texts` of them), then metadata and payload."""
+    paths: tuple[str, ...]
+    """The path a callback sees for each: `$` for names, `$.<field>` for the others."""
+    texts: int
+    values: Callable[[Any], tuple[Any, ...]]
+    """All of `names`' values (one C call)."""
+    text_values: Callable[[Any], tuple[Any, ...]]
+    """The first `texts` of them."""
+
+
+_RECORD_FIELDS: dict[type, _FieldSpec] = {}
+
+
+def _record_fields(cls: type[RunRecord]) -> _FieldSpec:
+    names = (*_NAME_FIELDS.get(cls, _RECORD_NAMES), "error", "stacktrace")
+    values = ("metadata", *cls._payload_fields)
+    fields = (*names, *values)
+    paths = ("$",) * (len(names) - 2) + tuple(f"$.{v}" for v in fields[len(names) - 2 :])
+    found = _FieldSpec(
+        fields, paths, len(names), operator.attrgetter(*fields), operator.attrgetter(*names)
+    )
     _RECORD_FIELDS[cls] = found
     return found
 

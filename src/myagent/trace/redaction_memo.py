@@ -54,11 +54,14 @@ class Memo:
     """A bounded memo: forgets everything once its keys pass `budget` bytes (a cheap
     bound with no per-entry bookkeeping; racing writer threads only blur the count)."""
 
-    __slots__ = ("_budget", "_size", "entries")
+    __slots__ = ("_budget", "_size", "clean", "entries")
 
     def __init__(self, budget: int) -> None:
         self.entries: dict[Any, Any] = {}
         """What is remembered (hot paths read it directly; write through `put`)."""
+        self.clean: set[Any] = {None}
+        """None and every key remembered as `UNCHANGED`: values known to need nothing,
+        so a set operation can clear several at once."""
         self._size = 0
         self._budget = budget
 
@@ -82,6 +85,10 @@ class Memo:
         cost = len(key) * (1 if value is UNCHANGED or type(value) is bool else 9) + 100
         if self._size + cost > self._budget:
             self.entries.clear()
+            self.clean.clear()
+            self.clean.add(None)
             self._size = 0
         self.entries[key] = value
+        if value is UNCHANGED:
+            self.clean.add(key)
         self._size += cost

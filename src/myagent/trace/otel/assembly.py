@@ -17,6 +17,7 @@ roll-ups, live feed and drop counters as traces recorded in process.
 from __future__ import annotations
 
 import asyncio
+import operator
 import time
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -34,6 +35,21 @@ DEFAULT_MAX_OPEN_TRACES = 10_000
 """Open traces held at most; beyond it the longest idle ones are finished early."""
 RECENT_TRACES = 100_000
 """Ids of finished traces remembered, so their late spans re-read storage first."""
+
+
+_START_ORDER = operator.attrgetter("start_us", "run_id")
+_LOG_ORDER = operator.attrgetter("timestamp_us")
+
+
+def _first_top_name(records: list[RunRecord]) -> str:
+    """The name of the first record with no parent (the trace's name when nothing names it)."""
+    return next((r.name for r in records if r.parent_id is None), "trace")
+
+
+def _last_top_failed(records: list[RunRecord]) -> bool:
+    """Whether the last record with no parent failed (a timed-out trace's outcome)."""
+    top = [r for r in records if r.parent_id is None]
+    return bool(top) and not top[-1].success
 
 
 @dataclass(slots=True)
@@ -86,30 +102,30 @@ class _OpenTrace:
     def add(self, span: MappedSpan) -> None:
         """Merge one span (replacing a span of the same id)."""
         fields = self.fields
+        span_id, parent = span.span_id, span.parent_span_id
         for key, value in span.trace_fields.items():
+            if value is None:  # no word on it (most keys of most spans)
+                continue
             if key == "agent_hint":
                 if not fields.get("agent_name"):
                     fields["agent_name"], self.agent_hinted = value, True
-            elif key == "agent_name" and value is not None:
-                if (
-                    fields.get("agent_name") is None
-                    or self.agent_hinted
-                    or span.parent_span_id is None
-                ):
+            elif key == "agent_name":
+                if fields.get("agent_name") is None or self.agent_hinted or parent is None:
                     fields["agent_name"], self.agent_hinted = value, False
             elif key == "metadata":
                 fields["metadata"] = {**fields.get("metadata", {}), **value}
             elif key == "tags":
                 fields["tags"] = list(dict.fromkeys([*fields.get("tags", []), *value]))
-            elif value is not None and (fields.get(key) is None or span.parent_span_id is None):
+            elif parent is None or fields.get(key) is None:
                 fields[key] = value  # the root's word wins; children fill gaps
-        if span.service and span.service not in self.services:
-            self.services.append(span.service)
-        if span.scope and span.scope not in self.scopes:
-            self.scopes.append(span.scope)
+        service, scope = span.service, span.scope
+        if service and service not in self.services:
+            self.services.append(service)
+        if scope and scope not in self.scopes:
+            self.scopes.append(scope)
         record = span.record
-        if span.parent_span_id is None:  # the root decides the outcome, over any guess
-            self.root_span_id = span.span_id
+        if parent is None:  # the root decides the outcome, over any guess
+            self.root_span_id = span_id
             self.root_start_us, self.root_end_us = record.start_us, record.end_us
             fields["status"] = span.trace_fields.get("status")
             fields["error"] = span.trace_fields.get("error")
@@ -118,18 +134,20 @@ class _OpenTrace:
             if not span.is_trace:  # the root names the trace (over a name guessed before)
                 fields["name"] = record.name
         if span.is_trace:
-            self.records.pop(span.span_id, None)
+            self.records.pop(span_id, None)
+            self.logs[None] = span.logs
         else:
-            self.records[span.span_id] = record
-            self.parents[span.span_id] = span.parent_span_id
-        self.logs[None if span.is_trace else span.span_id] = span.logs
+            self.records[span_id] = record
+            self.parents[span_id] = parent
+            self.logs[span_id] = span.logs
 
     def build(self, *, timed_out: bool = False) -> Trace:
         """A fresh trace object from what arrived so far (running until the root ends)."""
-        records = sorted(self.records.values(), key=lambda r: (r.start_us, r.run_id))
+        records = sorted(self.records.values(), key=_START_ORDER)
         known = self.records
+        parents = self.parents
         for record in records:
-            parent = self.parents.get(record.run_id)
+            parent = parents.get(record.run_id)
             if parent is None or parent in known:
                 record.parent_id = parent
                 record.metadata.pop(ORPHAN_KEY, None)
@@ -148,7 +166,6 @@ class _OpenTrace:
         tags = list(fields.get("tags") or [])
         tags += [f"service:{s}" for s in self.services if f"service:{s}" not in tags]
         tags += [f"scope:{s}" for s in self.scopes if f"scope:{s}" not in tags]
-        top = [r for r in records if r.parent_id is None]
         start = self.root_start_us
         if start is None:
             start = min((r.start_us for r in records), default=0)
@@ -161,20 +178,21 @@ class _OpenTrace:
         if end is None:
             status = TraceStatus.RUNNING.value
         elif not status or status == TraceStatus.RUNNING:
-            failed = error or (timed_out and top and not top[-1].success)
+            failed = error or (timed_out and _last_top_failed(records))
             status = TraceStatus.ERROR.value if failed else TraceStatus.SUCCESS.value
-        name = fields.get("name") or fields.get("agent_name") or (top[0].name if top else "trace")
+        name = fields.get("name") or fields.get("agent_name") or _first_top_name(records)
         inputs, output = fields.get("input"), fields.get("output")
-        think = [r for r in records if isinstance(r, ThinkRecord)]
-        if inputs is None and think:  # what the user asked first, for the list and search
-            asked = [
-                m for m in think[0].messages if isinstance(m, dict) and m.get("role") == "user"
-            ]
-            inputs = asked[-1].get("content") if asked else think[0].input
-        if output is None and think and end is not None:
-            output = think[-1].llm_response
-        logs = [entry for entries in self.logs.values() for entry in entries]
-        logs.sort(key=lambda entry: entry.timestamp_us)
+        if inputs is None or (output is None and end is not None):
+            think = [r for r in records if isinstance(r, ThinkRecord)]
+            if inputs is None and think:  # what the user asked first, for the list and search
+                asked = [
+                    m for m in think[0].messages if isinstance(m, dict) and m.get("role") == "user"
+                ]
+                inputs = asked[-1].get("content") if asked else think[0].input
+            if output is None and think and end is not None:
+                output = think[-1].llm_response
+        logs = [entry for entries in self.logs.values() if entries for entry in entries]
+        logs.sort(key=_LOG_ORDER)
         return Trace(
             trace_id=self.trace_id,
             name=str(name),
