@@ -33,6 +33,7 @@ from myagent.trace.redaction_memo import (
     UNCHANGED,
     Memo,
     memo_key,
+    shallow,
 )
 from myagent.trace.redaction_patterns import (
     DEFAULT_PATTERNS,
@@ -248,7 +249,7 @@ class Redactor:
             elif kind is dict or kind is list:
                 if not value:  # empty: nothing to redact (records' metadata mostly)
                     return value
-                key = memo_key(value, 0)
+                key = memo_key(value)
                 found = MISSING if key is None else self._json_memo.entries.get(key, MISSING)
             else:
                 found = MISSING
@@ -267,7 +268,7 @@ class Redactor:
         try:
             if key is not None:  # a container the memo does not hold yet (key computed)
                 return self._json_memo.redacted(
-                    key, value, lambda: self._container(value, path, 0, walk)
+                    key, value, lambda: self._container(value, path, 0, walk), shallow
                 )
             return self._value(value, path, 0, walk)
         except OverBudget:
@@ -295,10 +296,10 @@ class Redactor:
         if (kind is dict or kind is list) and self._callback is None:
             if not value:  # empty: nothing to redact (records' metadata mostly)
                 return value
-            key = memo_key(value, depth) if depth <= MEMO_DEPTH else None
+            key = memo_key(value) if depth <= MEMO_DEPTH else None
             if key is not None:
                 return self._json_memo.redacted(
-                    key, value, lambda: self._container(value, path, depth, walk)
+                    key, value, lambda: self._container(value, path, depth, walk), shallow
                 )
         if isinstance(value, Mapping | list | tuple | set | frozenset):
             ident = id(value)
@@ -503,7 +504,7 @@ class Redactor:
                 elif kind is dict or kind is list:
                     if not old:
                         continue
-                    key = memo_key(old, 0)
+                    key = memo_key(old)
                     found = MISSING if key is None else containers.get(key, MISSING)
                 elif kind is int or kind is float or kind is bool:
                     continue

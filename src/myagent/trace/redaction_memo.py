@@ -29,17 +29,25 @@ UNCHANGED = object()
 """Memo entry: redacting this value changes nothing (the value given is returned)."""
 
 
-def memo_key(value: dict[Any, Any] | list[Any], depth: int) -> str | None:
+def memo_key(value: dict[Any, Any] | list[Any]) -> str | None:
     """A plain JSON container's JSON, the key its redacted copy is remembered under;
-    None when it cannot be (foreign types, cycles, too large, or nested deep enough
-    to meet the depth limit, which would make the result depend on where it sits)."""
+    None when it cannot be (foreign types, cycles, too large). Whether it nests too deep
+    to be remembered is asked only when it is not found (`shallow`): what the memo holds
+    was shallow enough when it was put there."""
     try:
         key = orjson.dumps(value, option=_KEY_JSON)
     except (orjson.JSONEncodeError, TypeError):
         return None
-    if len(key) > MEMO_TEXT_CHARS or key.count(b"[") + key.count(b"{") + depth >= 60:
+    if len(key) > MEMO_TEXT_CHARS:
         return None
     return key.decode()  # a right-sized copy: orjson's bytes keep a 4 KiB buffer
+
+
+def shallow(key: str) -> bool:
+    """Whether the container of JSON `key` may be remembered: found at any depth up to
+    `MEMO_DEPTH`, it stays clear of the redactor's nesting limit (deeper, the result
+    would depend on where it sits)."""
+    return key.count("[") + key.count("{") + MEMO_DEPTH < 60
 
 
 _KEY_JSON = (
@@ -69,14 +77,22 @@ class Memo:
         found: Any = self.entries.get(key, default)
         return found
 
-    def redacted(self, key: str, value: Any, redact: Callable[[], Any]) -> Any:
-        """`value` redacted: remembered under `key`, else `redact()` (then remembered);
-        `value` itself when redacting changes nothing, so clean values are not copied."""
+    def redacted(
+        self,
+        key: str,
+        value: Any,
+        redact: Callable[[], Any],
+        keep: Callable[[str], bool] | None = None,
+    ) -> Any:
+        """`value` redacted: remembered under `key`, else `redact()` (then remembered,
+        if `keep(key)` says so); `value` itself when redacting changes nothing, so clean
+        values are not copied."""
         found = self.entries.get(key, MISSING)
         if found is MISSING:
             found = redact()
             found = UNCHANGED if found == value else found
-            self.put(key, found)
+            if keep is None or keep(key):
+                self.put(key, found)
         return value if found is UNCHANGED else found
 
     def put(self, key: str | bytes, value: Any) -> None:

@@ -110,13 +110,20 @@ def dumps_plain(data: dict[str, Any], max_size: int | None = None) -> bytes | No
         encoded = orjson.dumps(data, option=_STRICT)
     except orjson.JSONEncodeError:
         return None
-    if (
+    return encoded if _as_converted(encoded, limit) else None
+
+
+def _as_converted(encoded: bytes, limit: int) -> bool:
+    """Whether `_Converter` would give back exactly what orjson encoded: far under the
+    budget (no value costs it more than 5 budget units a byte of JSON), no null (a NaN
+    or Infinity flattened by orjson), fewer containers than `_MAX_DEPTH`."""
+    return (
         len(encoded) * 5 < limit
-        and b"null" not in encoded
+        # find, not `in`: `b"null" in encoded` first tries the text as an integer
+        # and raises and clears a TypeError, on every record written
+        and encoded.find(b"null") < 0
         and encoded.count(b"[") + encoded.count(b"{") < _MAX_DEPTH
-    ):
-        return encoded
-    return None
+    )
 
 
 _MISS: Any = object()
@@ -158,11 +165,7 @@ def _fast_copy(value: Any, limit: int) -> Any:
             encoded = orjson.dumps(value, option=_STRICT)
         except orjson.JSONEncodeError:
             return _MISS
-        if (
-            len(encoded) * 5 < limit
-            and b"null" not in encoded
-            and encoded.count(b"[") + encoded.count(b"{") < _MAX_DEPTH
-        ):
+        if _as_converted(encoded, limit):
             return orjson.loads(encoded)
     return _MISS
 

@@ -32,11 +32,14 @@ from myagent.trace.storage.health import COLUMNS as HEALTH_COLUMNS
 from myagent.trace.storage.health import WriterHealth, health_row
 from myagent.trace.storage.sql_filters import order_clause
 from myagent.trace.storage.sql_storage import SUMMARY_COLUMNS, Analytics, SQLTraceStorage
+from myagent.trace.storage.sqlite_params import register_plain_adapters
 from myagent.trace.storage.sqlite_schema import BLOCK_BITS, migrate
 from myagent.trace.storage.sqlite_sql import fts_query, run_where, trace_where
 from myagent.trace.summary import PREVIEW_CHARS, TraceSummary, preview
 
 T = TypeVar("T")
+
+register_plain_adapters()
 
 _STORAGES: weakref.WeakSet[SQLiteTraceStorage] = weakref.WeakSet()
 _HELD_FOR_FORK: list[SQLiteTraceStorage] = []
