@@ -10,11 +10,14 @@ OpenInference style) are rebuilt into lists of dicts by `unflatten`.
 from __future__ import annotations
 
 import base64
-from collections.abc import Container, Iterable, Mapping
+from collections.abc import Container, Mapping, Sequence
 from typing import Any
 
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
+# SEQUENCE_NOTE: protobuf's (upb) repeated fields have no iterator of their own: a for
+# loop over one indexes it until an IndexError, raised (message formatted) and cleared
+# at the end of every loop. A slice is a list of the same items, made in one call.
 MAX_DEPTH = 32
 """Deepest array/kvlist nesting decoded; deeper values become the text `"…"`."""
 
@@ -37,16 +40,16 @@ def value_of(value: AnyValue, depth: int = 0) -> Any:
     if depth >= MAX_DEPTH:
         return "…"
     if which == "array_value":
-        return [value_of(item, depth + 1) for item in value.array_value.values]
-    return {kv.key: value_of(kv.value, depth + 1) for kv in value.kvlist_value.values}
+        return [value_of(item, depth + 1) for item in value.array_value.values[:]]
+    return {kv.key: value_of(kv.value, depth + 1) for kv in value.kvlist_value.values[:]}
 
 
-def attributes_of(items: Iterable[Any], skip: Container[str] = ()) -> dict[str, Any]:
+def attributes_of(items: Sequence[Any], skip: Container[str] = ()) -> dict[str, Any]:
     """A repeated `KeyValue` field as a dict (a repeated key keeps its last value);
     keys in `skip` are left out when their value is a list, a map or bytes (values the
     caller would drop, not decoded)."""
     found: dict[str, Any] = {}
-    for kv in items:
+    for kv in items[:]:  # see SEQUENCE_NOTE
         value = kv.value
         text = value.string_value  # most attributes: a non-empty string, one call
         if text:

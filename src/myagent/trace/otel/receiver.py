@@ -171,14 +171,15 @@ def error_reply(error: OTLPRequestError, content_type: str | None) -> Reply:
 
 
 def _spans(request: ExportTraceServiceRequest) -> Iterator[tuple[Any, str | None, str | None]]:
-    for resource_spans in request.resource_spans:
+    # Slices, not the repeated fields themselves: see attributes.SEQUENCE_NOTE.
+    for resource_spans in request.resource_spans[:]:
         service = None
-        for kv in resource_spans.resource.attributes:
+        for kv in resource_spans.resource.attributes[:]:
             if kv.key == "service.name":
                 service = str(value_of(kv.value))
-        for scope_spans in resource_spans.scope_spans:
+        for scope_spans in resource_spans.scope_spans[:]:
             scope = scope_spans.scope.name or None
-            for span in scope_spans.spans:
+            for span in scope_spans.spans[:]:
                 yield span, service, scope
 
 

@@ -429,7 +429,7 @@ def map_span(
         record.success = False
         record.error = span.status.message or None
     events = span.events
-    logs, kept = _events(events, record) if events else ([], _NO_EVENTS)
+    logs, kept = _events(events[:], record) if events else ([], _NO_EVENTS)
     if failed:
         record.error_type = record.error_type or _one(data, "error.type")
         record.error = record.error or record.error_type or "error"
@@ -454,7 +454,8 @@ def map_span(
         links = span.links
         if links:
             metadata["otel.links"] = [
-                {"trace_id": link.trace_id.hex(), "span_id": link.span_id.hex()} for link in links
+                {"trace_id": link.trace_id.hex(), "span_id": link.span_id.hex()}
+                for link in links[:]  # a list: see attributes.SEQUENCE_NOTE
             ]
     elif kept:
         metadata["otel.events"] = kept
