@@ -14,7 +14,7 @@ Ids stay as they are: the OTel trace id is the trace id, each span id a run id.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -85,31 +85,20 @@ class MappedSpan:
     span_id: str
     parent_span_id: str | None
     record: RunRecord
-    is_trace: bool = False
+    is_trace: bool
     """True when the span stands for the trace itself (an agent run or our own root):
     as the root it becomes the trace, not a record."""
-    trace_fields: dict[str, Any] = field(default_factory=dict)
+    trace_fields: dict[str, Any]
     """Trace-level values this span carries (name, agent, session, input, output, status...)."""
-    logs: list[LogEntry] = field(default_factory=list)
-    service: str | None = None
-    scope: str | None = None
+    logs: list[LogEntry]
+    service: str | None
+    scope: str | None
 
 
 def _one(data: dict[str, Any], key: str) -> Any:
     """`key`'s value, consumed (an empty string counts as absent)."""
     value = data.pop(key, None)
     return None if value == "" else value
-
-
-def _take(data: dict[str, Any], *keys: str) -> Any:
-    """The first of `keys` present with a value (all of them are consumed)."""
-    pop = data.pop
-    found = None
-    for key in keys:
-        value = pop(key, None)
-        if found is None and value is not None and value != "":
-            found = value
-    return found
 
 
 def _take_prefix(data: dict[str, Any], prefix: str) -> dict[str, Any]:
@@ -210,12 +199,24 @@ def _events(events: Iterable[Any], record: RunRecord) -> tuple[list[LogEntry], l
 
 
 def _first(pop: Any, first: str, second: str) -> Any:
-    """The first of two keys present with a value (both consumed): `_take` for two keys
-    without building an argument tuple (the hot mapping path calls it ~10 times)."""
+    """The first of two keys present with a value, an empty string counting as absent
+    (both consumed; `pop` is the attribute dict's)."""
     value = pop(first, None)
     other = pop(second, None)
     if value is None or value == "":
         return None if other == "" else other
+    return value
+
+
+def _first3(pop: Any, first: str, second: str, third: str) -> Any:
+    """`_first` for three keys."""
+    value = pop(first, None)
+    second_value = pop(second, None)
+    third_value = pop(third, None)
+    if value is None or value == "":
+        value = second_value
+        if value is None or value == "":
+            return None if third_value == "" else third_value
     return value
 
 
@@ -231,8 +232,8 @@ def _count(pop: Any, first: str, second: str) -> int:
 
 def _fill_think(record: ThinkRecord, data: dict[str, Any], openinference: bool) -> None:
     pop = data.pop
-    record.model = model = _take(
-        data, "gen_ai.request.model", "gen_ai.response.model", "llm.model_name"
+    record.model = model = _first3(
+        pop, "gen_ai.request.model", "gen_ai.response.model", "llm.model_name"
     )
     agent = pop("gen_ai.agent.name", None)
     record.agent_name = None if agent == "" else agent
@@ -307,10 +308,10 @@ def _fill_tool(record: ToolRecord, data: dict[str, Any], span_name: str) -> None
     if name is None and span_name.startswith("execute_tool "):
         name = span_name.removeprefix("execute_tool ")
     record.tool_name = str(name or span_name)
-    call_id = _take(data, "gen_ai.tool.call.id", "tool_call.id", "tool.id")
+    call_id = _first3(pop, "gen_ai.tool.call.id", "tool_call.id", "tool.id")
     record.tool_call_id = None if call_id is None else str(call_id)
     pop("gen_ai.tool.type", None)
-    arguments = _take(data, "gen_ai.tool.call.arguments", "input.value", "tool.parameters")
+    arguments = _first3(pop, "gen_ai.tool.call.arguments", "input.value", "tool.parameters")
     record.input_params = parse_arguments(arguments)
     record.output = _json_value(_first(pop, "gen_ai.tool.call.result", "output.value"))
     if data:
@@ -410,12 +411,13 @@ def map_span(
         _fill_tool(record, data, span_name)
     elif isinstance(record, StepRecord):
         _fill_step(record, data, oi_kind)
-    agent = _first(pop, "gen_ai.agent.name", "agent.name")
+    # Our own spans have usually given every attribute to the record by now.
+    agent = _first(pop, "gen_ai.agent.name", "agent.name") if data else None
     trace_fields: dict[str, Any] = {"agent_name": agent if is_agent else None}
     if is_agent and agent is None:  # named after its span: an agent span's own name wins
         agent = span_name.removeprefix("invoke_agent ").removeprefix("create_agent ")
         trace_fields["agent_hint"] = agent
-    session = _first(pop, "gen_ai.conversation.id", "session.id")
+    session = _first(pop, "gen_ai.conversation.id", "session.id") if data else None
     if session is not None:
         trace_fields["session_id"] = str(session)
     is_root = parent_id is None
@@ -433,7 +435,7 @@ def map_span(
     if failed:
         record.error_type = record.error_type or _one(data, "error.type")
         record.error = record.error or record.error_type or "error"
-    elif ours:
+    elif ours and data:
         pop("error.type", None)
     metadata = record.metadata
     extra = _take_prefix(data, "myagent.metadata.")

@@ -205,6 +205,7 @@ def _trace_row(trace: Trace) -> tuple[tuple[Any, ...], list[tuple[Any, ...]], st
             error = to_jsonable(run.error)
             if error:
                 errors.append(str(error))
+        start, end = run.start_us, run.end_us
         run_rows.append(
             (
                 trace_id,
@@ -214,9 +215,9 @@ def _trace_row(trace: Trace) -> tuple[tuple[Any, ...], list[tuple[Any, ...]], st
                 name,
                 tool_name,
                 model,
-                run.start_us,
-                run.end_us,
-                run.duration,
+                start,
+                end,
+                None if end is None else (end - start) / 1_000_000,  # run.duration
                 1 if run.success else 0,
                 run.error_type,
                 run_tokens,
