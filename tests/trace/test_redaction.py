@@ -261,6 +261,73 @@ def test_clean_records_are_passed_on_uncopied_and_dirty_ones_copied() -> None:
         assert dirty.input_params == {"password": PASSWORD}  # the caller's record untouched
 
 
+_TEXTS = st.lists(st.sampled_from(_FRAGMENTS), max_size=3).map("".join)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    name=_TEXTS,
+    error=st.none() | _TEXTS,
+    model=st.none() | _TEXTS,
+    messages=st.lists(
+        st.fixed_dictionaries({"role": st.sampled_from(["user", "system"]), "content": _TEXTS}),
+        max_size=3,
+    ),
+    reply=st.none() | _TEXTS,
+    metadata=st.dictionaries(st.sampled_from(["note", "password", "Auth"]), _TEXTS, max_size=2),
+)
+def test_records_get_the_plain_algorithms_result_fresh_and_from_the_memo(
+    name: str,
+    error: str | None,
+    model: str | None,
+    messages: list[dict[str, str]],
+    reply: str | None,
+    metadata: dict[str, str],
+) -> None:
+    """`redact_record` clears names and errors with one set operation and looks payload
+    containers up inline: field by field, it must answer what the plain walk answers."""
+    record = ThinkRecord(
+        name=name,
+        error=error,
+        model=model,
+        messages=messages,
+        llm_response=reply,
+        metadata=metadata,
+        tool_calls=[{"name": "get_weather", "arguments": {"location": name}}],
+    )
+    fields = ("name", "error", "model", "messages", "llm_response", "metadata", "tool_calls")
+    want = _oracle().redact_record(record)
+    fast = Redactor()
+    for _ in range(2):  # the second time every verdict comes from the memos
+        got = fast.redact_record(record)
+        assert {f: getattr(got, f) for f in fields} == {f: getattr(want, f) for f in fields}
+
+
+def test_a_secret_name_is_caught_among_names_seen_clean() -> None:
+    redactor = Redactor()
+    clean = ToolRecord(name="lookup", tool_name="get_weather", output="Sunny")
+    assert redactor.redact_record(clean) is clean
+    assert redactor.redact_record(clean) is clean  # names now cleared in one set operation
+    leaky = ToolRecord(name="lookup", tool_name="get_weather", error=f"auth {OPENAI_KEY}")
+    redacted = redactor.redact_record(leaky)
+    assert OPENAI_KEY not in str(redacted.error) and "[REDACTED]" in str(redacted.error)
+
+
+def test_deeply_nested_containers_are_redacted_alike_but_not_remembered() -> None:
+    """A container nested past the memo's depth allowance is walked every time (its result
+    would depend on where it sits): same answer as the plain walk, nothing remembered."""
+    deep: Any = {"password": PASSWORD, "note": OPENAI_KEY}
+    for _ in range(70):
+        deep = [deep]
+    want = _oracle().value(deep)
+    redactor = Redactor()
+    assert redactor.value(deep) == want
+    assert redactor.value(deep) == want
+    assert all(key.count("[") + key.count("{") < 60 for key in redactor._json_memo.entries), (
+        "a container that deep was remembered"
+    )
+
+
 def test_the_memos_stay_bounded_whatever_flows_through() -> None:
     import tracemalloc
 
