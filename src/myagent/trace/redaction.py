@@ -239,7 +239,7 @@ class Redactor:
 
     def value(self, value: Any, path: str = "$") -> Any:
         """A redacted copy of `value` (the input is never modified); fails closed."""
-        key: str | None = None
+        key: bytes | None = None
         kind = type(value)
         if value is None or kind is int or kind is float or kind is bool:
             return value  # nothing to redact (as `_value` would answer)
@@ -257,7 +257,7 @@ class Redactor:
                 return value if found is UNCHANGED else found
         return self._unseen(value, path, key)
 
-    def _unseen(self, value: Any, path: str, key: str | None) -> Any:
+    def _unseen(self, value: Any, path: str, key: bytes | None) -> Any:
         """`value` redacted by a walk (the memo did not hold it); `key`: its memo key
         when it is a container whose key was computed already."""
         deadline = time.monotonic() + self.time_budget

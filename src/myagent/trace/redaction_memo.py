@@ -29,7 +29,7 @@ UNCHANGED = object()
 """Memo entry: redacting this value changes nothing (the value given is returned)."""
 
 
-def memo_key(value: dict[Any, Any] | list[Any]) -> str | None:
+def memo_key(value: dict[Any, Any] | list[Any]) -> bytes | None:
     """A plain JSON container's JSON, the key its redacted copy is remembered under;
     None when it cannot be (foreign types, cycles, too large). Whether it nests too deep
     to be remembered is asked only when it is not found (`shallow`): what the memo holds
@@ -38,16 +38,14 @@ def memo_key(value: dict[Any, Any] | list[Any]) -> str | None:
         key = orjson.dumps(value, option=_KEY_JSON)
     except (orjson.JSONEncodeError, TypeError):
         return None
-    if len(key) > MEMO_TEXT_CHARS:
-        return None
-    return key.decode()  # a right-sized copy: orjson's bytes keep a 4 KiB buffer
+    return None if len(key) > MEMO_TEXT_CHARS else key
 
 
-def shallow(key: str) -> bool:
+def shallow(key: bytes) -> bool:
     """Whether the container of JSON `key` may be remembered: found at any depth up to
     `MEMO_DEPTH`, it stays clear of the redactor's nesting limit (deeper, the result
     would depend on where it sits)."""
-    return key.count("[") + key.count("{") + MEMO_DEPTH < 60
+    return key.count(b"[") + key.count(b"{") + MEMO_DEPTH < 60
 
 
 _KEY_JSON = (
@@ -79,10 +77,10 @@ class Memo:
 
     def redacted(
         self,
-        key: str,
+        key: str | bytes,
         value: Any,
         redact: Callable[[], Any],
-        keep: Callable[[str], bool] | None = None,
+        keep: Callable[[Any], bool] | None = None,
     ) -> Any:
         """`value` redacted: remembered under `key`, else `redact()` (then remembered,
         if `keep(key)` says so); `value` itself when redacting changes nothing, so clean
@@ -104,6 +102,8 @@ class Memo:
             self.clean.clear()
             self.clean.add(None)
             self._size = 0
+        if type(key) is bytes:  # orjson's bytes keep a 4 KiB buffer: keep a right-sized copy
+            key = bytes(memoryview(key))
         self.entries[key] = value
         if value is UNCHANGED:
             self.clean.add(key)
