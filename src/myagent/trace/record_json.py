@@ -7,6 +7,7 @@ bytes a backend stores and how stored times read back. Its helpers take any reco
 
 from __future__ import annotations
 
+import itertools
 import operator
 from collections.abc import Callable
 from datetime import datetime
@@ -168,33 +169,15 @@ def columns_json(record: EncodableRecord, trace_id: str) -> bytes:
     less its trace id if it is `trace_id`: what a backend keeping those columns stores as
     the record's data (read back by adding the columns' values for the keys it lacks)."""
     cls = type(record)
-    rest, rest_of, keep_none, kind_columns, kind_columns_of = _COLUMN_SPECS.get(
-        cls
-    ) or _column_spec(cls)
-    if (
-        type(record.run_id) is str
-        and type(record.run_type) is str
-        and type(record.name) is str
-        and record.trace_id == trace_id
-        and type(record.start_us) is int
-        and (record.parent_id is None or type(record.parent_id) is str)
-        and (record.end_us is None or type(record.end_us) is int)
-        and (record.error_type is None or type(record.error_type) is str)
-        and _columns_fit(kind_columns, kind_columns_of(record))
-    ):  # the common case: every column value leaves the data, nothing to test per key
+    rest, rest_of, keep_none, columns_of, fitting = _COLUMN_SPECS.get(cls) or _column_spec(cls)
+    # The common case: every column value has its column's type (or is a None the data
+    # need not keep), so every one leaves the data and nothing is tested per key. The
+    # types are compared all at once, against every combination that fits.
+    if record.trace_id == trace_id and tuple(map(type, columns_of(record))) in fitting:
         encoded = dumps_plain(_with_outcome_and_kind({}, record, rest, rest_of, keep_none))
         if encoded is not None:
             return encoded
     return encode_record(record, COLUMN_FIELDS, trace_id)
-
-
-def _columns_fit(kinds: tuple[tuple[type, bool], ...], values: tuple[Any, ...]) -> bool:
-    """Whether each kind-specific column value has its column's type (or is a None the
-    data need not keep): a loop, not `all()` over a generator, on every record written."""
-    for (kind, must_keep), value in zip(kinds, values, strict=True):
-        if type(value) is not kind and (value is not None or must_keep):
-            return False
-    return True
 
 
 def plain_trace_json(trace: EncodableTrace) -> bytes | None:
@@ -229,10 +212,21 @@ _ColumnSpec = tuple[
     tuple[str, ...],
     Callable[[Any], tuple[Any, ...]],
     frozenset[str],
-    tuple[tuple[type, bool], ...],
     Callable[[Any], tuple[Any, ...]],
+    frozenset[tuple[type, ...]],
 ]
 _COLUMN_SPECS: dict[type, _ColumnSpec] = {}
+_NONE = type(None)
+_BASE_COLUMNS: tuple[tuple[str, tuple[type, ...]], ...] = (
+    ("run_id", (str,)),
+    ("run_type", (str,)),
+    ("name", (str,)),
+    ("start_us", (int,)),
+    ("parent_id", (str, _NONE)),
+    ("end_us", (int, _NONE)),
+    ("error_type", (str, _NONE)),
+)
+"""The columns every record has, with the types a value may have to leave the data."""
 
 
 def _getter(keys: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
@@ -245,13 +239,22 @@ def _getter(keys: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
 
 def _column_spec(cls: type) -> _ColumnSpec:
     """For `columns_json`: the kind-specific fields kept in data and a getter of them,
-    those kept when None, and the (type, kept-when-None) of the kind's column fields
-    with their getter."""
+    those kept when None, a getter of every column value (the common ones, then the
+    kind's) and every combination of their types that lets all of them leave the data."""
     keys, _, keep_none = _JSON_SPECS.get(cls) or _json_spec(cls)
     rest = tuple(k for k in keys if k not in COLUMN_FIELDS)
-    columns = tuple(k for k in keys if k in COLUMN_FIELDS)
-    kinds = tuple((COLUMN_FIELDS[k], k in keep_none) for k in columns)
-    spec = (rest, _getter(rest), keep_none, kinds, _getter(columns))
+    kind_columns = tuple(k for k in keys if k in COLUMN_FIELDS)
+    allowed = [types for _, types in _BASE_COLUMNS] + [
+        (COLUMN_FIELDS[k],) if k in keep_none else (COLUMN_FIELDS[k], _NONE) for k in kind_columns
+    ]
+    columns = tuple(name for name, _ in _BASE_COLUMNS) + kind_columns
+    spec = (
+        rest,
+        _getter(rest),
+        keep_none,
+        _getter(columns),
+        frozenset(itertools.product(*allowed)),
+    )
     _COLUMN_SPECS[cls] = spec
     return spec
 
