@@ -27,12 +27,15 @@ import sys
 import tempfile
 from pathlib import Path
 
+from myagent.trace import TraceManager
+
 STAGES = ("map", "assemble", "redact", "write", "receiver")
 
 
-def _stage(stage: str, bodies: list[bytes], tmp: Path) -> None:
-    """Run one stage over `bodies` (in the process callgrind watches)."""
-    from myagent.trace import SQLiteTraceStorage, TraceManager
+def _stage(stage: str, bodies: list[bytes], tmp: Path) -> TraceManager | None:
+    """Run one stage over `bodies` (in the process callgrind watches); returns its trace
+    manager, open (None for `receiver`, which closes its own)."""
+    from myagent.trace import SQLiteTraceStorage
     from myagent.trace.otel.assembly import _OpenTrace
     from myagent.trace.otel.receiver import PROTOBUF, decode_request, map_request
     from myagent.trace.pricing import estimate_cost
@@ -42,7 +45,7 @@ def _stage(stage: str, bodies: list[bytes], tmp: Path) -> None:
         from benchmarks.otlp_bench import receiver_seconds
 
         receiver_seconds(tmp / "receiver.db", bodies)
-        return
+        return None
     manager = TraceManager(SQLiteTraceStorage(tmp / "stages.db"), buffer_size=1_000_000)
     storage = manager.storage
     storage.get_trace_sync("0" * 32)  # open and migrate outside the difference too
@@ -50,7 +53,7 @@ def _stage(stage: str, bodies: list[bytes], tmp: Path) -> None:
     for body in bodies:
         mapped.extend(map_request(decode_request(body, PROTOBUF), lambda: None)[0])
     if stage == "map":
-        return
+        return manager
     groups: dict[str, list[object]] = {}
     for span in mapped:
         groups.setdefault(span.trace_id, []).append(span)
@@ -61,12 +64,13 @@ def _stage(stage: str, bodies: list[bytes], tmp: Path) -> None:
             state.add(member)  # type: ignore[arg-type]
         built.append(state.build())
     if stage == "assemble":
-        return
+        return manager
     redacted = [manager._redactor.redact_trace(trace) for trace in built]
     if stage == "redact":
-        return
+        return manager
     for at in range(0, len(redacted), 200):
         storage.write_traces(redacted[at : at + 200])
+    return manager
 
 
 def _instructions(stage: str, data: Path, count: int) -> int:
