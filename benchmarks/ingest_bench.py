@@ -19,6 +19,7 @@ from benchmarks.measure import Row, fmt, median, row, scratch_dir
 from benchmarks.workload import Workload, traced_run
 from myagent.trace import SQLiteTraceStorage, Trace, TraceManager, TraceStorage
 from myagent.trace.storage import sqlite as sqlite_storage
+from myagent.trace.storage import sqlite_rows
 from myagent.trace.storage.sqlite_schema import migrate
 from myagent.trace.storage.writer import BackgroundWriter
 
@@ -74,7 +75,7 @@ def raw_rows(traces: Sequence[Trace]) -> list[tuple[list[Any], list[Any], list[A
     for i in range(0, len(traces), BATCH):
         trace_rows, run_rows, bodies = [], [], []
         for trace in traces[i : i + BATCH]:
-            trace_row, runs, body = sqlite_storage._trace_row(trace)
+            trace_row, runs, body = sqlite_rows.trace_row(trace)
             trace_rows.append(trace_row)
             run_rows.extend(runs)
             bodies.append((body,))

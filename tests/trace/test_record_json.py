@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from myagent.trace import LogEntry, ThinkRecord, ToolRecord, Trace
 from myagent.trace.record_json import plain_trace_json
-from myagent.trace.storage import sqlite as sqlite_storage
+from myagent.trace.storage import sqlite_rows
 
 json_values = st.recursive(
     st.none()
@@ -29,13 +29,13 @@ json_values = st.recursive(
 
 
 def _slow_row(trace: Trace) -> tuple[Any, ...]:
-    """`_trace_row` as it was: every field through `to_dict`."""
-    original = sqlite_storage.plain_trace_json
-    sqlite_storage.plain_trace_json = lambda trace: None  # type: ignore[assignment]
+    """`trace_row` as it was: every field through `to_dict`."""
+    original = sqlite_rows.plain_trace_json
+    sqlite_rows.plain_trace_json = lambda trace: None  # type: ignore[assignment]
     try:
-        return sqlite_storage._trace_row(trace)
+        return sqlite_rows.trace_row(trace)
     finally:
-        sqlite_storage.plain_trace_json = original
+        sqlite_rows.plain_trace_json = original
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -90,7 +90,7 @@ def test_the_plain_trace_path_stores_what_the_converting_path_stores(
         trace.logs.append(LogEntry(level="INFO", message="hello"))
     fast = plain_trace_json(trace)
     assert fast is None or fast == trace.to_json()
-    row, runs, body = sqlite_storage._trace_row(trace)
+    row, runs, body = sqlite_rows.trace_row(trace)
     slow_row, slow_runs, slow_body = _slow_row(trace)
     assert all(_same(a, b) for a, b in zip(row, slow_row, strict=True)), (row, slow_row)
     assert runs == slow_runs and body == slow_body

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import operator
 import re
 import threading
 import time
@@ -22,7 +21,8 @@ from typing import Any
 
 import orjson
 
-from myagent.trace.records import RECORD_TYPES, LogEntry, RunRecord, Trace
+from myagent.trace.records import LogEntry, RunRecord, Trace
+from myagent.trace.redaction_fields import record_fields
 from myagent.trace.redaction_memo import (
     KEY_MEMO_BYTES,
     MEMO_DEPTH,
@@ -239,23 +239,15 @@ class Redactor:
 
     def value(self, value: Any, path: str = "$") -> Any:
         """A redacted copy of `value` (the input is never modified); fails closed."""
-        key: bytes | None = None
         kind = type(value)
         if value is None or kind is int or kind is float or kind is bool:
             return value  # nothing to redact (as `_value` would answer)
-        if self._callback is None:  # memo first: names, short texts, plain JSON containers
-            if kind is str:
-                found = self._text_memo.entries.get(value, MISSING)
-            elif kind is dict or kind is list:
-                if not value:  # empty: nothing to redact (records' metadata mostly)
-                    return value
-                key = memo_key(value)
-                found = MISSING if key is None else self._json_memo.entries.get(key, MISSING)
-            else:
-                found = MISSING
-            if found is not MISSING:
-                return value if found is UNCHANGED else found
-        return self._unseen(value, path, key)
+        if self._callback is not None:  # a callback sees every string: no memo
+            return self._unseen(value, path, None)
+        found, key = _memo_verdict(value, self._text_memo.entries, self._json_memo.entries)
+        if found is MISSING:
+            return self._unseen(value, path, key)
+        return value if found is UNCHANGED else found
 
     def _unseen(self, value: Any, path: str, key: bytes | None) -> Any:
         """`value` redacted by a walk (the memo did not hold it); `key`: its memo key
@@ -474,8 +466,7 @@ class Redactor:
         """One record with its names, payload, errors and metadata redacted: a copy when
         anything changed, else the record itself (a value the memo found clean comes
         back as the very object given, so clean records cost no copy)."""
-        cls = type(record)
-        spec = _RECORD_FIELDS.get(cls) or _record_fields(cls)
+        spec = record_fields(type(record))
         changed: dict[str, Any] = {}
         if self._callback is not None:  # a callback sees each field with its path
             for name, path, old in zip(spec.names, spec.paths, spec.values(record), strict=True):
@@ -483,33 +474,18 @@ class Redactor:
                 if new is not old:
                     changed[name] = new
         else:
-            # The memos' verdicts are read here rather than through `value` (a call per
-            # field of every record written); what they do not hold is walked as there.
             # Names and errors, nearly always texts seen before or None, are first
-            # cleared together: one set operation.
+            # cleared together: one set operation against the texts the memo holds clean.
             try:
                 names_clean = self._text_memo.clean.issuperset(spec.text_values(record))
             except TypeError:  # something unhashable where a name goes
                 names_clean = False
             at = spec.texts if names_clean else 0
-            texts = self._text_memo.entries
-            containers = self._json_memo.entries
+            texts, containers = self._text_memo.entries, self._json_memo.entries
             for name, old in zip(spec.names[at:], spec.values(record)[at:], strict=True):
                 if old is None:
                     continue
-                kind = type(old)
-                key = None
-                if kind is str:
-                    found = texts.get(old, MISSING)
-                elif kind is dict or kind is list:
-                    if not old:
-                        continue
-                    key = memo_key(old)
-                    found = MISSING if key is None else containers.get(key, MISSING)
-                elif kind is int or kind is float or kind is bool:
-                    continue
-                else:
-                    found = MISSING
+                found, key = _memo_verdict(old, texts, containers)
                 if found is UNCHANGED:
                     continue
                 new = self._unseen(old, "$", key) if found is MISSING else found
@@ -567,53 +543,24 @@ def _norm(key: str) -> str:
     return key.lower().replace("-", "_").replace(" ", "_")
 
 
-_RECORD_NAMES = ("name", "error_type")
-_NAME_FIELDS: dict[type, tuple[str, ...]] = {}
-"""Name-like fields of each record class (filled below, once the classes exist)."""
+def _memo_verdict(
+    value: Any, texts: dict[Any, Any], containers: dict[Any, Any]
+) -> tuple[Any, bytes | None]:
+    """What the memos say of `value` (not None): `UNCHANGED` (also for numbers and empty
+    containers), its redacted copy, or `MISSING` (walk it); and, for a plain JSON
+    container, its memo key, computed once for the walk that follows a miss."""
+    kind = type(value)
+    if kind is str:
+        return texts.get(value, MISSING), None
+    if kind is dict or kind is list:
+        if not value:  # empty: nothing to redact (records' metadata mostly)
+            return UNCHANGED, None
+        key = memo_key(value)
+        return (MISSING if key is None else containers.get(key, MISSING)), key
+    if kind is int or kind is float or kind is bool:
+        return UNCHANGED, None
+    return MISSING, None
 
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class _FieldSpec:
-    """What `redact_record` reads of one record class."""
-
-    names: tuple[str, ...]
-    """Its name-like fields and errors (`texts` of them), then metadata and payload."""
-    paths: tuple[str, ...]
-    """The path a callback sees for each: `$` for names, `$.<field>` for the others."""
-    texts: int
-    values: Callable[[Any], tuple[Any, ...]]
-    """All of `names`' values (one C call)."""
-    text_values: Callable[[Any], tuple[Any, ...]]
-    """The first `texts` of them."""
-
-
-_RECORD_FIELDS: dict[type, _FieldSpec] = {}
-
-
-def _record_fields(cls: type[RunRecord]) -> _FieldSpec:
-    names = (*_NAME_FIELDS.get(cls, _RECORD_NAMES), "error", "stacktrace")
-    values = ("metadata", *cls._payload_fields)
-    fields = (*names, *values)
-    paths = ("$",) * (len(names) - 2) + tuple(f"$.{v}" for v in fields[len(names) - 2 :])
-    found = _FieldSpec(
-        fields, paths, len(names), operator.attrgetter(*fields), operator.attrgetter(*names)
-    )
-    _RECORD_FIELDS[cls] = found
-    return found
-
-
-def _fill_name_fields() -> None:
-    for cls in RECORD_TYPES.values():
-        plain = tuple(
-            f
-            for f in cls._plain_fields
-            if f in ("agent_name", "model", "tool_name", "tool_call_id")
-        )
-        _NAME_FIELDS[cls] = _RECORD_NAMES + plain
-        _record_fields(cls)
-
-
-_fill_name_fields()
 
 _ERRORS = Redactor()
 

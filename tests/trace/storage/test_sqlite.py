@@ -201,7 +201,8 @@ def test_a_file_at_schema_6_upgrades_with_its_traces_searchable(
     from the rows already there; old and new traces are found alike."""
     from myagent.trace import Trace, TraceFilter, TraceQueryEngine
     from myagent.trace.storage import sqlite_schema
-    from myagent.trace.storage.sqlite import _UPSERT_TRACE, _trace_row
+    from myagent.trace.storage.sqlite import _UPSERT_TRACE
+    from myagent.trace.storage.sqlite_rows import trace_row
 
     path = tmp_path / "old.db"
     base = 1_767_225_600_000_000
@@ -214,7 +215,7 @@ def test_a_file_at_schema_6_upgrades_with_its_traces_searchable(
         old = SQLiteTraceStorage(path)
         conn = old._conn()  # what that version wrote: trace rows and search entries
         for trace in traces:
-            row, _, body = _trace_row(trace)
+            row, _, body = trace_row(trace)
             conn.execute(_UPSERT_TRACE, (*row, 1))
             conn.execute(
                 "INSERT INTO traces_fts (rowid, body) SELECT rowid, ? FROM traces "

@@ -210,13 +210,10 @@ def _first(pop: Any, first: str, second: str) -> Any:
 
 def _first3(pop: Any, first: str, second: str, third: str) -> Any:
     """`_first` for three keys."""
-    value = pop(first, None)
-    second_value = pop(second, None)
-    third_value = pop(third, None)
-    if value is None or value == "":
-        value = second_value
-        if value is None or value == "":
-            return None if third_value == "" else third_value
+    value = _first(pop, first, second)
+    last = pop(third, None)
+    if value is None:
+        return None if last == "" else last
     return value
 
 

@@ -22,9 +22,7 @@ import orjson
 
 from myagent.trace.filters import RunFilter, TraceFilter
 from myagent.trace.ids import datetime_to_us, now_us
-from myagent.trace.record_json import COLUMN_FIELDS, columns_json, plain_trace_json
-from myagent.trace.records import RunRecord, ThinkRecord, ToolRecord, Trace, TraceStatus
-from myagent.trace.serialize import to_jsonable
+from myagent.trace.records import RunRecord, Trace
 from myagent.trace.stats import ToolStats
 from myagent.trace.storage import budget, sqlite_analytics, sqlite_sql
 from myagent.trace.storage.base import converting, skipped
@@ -33,9 +31,10 @@ from myagent.trace.storage.health import WriterHealth, health_row
 from myagent.trace.storage.sql_filters import order_clause
 from myagent.trace.storage.sql_storage import SUMMARY_COLUMNS, Analytics, SQLTraceStorage
 from myagent.trace.storage.sqlite_params import register_plain_adapters
+from myagent.trace.storage.sqlite_rows import RUN_READ, run_data, trace_row
 from myagent.trace.storage.sqlite_schema import BLOCK_BITS, migrate
 from myagent.trace.storage.sqlite_sql import fts_query, run_where, trace_where
-from myagent.trace.summary import PREVIEW_CHARS, TraceSummary, preview
+from myagent.trace.summary import TraceSummary
 
 T = TypeVar("T")
 
@@ -127,135 +126,6 @@ _UPSERT_RUN = (
     "start_us, end_us, duration, success, error_type, tokens_used, cost_usd, data, trace_agent) "
     f"VALUES ({', '.join('?' * 16)})"
 )
-_RUN_KEYS = ("trace_id", *COLUMN_FIELDS)
-_RUN_READ = ", ".join(f"r.{key}" for key in _RUN_KEYS) + ", r.data"
-"""A record's columns and data, as `_run_data` reads them (`r` is the runs table)."""
-
-
-def _run_data(row: Sequence[Any]) -> dict[str, Any]:
-    """A record's stored data with the values its columns hold added where left out
-    (`columns_json`); rows written before data left them out have every key already."""
-    data: dict[str, Any] = orjson.loads(row[-1])
-    for key, value in zip(_RUN_KEYS, row, strict=False):
-        if value is not None and key not in data:
-            data[key] = value
-    return data
-
-
-def _trace_fields(trace: Trace) -> tuple[dict[str, Any], bytes]:
-    """The trace's JSON-ready field values the row's columns take, and its stored JSON:
-    straight from the trace when its values are plain JSON already (one C call encodes
-    and checks them), else through `to_dict`, which converts them."""
-    encoded = plain_trace_json(trace)
-    if encoded is not None:
-        data = {
-            "name": trace.name,
-            "agent_name": trace.agent_name,
-            "session_id": trace.session_id,
-            "status": str(trace.status),
-            "input": trace.input,
-            "output": trace.output,
-            "error": trace.error,
-            "tags": trace.tags,
-            "metadata": trace.metadata,
-        }
-        return data, encoded
-    data = trace.to_dict(include_runs=False)
-    return data, trace.to_json(data)
-
-
-def _trace_row(trace: Trace) -> tuple[tuple[Any, ...], list[tuple[Any, ...]], str]:
-    """The traces row, the runs rows and the full-text body for one trace."""
-    data, encoded = _trace_fields(trace)
-    runs = trace.runs
-    run_rows = []
-    tools: list[str] = []
-    models: list[str] = []
-    think_count = tool_count = failed = tokens = 0
-    cost = 0.0
-    has_cost = False
-    errors = []
-    trace_id = trace.trace_id
-    agent = data["agent_name"]  # each record row carries its trace's agent (`trace_agent`)
-    for run in runs:
-        name = run.name
-        if type(name) is not str or len(name) > PREVIEW_CHARS or not name.isascii():
-            name = to_jsonable(name)
-        tool_name = model = None
-        run_tokens = 0
-        run_cost = None
-        if isinstance(run, ThinkRecord):
-            think_count += 1
-            model = run.model
-            run_tokens = run.tokens_used
-            tokens += run_tokens
-            run_cost = run.cost_usd
-            if run_cost:
-                cost += run_cost
-                has_cost = True
-            if model and model not in models:
-                models.append(model)
-        elif isinstance(run, ToolRecord):
-            tool_count += 1
-            tool_name = run.tool_name
-            if tool_name not in tools:
-                tools.append(tool_name)
-        if not run.success:
-            failed += 1
-            error = to_jsonable(run.error)
-            if error:
-                errors.append(str(error))
-        start, end = run.start_us, run.end_us
-        run_rows.append(
-            (
-                trace_id,
-                run.run_id,
-                run.parent_id,
-                run.run_type,
-                name,
-                tool_name,
-                model,
-                start,
-                end,
-                None if end is None else (end - start) / 1_000_000,  # run.duration
-                1 if run.success else 0,
-                run.error_type,
-                run_tokens,
-                run_cost,
-                columns_json(run, trace_id),  # compact, and less what the columns hold
-                agent,
-            )
-        )
-    trace_failed = 1 if (trace.status == TraceStatus.ERROR or trace.error) else 0
-    error_count = failed + trace_failed
-    row = (
-        trace.trace_id,
-        data["name"],
-        data["agent_name"],
-        data["session_id"],
-        data["status"],
-        trace.start_us,
-        trace.end_us,
-        trace.total_duration,
-        1 if error_count else 0,
-        error_count,
-        len(runs),
-        think_count,
-        tool_count,
-        tokens,
-        cost if has_cost else None,
-        preview(data["input"]),
-        preview(data["output"]),
-        data["error"],
-        orjson.dumps(data["tags"]).decode(),
-        orjson.dumps(data["metadata"]).decode(),
-        orjson.dumps(tools).decode(),
-        orjson.dumps(models).decode(),
-        encoded,
-    )
-    body_parts = [data["input"], data["output"], data["error"], *errors]
-    body = "\n".join(p if isinstance(p, str) else orjson.dumps(p).decode() for p in body_parts if p)
-    return row, run_rows, body
 
 
 class SQLiteTraceStorage(SQLTraceStorage):
@@ -264,7 +134,7 @@ class SQLiteTraceStorage(SQLTraceStorage):
     dialect = sqlite_sql.DIALECT
     analytics: ClassVar[Analytics] = sqlite_analytics
     backend = "SQLite"
-    run_columns = _RUN_READ
+    run_columns = RUN_READ
 
     def __init__(self, path: str | os.PathLike[str] = "traces.db") -> None:
         self.path = str(path)
@@ -368,7 +238,7 @@ class SQLiteTraceStorage(SQLTraceStorage):
 
     @staticmethod
     def _record(row: Sequence[Any]) -> RunRecord:
-        return RunRecord.from_dict(_run_data(row))
+        return RunRecord.from_dict(run_data(row))
 
     # -- writes --------------------------------------------------------------------
 
@@ -390,7 +260,7 @@ class SQLiteTraceStorage(SQLTraceStorage):
         for trace in traces:
             converting(trace)  # the watchdog knows whose values hang, if any do
             try:
-                row, runs, body = _trace_row(trace)
+                row, runs, body = trace_row(trace)
             except Exception as exc:  # corrupt data: this trace alone, not its batch
                 if not skipped(trace, "convert_failed", exc):
                     raise
@@ -435,11 +305,11 @@ class SQLiteTraceStorage(SQLTraceStorage):
             ):
                 found[trace_id] = data
             for row in conn.execute(
-                f"SELECT {_RUN_READ} FROM runs r WHERE trace_id IN ({marks}) "
+                f"SELECT {RUN_READ} FROM runs r WHERE trace_id IN ({marks}) "
                 "ORDER BY trace_id, start_us, rowid",
                 chunk,
             ):
-                runs.setdefault(row[0], []).append(_run_data(row))
+                runs.setdefault(row[0], []).append(run_data(row))
         out = []
         for trace_id in trace_ids:
             if trace_id in found:
