@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import pickle
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -311,6 +312,21 @@ def test_a_secret_name_is_caught_among_names_seen_clean() -> None:
     leaky = ToolRecord(name="lookup", tool_name="get_weather", error=f"auth {OPENAI_KEY}")
     redacted = redactor.redact_record(leaky)
     assert OPENAI_KEY not in str(redacted.error) and "[REDACTED]" in str(redacted.error)
+
+
+@dataclass(slots=True, kw_only=True, eq=False)
+class _OwnThink(ThinkRecord):
+    """A program's own record class (not one of `RECORD_TYPES`)."""
+
+    note: str = ""
+
+
+def test_a_record_subclass_has_its_names_redacted_too() -> None:
+    record = _OwnThink(name="think", model=OPENAI_KEY, agent_name=BEARER)
+    redacted = Redactor().redact_record(record)
+    assert isinstance(redacted, ThinkRecord)
+    assert OPENAI_KEY not in str(redacted.model)
+    assert "CANARYbearertoken123456" not in str(redacted.agent_name)
 
 
 def test_deeply_nested_containers_are_redacted_alike_but_not_remembered() -> None:

@@ -13,11 +13,10 @@ import operator
 from collections.abc import Callable
 from typing import Any
 
-from myagent.trace.records import RECORD_TYPES, RunRecord
+from myagent.trace.records import RunRecord
 
 _RECORD_NAMES = ("name", "error_type")
 _PLAIN_NAMES = ("agent_name", "model", "tool_name", "tool_call_id")
-_KNOWN = frozenset(RECORD_TYPES.values())
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -43,7 +42,7 @@ def record_fields(cls: type[RunRecord]) -> FieldSpec:
     found = _SPECS.get(cls)
     if found is not None:
         return found
-    plain = tuple(f for f in cls._plain_fields if f in _PLAIN_NAMES) if cls in _KNOWN else ()
+    plain = tuple(f for f in cls._plain_fields if f in _PLAIN_NAMES)
     names = (*_RECORD_NAMES, *plain, "error", "stacktrace")
     fields = (*names, "metadata", *cls._payload_fields)
     paths = ("$",) * (len(names) - 2) + tuple(f"$.{v}" for v in fields[len(names) - 2 :])
